@@ -1,0 +1,80 @@
+"""The app factory: the only place blueprints, extensions and commands are wired."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, redirect, url_for
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import errors
+import security
+from config import load_settings
+from extensions import cors, csrf, db, limiter, login_manager, migrate
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(load_settings(Path(app.instance_path)))
+    if test_config:
+        app.config.update(test_config)
+
+    if app.config["PROXY_COUNT"] > 0:
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_commands(app)
+    security.init_app(app)
+    errors.init_app(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    import mailer.models  # noqa: F401  (every model registered before migrations look)
+    import membership.models  # noqa: F401
+    import newsletters.models  # noqa: F401
+    import payments.models  # noqa: F401
+    import staff.models  # noqa: F401
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    cors.init_app(
+        app,
+        resources={r"/api/*": {"origins": app.config["EMBED_ORIGINS"]}},
+        supports_credentials=False,
+    )
+
+
+def _register_blueprints(app: Flask) -> None:
+    from membership.views import bp as membership_bp
+    from newsletters.api import bp as newsletters_api_bp
+    from newsletters.views import bp as newsletters_bp
+    from payments.views import bp as payments_bp
+    from staff.views import bp as staff_bp
+
+    app.register_blueprint(newsletters_bp)
+    app.register_blueprint(newsletters_api_bp)
+    app.register_blueprint(membership_bp)
+    app.register_blueprint(payments_bp)
+    app.register_blueprint(staff_bp)
+
+    @app.get("/staff")
+    def staff_without_slash():
+        return redirect(url_for("staff.dashboard"))
+
+
+def _register_commands(app: Flask) -> None:
+    from demo import demo_command
+    from mailer.cli import outbox_cli
+    from membership.cli import members_cli, tiers_cli
+    from newsletters.cli import newsletters_cli
+    from staff.cli import staff_cli
+
+    for command in (newsletters_cli, tiers_cli, members_cli, staff_cli, outbox_cli, demo_command):
+        app.cli.add_command(command)

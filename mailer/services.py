@@ -1,0 +1,55 @@
+"""Queueing mail: render now, store in the outbox in the caller's transaction, send later."""
+
+from __future__ import annotations
+
+from email.utils import make_msgid
+from urllib.parse import urlsplit
+
+from flask import current_app, render_template
+
+from extensions import db
+from mailer.models import OutboxMessage
+
+
+def list_id_header(name: str, slug: str) -> str:
+    """RFC 2919: a phrase and a unique dotted id under our own host name."""
+    host = urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
+    phrase = name.replace('"', "'")
+    return f'"{phrase}" <{slug}.{host}>'
+
+
+def queue_mail(
+    *,
+    to: str,
+    template: str,
+    context: dict | None = None,
+    list_id: str | None = None,
+    unsubscribe_url: str | None = None,
+) -> OutboxMessage:
+    """Add a message to the outbox; the caller's commit makes it real, its rollback drops it.
+
+    `template` names templates/email/<template>.subject.txt, .txt and .html. List mail passes
+    `list_id` (see list_id_header) and `unsubscribe_url` (an absolute /unsubscribe/<token> link).
+    """
+    context = {**(context or {}), "base_url": current_app.config["BASE_URL"]}
+    if unsubscribe_url:
+        context["unsubscribe_url"] = unsubscribe_url
+    subject = render_template(f"email/{template}.subject.txt", **context).strip()
+    headers: dict[str, str] = {}
+    if list_id:
+        headers["List-Id"] = list_id
+    if unsubscribe_url:
+        headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    sender_domain = current_app.config["MAIL_FROM"].rpartition("@")[2] or "localhost"
+    message = OutboxMessage(
+        kind=template,
+        to_addr=to,
+        subject=" ".join(subject.split()),
+        text_body=render_template(f"email/{template}.txt", **context),
+        html_body=render_template(f"email/{template}.html", **context),
+        headers=headers,
+        message_id=make_msgid(domain=sender_domain),
+    )
+    db.session.add(message)
+    return message

@@ -1,0 +1,3 @@
+from flask.cli import AppGroup
+
+newsletters_cli = AppGroup("newsletters", help="Manage newsletter lists.")

@@ -1,0 +1,55 @@
+"""Signed, salted, expiring tokens for emailed links: one salt per purpose."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+SALTS = {
+    "confirm": "newsletters.confirm.v1",
+    "unsubscribe": "newsletters.unsubscribe.v1",
+    "preferences": "newsletters.preferences.v1",
+    "portal": "membership.portal.v1",
+}
+
+
+class TokenExpired(Exception):
+    def __init__(self, payload: Any = None):
+        super().__init__("link expired")
+        self.payload = payload
+
+
+class TokenInvalid(Exception):
+    pass
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALTS[purpose])
+
+
+def make_token(purpose: str, payload: Any) -> str:
+    return _serializer(purpose).dumps(payload)
+
+
+def read_token(purpose: str, token: str, max_age_seconds: int | None = None) -> Any:
+    """The payload, or TokenExpired (carrying the payload, to offer a fresh link) / TokenInvalid."""
+    serializer = _serializer(purpose)
+    try:
+        return serializer.loads(token, max_age=max_age_seconds)
+    except SignatureExpired as exc:
+        payload = None
+        if exc.payload is not None:
+            try:
+                payload = serializer.load_payload(exc.payload)
+            except BadSignature:
+                payload = None
+        raise TokenExpired(payload) from exc
+    except BadSignature as exc:
+        raise TokenInvalid() from exc
+
+
+def external_url(path: str) -> str:
+    """An absolute link for mail: always BASE_URL, never the request's Host header."""
+    return current_app.config["BASE_URL"] + path

@@ -1,0 +1,156 @@
+"""Fixtures shared by every feature's tests: an app on a clean database, a real SMTP sink."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import text
+
+from app import create_app
+from extensions import db
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+_schema_ready: set[str] = set()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    if TEST_DATABASE_URL:
+        return TEST_DATABASE_URL
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+def _test_settings(database_url: str, instance_path) -> dict:
+    on_sqlite = database_url.startswith("sqlite")
+    engine_options = (
+        {"connect_args": {"timeout": 30}} if on_sqlite else {"pool_size": 25, "max_overflow": 10}
+    )
+    return {
+        "APP_ENV": "testing",
+        "TESTING": True,
+        "PROPAGATE_EXCEPTIONS": False,  # answer as production does: a page, not a raise
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        "BASE_URL": "http://newsroom.test",
+        "SMTP_URL": "memory",
+        "MAIL_FROM": "newsletters@newsroom.test",
+        "RATELIMIT_ENABLED": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "WTF_CSRF_ENABLED": False,
+        "EMAIL_CHECK_DELIVERABILITY": False,
+        "GOAL_CACHE_SECONDS": 0,
+        "STRIPE_SECRET_KEY": None,
+        "STRIPE_WEBHOOK_SECRET": "whsec_test_secret",
+        "STRIPE_API_BASE": None,
+        "EMBED_ORIGINS": ["https://outlet.example"],
+        "MEMBERSHIP_GOAL": 20000,
+    }
+
+
+def _empty_all_tables() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{table.name}"' for table in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def make_app(database_url, tmp_path):
+    """Build an app with extra settings: make_app(RATELIMIT_ENABLED=True)."""
+    made = []
+
+    def factory(**overrides):
+        settings = _test_settings(database_url, tmp_path)
+        settings.update(overrides)
+        application = create_app(settings)
+        application.instance_path = str(tmp_path / "instance")
+        with application.app_context():
+            if database_url not in _schema_ready:
+                db.drop_all()
+                db.create_all()
+                _schema_ready.add(database_url)
+            if not made:
+                _empty_all_tables()
+        made.append(application)
+        return application
+
+    yield factory
+    for application in made:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield app
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SmtpSink:
+    """An SMTP server that keeps what it accepts; `refuse_with` makes it answer an error."""
+
+    def __init__(self) -> None:
+        self.envelopes = []
+        self.refuse_with: str | None = None
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refuse_with:
+            return self.refuse_with
+        with self.lock:
+            self.envelopes.append(envelope)
+        return "250 Message accepted"
+
+    def messages(self):
+        import email
+        from email import policy
+
+        with self.lock:
+            return [
+                email.message_from_bytes(envelope.original_content, policy=policy.default)
+                for envelope in self.envelopes
+            ]
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP conversation on loopback (aiosmtpd); yields (sink, smtp_url)."""
+    sink = SmtpSink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port, enable_SMTPUTF8=True)
+    controller.start()
+    try:
+        yield sink, f"smtp://127.0.0.1:{port}"
+    finally:
+        controller.stop()

@@ -1,0 +1,67 @@
+"""The app as a whole: headers every response carries, errors that never show a trace."""
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import upgrade
+from sqlalchemy import create_engine
+
+from app import create_app
+from extensions import db
+
+
+def test_every_response_says_nosniff_and_html_pages_forbid_framing(client):
+    response = client.get("/")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    api = client.get("/api/nothing-here")
+    assert api.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_unknown_api_path_answers_the_json_error_shape(client):
+    response = client.get("/api/nothing-here")
+    assert response.status_code == 404
+    assert response.get_json() == {
+        "error": {"code": "not_found", "message": "There is nothing at this address."}
+    }
+
+
+def test_unknown_page_answers_a_page_not_a_trace(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert b'<html lang="en">' in response.data
+    assert b"Traceback" not in response.data
+
+
+def test_an_unexpected_exception_becomes_a_plain_500_page(app, client):
+    @app.get("/boom-for-test")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    response = client.get("/boom-for-test")
+    assert response.status_code == 500
+    assert b"secret internals" not in response.data
+    assert b"Something went wrong" in response.data
+
+
+def test_migrations_build_exactly_the_schema_the_models_describe(tmp_path):
+    url = f"sqlite:///{tmp_path / 'migrated.db'}"
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "SQLALCHEMY_ENGINE_OPTIONS": {}, "SECRET_KEY": "x"}
+    )
+    with app.app_context():
+        upgrade()
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            differences = compare_metadata(context, db.metadata)
+        engine.dispose()
+    assert differences == []
+
+
+def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
+    import pytest
+
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app()
