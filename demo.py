@@ -8,4 +8,9 @@ from flask.cli import with_appcontext
 @with_appcontext
 def demo_command() -> None:
     """Load demo lists and tiers (safe to run again)."""
+    from extensions import db
+    from newsletters.services import load_demo_lists
+
+    load_demo_lists()
+    db.session.commit()
     click.echo("demo data loaded")

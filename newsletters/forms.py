@@ -1,0 +1,45 @@
+"""The signup form as posted by the article page, the embed and the in-place JavaScript.
+
+Plain parsing rather than WTForms: the form is public, CSRF-exempt (a signup from another
+site's page is the point of the embed), and every field is optional text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from werkzeug.datastructures import MultiDict
+
+from newsletters.models import SOURCE_EMBED, SOURCE_PAGE
+
+EMAIL_LABEL = "Enter your email to subscribe"
+EMAIL_ERROR = "Please enter a correct email address"
+NEWSLETTER_ERROR = "Please choose one of our newsletters"
+SUCCESS_MESSAGE = "Thank you for signing up. We've sent you a confirmation email."
+RATE_LIMITED_MESSAGE = "Too many signups from here just now. Please wait a little and try again."
+
+
+@dataclass
+class SignupForm:
+    email: str = ""
+    newsletters: list[str] = field(default_factory=list)
+    website: str = ""  # the honeypot: people never see it, bots fill it in
+    source: str = SOURCE_PAGE
+    source_url: str | None = None
+    form_id: str = ""
+
+    @classmethod
+    def from_form(cls, form: MultiDict, referrer: str | None = None) -> SignupForm:
+        source = form.get("source", SOURCE_PAGE)
+        return cls(
+            email=form.get("email", ""),
+            newsletters=[slug for slug in form.getlist("newsletters") if slug],
+            website=form.get("website", "").strip(),
+            source=source if source in (SOURCE_PAGE, SOURCE_EMBED) else SOURCE_PAGE,
+            source_url=form.get("source_url") or referrer,
+            form_id=form.get("form_id", "")[:40],
+        )
+
+    @property
+    def is_bot(self) -> bool:
+        return bool(self.website)

@@ -1,0 +1,96 @@
+"""Signed links in mail: what each token carries and how it is read back.
+
+confirm      {"s": subscriber id, "l": [list slugs], "c": consent id};
+             expires after CONFIRM_TTL_HOURS
+unsubscribe  {"s": subscriber id, "l": [list slugs] or None for every list}, never expires
+             (a reader must always be able to leave, RFC 8058 and the law)
+preferences  {"s": subscriber id}, never expires: it sits in every list mail, and joining a list
+             through it without a fresh confirmation needs an already confirmed list (services)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+
+from signing import TokenInvalid, external_url, make_token, read_token
+
+
+@dataclass(frozen=True)
+class ConfirmClaim:
+    subscriber_id: int
+    slugs: tuple[str, ...]
+    consent_id: int | None
+
+
+@dataclass(frozen=True)
+class UnsubscribeClaim:
+    subscriber_id: int
+    slugs: tuple[str, ...] | None  # None: every list
+
+
+def _subscriber_id(payload: Any) -> int:
+    if not isinstance(payload, dict):
+        raise TokenInvalid()
+    subscriber_id = payload.get("s")
+    if not isinstance(subscriber_id, int) or isinstance(subscriber_id, bool):
+        raise TokenInvalid()
+    return subscriber_id
+
+
+def _slugs(payload: dict) -> tuple[str, ...] | None:
+    slugs = payload.get("l")
+    if slugs is None:
+        return None
+    if not isinstance(slugs, list) or not all(isinstance(slug, str) for slug in slugs):
+        raise TokenInvalid()
+    return tuple(slugs)
+
+
+def confirm_url(subscriber_id: int, slugs: list[str], consent_id: int | None) -> str:
+    token = make_token("confirm", {"s": subscriber_id, "l": list(slugs), "c": consent_id})
+    return external_url(f"/confirm/{token}")
+
+
+def confirm_claim(payload: Any) -> ConfirmClaim:
+    subscriber_id = _subscriber_id(payload)
+    slugs = _slugs(payload)
+    consent_id = payload.get("c")
+    if slugs is None or (consent_id is not None and not isinstance(consent_id, int)):
+        raise TokenInvalid()
+    return ConfirmClaim(subscriber_id, slugs, consent_id)
+
+
+def read_confirm_token(token: str) -> ConfirmClaim:
+    """The claim, or TokenExpired (with the payload, to offer a fresh link) / TokenInvalid."""
+    max_age = int(current_app.config["CONFIRM_TTL_HOURS"]) * 3600
+    return confirm_claim(read_token("confirm", token, max_age))
+
+
+def unsubscribe_token(subscriber_id: int, slugs: list[str] | None) -> str:
+    return make_token("unsubscribe", {"s": subscriber_id, "l": slugs})
+
+
+def unsubscribe_url(subscriber_id: int, slugs: list[str] | None) -> str:
+    token = unsubscribe_token(subscriber_id, slugs)
+    return external_url(f"/unsubscribe/{token}")
+
+
+def read_unsubscribe_token(token: str) -> UnsubscribeClaim:
+    payload = read_token("unsubscribe", token)
+    return UnsubscribeClaim(_subscriber_id(payload), _slugs(payload))
+
+
+def preferences_token(subscriber_id: int) -> str:
+    return make_token("preferences", {"s": subscriber_id})
+
+
+def preferences_url(subscriber_id: int) -> str:
+    token = preferences_token(subscriber_id)
+    return external_url(f"/preferences/{token}")
+
+
+def read_preferences_token(token: str) -> int:
+    return _subscriber_id(read_token("preferences", token))

@@ -1,0 +1,133 @@
+"""The second half of double opt-in: confirming a link, and a fresh link for an expired one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from database import utcnow
+from extensions import db
+from mailer.services import list_id_header, queue_mail
+from newsletters import links
+from newsletters.models import CONFIRMED, PENDING, Consent, Newsletter, Subscriber, Subscription
+from newsletters.services import claim_confirmation, queue_confirmation
+from signing import TokenInvalid
+
+
+@dataclass(frozen=True)
+class ConfirmOutcome:
+    subscriber: Subscriber
+    newly_confirmed: list[Newsletter]
+    confirmed: list[Newsletter]  # every list the subscriber now receives
+
+    @property
+    def already_confirmed(self) -> bool:
+        return not self.newly_confirmed
+
+
+def confirm(claim: links.ConfirmClaim) -> ConfirmOutcome:
+    """Confirm the lists named in the link; safe to repeat (the second time changes nothing).
+
+    Only pending subscriptions change, with one UPDATE … RETURNING, so of two concurrent
+    confirmations one sees the rows and queues the welcome mail, the other sees none.
+    A list the reader left after signing up stays left: an old link does not undo that.
+    """
+    subscriber = db.session.get(Subscriber, claim.subscriber_id)
+    if subscriber is None:
+        raise TokenInvalid()
+    named = _lists_named(claim.slugs)
+    now = utcnow()
+    changed = db.session.execute(
+        update(Subscription)
+        .where(
+            Subscription.subscriber_id == subscriber.id,
+            Subscription.newsletter_id.in_([newsletter.id for newsletter in named]),
+            Subscription.status == PENDING,
+        )
+        .values(status=CONFIRMED, confirmed_at=now, updated_at=now)
+        .returning(Subscription.newsletter_id)
+        .execution_options(synchronize_session=False)
+    )
+    newly_ids = set(changed.scalars())
+    newly = [newsletter for newsletter in named if newsletter.id in newly_ids]
+    if newly:
+        if claim.consent_id is not None:
+            db.session.execute(
+                update(Consent)
+                .where(
+                    Consent.id == claim.consent_id,
+                    Consent.subscriber_id == subscriber.id,
+                    Consent.confirmed_at.is_(None),
+                )
+                .values(confirmed_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        queue_welcome(subscriber, newly)
+    return ConfirmOutcome(subscriber, newly, confirmed_lists(subscriber.id))
+
+
+def queue_welcome(subscriber: Subscriber, newsletters: list[Newsletter]) -> None:
+    """One welcome per confirmation, with the list headers; its one-click leaves those lists."""
+    slugs = [newsletter.slug for newsletter in newsletters]
+    first = newsletters[0]
+    queue_mail(
+        to=subscriber.email,
+        template="welcome",
+        context={
+            "email": subscriber.email,
+            "newsletters": newsletters,
+            "preferences_url": links.preferences_url(subscriber.id),
+            "unsubscribe_all_url": links.unsubscribe_url(subscriber.id, None),
+        },
+        list_id=list_id_header(first.name, first.slug),
+        unsubscribe_url=links.unsubscribe_url(subscriber.id, slugs),
+    )
+
+
+def resend_confirmation(claim: links.ConfirmClaim) -> bool:
+    """A fresh link for the lists of an expired one that still wait; counts against the cap."""
+    subscriber = db.session.get(Subscriber, claim.subscriber_id)
+    if subscriber is None:
+        return False
+    waiting = [
+        newsletter
+        for newsletter, status in subscription_statuses(subscriber.id, claim.slugs)
+        if status == PENDING and not newsletter.archived
+    ]
+    if not waiting or not claim_confirmation(subscriber.id):
+        return False
+    consent_id = claim.consent_id
+    if consent_id is not None and db.session.get(Consent, consent_id) is None:
+        consent_id = None
+    queue_confirmation(subscriber.email, subscriber.id, waiting, consent_id)
+    return True
+
+
+def _lists_named(slugs: tuple[str, ...]) -> list[Newsletter]:
+    if not slugs:
+        return []
+    found = db.session.scalars(select(Newsletter).where(Newsletter.slug.in_(slugs)))
+    return sorted(found, key=lambda newsletter: slugs.index(newsletter.slug))
+
+
+def subscription_statuses(
+    subscriber_id: int, slugs: tuple[str, ...]
+) -> list[tuple[Newsletter, str]]:
+    query = (
+        select(Newsletter, Subscription.status)
+        .join(Subscription, Subscription.newsletter_id == Newsletter.id)
+        .where(Subscription.subscriber_id == subscriber_id, Newsletter.slug.in_(slugs))
+        .order_by(Newsletter.id)
+    )
+    return [(newsletter, status) for newsletter, status in db.session.execute(query)]
+
+
+def confirmed_lists(subscriber_id: int) -> list[Newsletter]:
+    query = (
+        select(Newsletter)
+        .join(Subscription, Subscription.newsletter_id == Newsletter.id)
+        .where(Subscription.subscriber_id == subscriber_id, Subscription.status == CONFIRMED)
+        .order_by(Newsletter.id)
+    )
+    return list(db.session.scalars(query))

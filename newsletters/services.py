@@ -1,0 +1,339 @@
+"""Newsletter rules: the one signup service behind the form, the embed and the JSON API.
+
+Signup is double opt-in. The database, not Python, decides who is new: the subscriber row is
+an INSERT … ON CONFLICT on the normalised address (which also locks that row until the commit,
+so concurrent signups of one address queue up behind each other), and the right to send a
+confirmation is claimed with one conditional UPDATE … RETURNING. Nothing here commits; the
+caller commits once. Nothing here sends mail; it queues it in the outbox.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from sqlalchemy import case, or_, select, update
+
+from database import upsert, utcnow
+from extensions import db
+from mailer.services import queue_mail
+from newsletters import links
+from newsletters.models import (
+    PENDING,
+    SOURCES,
+    UNSUBSCRIBED,
+    Consent,
+    Newsletter,
+    Subscriber,
+    Subscription,
+)
+
+# What the signup forms say, recorded with each opt-in as the wording the reader agreed to.
+FORM_WORDING = "Enter your email to subscribe"
+API_WORDING = "Subscription requested through the JSON API"
+MAX_SOURCE_URL = 2000
+SLUG_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
+MAX_USER_AGENT = 500
+
+# Minimum time between two confirmation mails to one address. A reader double-clicking, or
+# ten concurrent requests, gets one mail; the daily cap (CONFIRMATIONS_PER_DAY) still applies.
+DEFAULT_CONFIRMATION_GAP_SECONDS = 60
+
+
+class InvalidEmail(ValueError):
+    pass
+
+
+class UnknownNewsletter(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class SignupRequest:
+    email: str
+    slugs: list[str]
+    source: str  # page, embed or api
+    source_url: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+    wording: str = FORM_WORDING
+
+
+@dataclass(frozen=True)
+class SignupOutcome:
+    """What happened; the HTTP answer never shows it (new, pending and confirmed look alike)."""
+
+    subscriber_id: int
+    confirmation_queued: bool
+    already_subscribed: bool
+
+
+# --- addresses and lists ------------------------------------------------------------------
+
+
+def normalise_email(raw: str) -> str:
+    """The address as email-validator normalises it, or InvalidEmail.
+
+    A DNS timeout during the deliverability check accepts the address: email-validator reports
+    it as unknown deliverability rather than raising, and a slow resolver must not lose readers.
+    """
+    if not isinstance(raw, str):
+        raise InvalidEmail("not a string")
+    config = current_app.config
+    try:
+        info = validate_email(
+            raw.strip(),
+            check_deliverability=bool(config["EMAIL_CHECK_DELIVERABILITY"]),
+            timeout=config["EMAIL_DNS_TIMEOUT"],
+            allow_display_name=False,
+        )
+    except EmailNotValidError as exc:
+        raise InvalidEmail(str(exc)) from exc
+    return info.normalized
+
+
+def email_key(normalised: str) -> str:
+    return normalised.lower()
+
+
+def public_lists() -> list[Newsletter]:
+    query = select(Newsletter).where(Newsletter.archived.is_(False)).order_by(Newsletter.id)
+    return list(db.session.scalars(query))
+
+
+def lists_for_signup(slugs: list[str]) -> list[Newsletter]:
+    """The named open lists (every one must exist), or the default lists when none are named."""
+    wanted = list(dict.fromkeys(slugs))
+    malformed = [slug for slug in wanted if not re.fullmatch(SLUG_PATTERN, slug)]
+    if malformed:  # never a query with a NUL byte or a kilobyte of junk in it
+        raise UnknownNewsletter(", ".join(slug[:64] for slug in malformed[:3]))
+    query = select(Newsletter).where(Newsletter.archived.is_(False))
+    if wanted:
+        found = list(db.session.scalars(query.where(Newsletter.slug.in_(wanted))))
+        missing = set(wanted) - {newsletter.slug for newsletter in found}
+        if missing:
+            raise UnknownNewsletter(", ".join(sorted(missing)))
+        return sorted(found, key=lambda newsletter: wanted.index(newsletter.slug))
+    defaults = list(db.session.scalars(query.where(Newsletter.is_default.is_(True))))
+    if not defaults:
+        raise UnknownNewsletter("no default newsletter is set up")
+    return sorted(defaults, key=lambda newsletter: newsletter.id)
+
+
+# --- signup -------------------------------------------------------------------------------
+
+
+def signup(request: SignupRequest) -> SignupOutcome:
+    if request.source not in SOURCES:
+        raise ValueError(f"unknown source {request.source!r}")
+    address = normalise_email(request.email)
+    newsletters = lists_for_signup(request.slugs)
+    subscriber_id = _upsert_subscriber(address)
+    statuses = upsert_subscriptions(subscriber_id, newsletters)
+
+    waiting = [newsletter for newsletter in newsletters if statuses[newsletter.id] == PENDING]
+    if not waiting:
+        noticed = _claim_already_subscribed_notice(subscriber_id)
+        if noticed:
+            queue_mail(
+                to=address,
+                template="already_subscribed",
+                context={
+                    "email": address,
+                    "newsletters": newsletters,
+                    "preferences_url": links.preferences_url(subscriber_id),
+                },
+            )
+        return SignupOutcome(subscriber_id, confirmation_queued=False, already_subscribed=True)
+
+    if not claim_confirmation(subscriber_id):
+        return SignupOutcome(subscriber_id, confirmation_queued=False, already_subscribed=False)
+    consent = Consent(
+        subscriber_id=subscriber_id,
+        newsletter_slugs=" ".join(newsletter.slug for newsletter in waiting),
+        source=request.source,
+        source_url=_clip(request.source_url, MAX_SOURCE_URL),
+        ip=_clip(request.ip, 64),
+        user_agent=_clip(request.user_agent, MAX_USER_AGENT),
+        wording=f"{request.wording} ({'; '.join(newsletter.name for newsletter in waiting)})",
+        signed_up_at=utcnow(),
+    )
+    db.session.add(consent)
+    db.session.flush()  # the consent id goes into the signed link
+    queue_confirmation(address, subscriber_id, waiting, consent.id)
+    return SignupOutcome(subscriber_id, confirmation_queued=True, already_subscribed=False)
+
+
+def _clip(value: str | None, length: int) -> str | None:
+    """Bounded, and without NUL characters (PostgreSQL text cannot hold them)."""
+    return value.replace("\x00", "")[:length] if value else None
+
+
+def _upsert_subscriber(address: str) -> int:
+    """The subscriber's id, inserting the row if new; the no-op update locks the row until
+    the commit (PostgreSQL), so concurrent signups of one address run one after the other."""
+    table = Subscriber.__table__
+    statement = upsert(table).values(
+        email=address, email_key=email_key(address), created_at=utcnow(), confirmations_sent=0
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.email_key], set_={"email_key": statement.excluded.email_key}
+    ).returning(table.c.id)
+    return db.session.execute(statement).scalar_one()
+
+
+def upsert_subscriptions(subscriber_id: int, newsletters: list[Newsletter]) -> dict[int, str]:
+    """Each list's status after the signup: new and unsubscribed become pending, others stay."""
+    table = Subscription.__table__
+    now = utcnow()
+    rows = [
+        {
+            "subscriber_id": subscriber_id,
+            "newsletter_id": newsletter.id,
+            "status": PENDING,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for newsletter in newsletters
+    ]
+    statement = upsert(table).values(rows)
+    rejoining = table.c.status == UNSUBSCRIBED
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.subscriber_id, table.c.newsletter_id],
+        set_={
+            "status": case((rejoining, PENDING), else_=table.c.status),
+            "updated_at": case((rejoining, now), else_=table.c.updated_at),
+        },
+    ).returning(table.c.newsletter_id, table.c.status)
+    return {row.newsletter_id: row.status for row in db.session.execute(statement)}
+
+
+def claim_confirmation(subscriber_id: int) -> bool:
+    """Take one of today's confirmation mails for this address, if any is left.
+
+    One conditional UPDATE … RETURNING: of several concurrent requests for one address only the
+    ones that find the counter under the cap (and no confirmation in the last minute) win.
+    """
+    config = current_app.config
+    now = utcnow()
+    today = now.date()
+    gap = timedelta(
+        seconds=config.get("CONFIRMATION_GAP_SECONDS", DEFAULT_CONFIRMATION_GAP_SECONDS)
+    )
+    recently_sent = (
+        select(Consent.id)
+        .where(Consent.subscriber_id == subscriber_id, Consent.signed_up_at > now - gap)
+        .exists()
+    )
+    statement = (
+        update(Subscriber)
+        .where(
+            Subscriber.id == subscriber_id,
+            or_(
+                Subscriber.confirmations_day.is_(None),
+                Subscriber.confirmations_day != today,
+                Subscriber.confirmations_sent < int(config["CONFIRMATIONS_PER_DAY"]),
+            ),
+            ~recently_sent,
+        )
+        .values(
+            confirmations_sent=case(
+                (Subscriber.confirmations_day == today, Subscriber.confirmations_sent + 1),
+                else_=1,
+            ),
+            confirmations_day=today,
+        )
+        .returning(Subscriber.id)
+        .execution_options(synchronize_session=False)
+    )
+    return db.session.execute(statement).first() is not None
+
+
+def _claim_already_subscribed_notice(subscriber_id: int) -> bool:
+    now = utcnow()
+    statement = (
+        update(Subscriber)
+        .where(
+            Subscriber.id == subscriber_id,
+            or_(
+                Subscriber.already_subscribed_notice_at.is_(None),
+                Subscriber.already_subscribed_notice_at <= now - timedelta(days=1),
+            ),
+        )
+        .values(already_subscribed_notice_at=now)
+        .returning(Subscriber.id)
+        .execution_options(synchronize_session=False)
+    )
+    return db.session.execute(statement).first() is not None
+
+
+def queue_confirmation(
+    address: str, subscriber_id: int, newsletters: list[Newsletter], consent_id: int | None
+) -> None:
+    queue_mail(
+        to=address,
+        template="confirm",
+        context={
+            "email": address,
+            "newsletters": newsletters,
+            "confirm_url": links.confirm_url(
+                subscriber_id, [newsletter.slug for newsletter in newsletters], consent_id
+            ),
+            "ttl_hours": int(current_app.config["CONFIRM_TTL_HOURS"]),
+        },
+    )
+
+
+# --- list administration ------------------------------------------------------------------
+
+
+def add_list(slug: str, name: str, description: str = "", is_default: bool = False) -> bool:
+    """Create or update the list with this slug; True when it was created."""
+    table = Newsletter.__table__
+    values = {"name": name, "description": description or "", "is_default": is_default}
+    statement = (
+        upsert(table)
+        .values(slug=slug, archived=False, created_at=utcnow(), **values)
+        .on_conflict_do_nothing(index_elements=[table.c.slug])
+    )
+    created = db.session.execute(statement).rowcount == 1
+    if not created:
+        db.session.execute(update(table).where(table.c.slug == slug).values(**values))
+    return created
+
+
+DEMO_LISTS = [
+    (
+        "explaining-ukraine",
+        "Explaining Ukraine with Kate Tsurkan",
+        "A weekly letter on the people, places and ideas behind the headlines from Ukraine.",
+        True,
+    ),
+    (
+        "morning-briefing",
+        "Morning Briefing",
+        "The day's most important news from Ukraine, in your inbox before breakfast.",
+        False,
+    ),
+    (
+        "investigations",
+        "Investigations",
+        "Our reporters' longest pieces of work, sent when they are published.",
+        False,
+    ),
+    (
+        "culture-notes",
+        "Culture Notes",
+        "Books, music, film and theatre from Ukraine, every other Sunday.",
+        False,
+    ),
+]
+
+
+def load_demo_lists() -> None:
+    """The demo lists a fresh `make run` shows; safe to run again."""
+    for slug, name, description, is_default in DEMO_LISTS:
+        add_list(slug, name, description, is_default)
