@@ -11,7 +11,7 @@ from extensions import db
 from mailer.services import list_id_header, queue_mail
 from newsletters import links
 from newsletters.models import CONFIRMED, PENDING, Consent, Newsletter, Subscriber, Subscription
-from newsletters.services import claim_confirmation, queue_confirmation
+from newsletters.services import claim_confirmation, queue_confirmation, slugs_key
 from signing import TokenInvalid
 
 
@@ -95,7 +95,7 @@ def resend_confirmation(claim: links.ConfirmClaim) -> bool:
         for newsletter, status in subscription_statuses(subscriber.id, claim.slugs)
         if status == PENDING and not newsletter.archived
     ]
-    if not waiting or not claim_confirmation(subscriber.id):
+    if not waiting or not claim_confirmation(subscriber.id, slugs_key(waiting)):
         return False
     consent_id = claim.consent_id
     if consent_id is not None and db.session.get(Consent, consent_id) is None:

@@ -25,7 +25,12 @@ from newsletters.models import (
     Subscriber,
     Subscription,
 )
-from newsletters.services import claim_confirmation, queue_confirmation, upsert_subscriptions
+from newsletters.services import (
+    claim_confirmation,
+    queue_confirmation,
+    slugs_key,
+    upsert_subscriptions,
+)
 
 PREFERENCES_WORDING = "Chose lists on the newsletter preferences page"
 
@@ -84,7 +89,7 @@ def update_preferences(
     upsert_subscriptions(subscriber.id, to_join)  # new or left lists become pending
     consent = Consent(
         subscriber_id=subscriber.id,
-        newsletter_slugs=" ".join(n.slug for n in to_join),
+        newsletter_slugs=slugs_key(to_join),
         source=SOURCE_PAGE,
         source_url="/preferences",
         ip=ip,
@@ -107,7 +112,7 @@ def update_preferences(
         change.joined = to_join
         return change
     change.awaiting_confirmation = to_join
-    if claim_confirmation(subscriber.id):
+    if claim_confirmation(subscriber.id, slugs_key(to_join)):
         db.session.add(consent)
         db.session.flush()
         queue_confirmation(subscriber.email, subscriber.id, to_join, consent.id)

@@ -38,8 +38,9 @@ MAX_SOURCE_URL = 2000
 SLUG_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
 MAX_USER_AGENT = 500
 
-# Minimum time between two confirmation mails to one address. A reader double-clicking, or
-# ten concurrent requests, gets one mail; the daily cap (CONFIRMATIONS_PER_DAY) still applies.
+# Minimum time between two identical confirmation mails (same address, same lists). A reader
+# double-clicking, or ten concurrent requests, gets one mail; asking for another list does not
+# wait. The daily cap (CONFIRMATIONS_PER_DAY) applies to all of them.
 DEFAULT_CONFIRMATION_GAP_SECONDS = 60
 
 
@@ -149,11 +150,12 @@ def signup(request: SignupRequest) -> SignupOutcome:
             )
         return SignupOutcome(subscriber_id, confirmation_queued=False, already_subscribed=True)
 
-    if not claim_confirmation(subscriber_id):
+    slugs = slugs_key(waiting)
+    if not claim_confirmation(subscriber_id, slugs):
         return SignupOutcome(subscriber_id, confirmation_queued=False, already_subscribed=False)
     consent = Consent(
         subscriber_id=subscriber_id,
-        newsletter_slugs=" ".join(newsletter.slug for newsletter in waiting),
+        newsletter_slugs=slugs,
         source=request.source,
         source_url=_clip(request.source_url, MAX_SOURCE_URL),
         ip=_clip(request.ip, 64),
@@ -211,11 +213,18 @@ def upsert_subscriptions(subscriber_id: int, newsletters: list[Newsletter]) -> d
     return {row.newsletter_id: row.status for row in db.session.execute(statement)}
 
 
-def claim_confirmation(subscriber_id: int) -> bool:
+def slugs_key(newsletters: list[Newsletter]) -> str:
+    """The lists of one opt-in as the consent record stores them (sorted: comparable)."""
+    return " ".join(sorted(newsletter.slug for newsletter in newsletters))
+
+
+def claim_confirmation(subscriber_id: int, slugs: str) -> bool:
     """Take one of today's confirmation mails for this address, if any is left.
 
     One conditional UPDATE … RETURNING: of several concurrent requests for one address only the
-    ones that find the counter under the cap (and no confirmation in the last minute) win.
+    ones that find the counter under the cap, and no opt-in for the same lists in the last
+    minute, win. The signup's upsert holds the subscriber row's lock, so on PostgreSQL they
+    are decided one after another, each seeing what the one before committed.
     """
     config = current_app.config
     now = utcnow()
@@ -225,7 +234,11 @@ def claim_confirmation(subscriber_id: int) -> bool:
     )
     recently_sent = (
         select(Consent.id)
-        .where(Consent.subscriber_id == subscriber_id, Consent.signed_up_at > now - gap)
+        .where(
+            Consent.subscriber_id == subscriber_id,
+            Consent.newsletter_slugs == slugs,
+            Consent.signed_up_at > now - gap,
+        )
         .exists()
     )
     statement = (

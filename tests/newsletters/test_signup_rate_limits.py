@@ -1,0 +1,124 @@
+"""Signup rate limits: per client and per address, one budget for the form, embed and API."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.newsletters.helpers import load_lists
+
+
+@pytest.fixture
+def app(make_app):
+    return load_lists(
+        make_app(
+            RATELIMIT_ENABLED=True, RATELIMIT_SIGNUP="2/minute", RATELIMIT_SIGNUP_EMAIL="50/hour"
+        )
+    )
+
+
+def api(client, email, address="198.51.100.1"):
+    return client.post(
+        "/api/subscriptions", json={"email": email}, environ_base={"REMOTE_ADDR": address}
+    )
+
+
+def form(client, email, address="198.51.100.1", **extra):
+    return client.post(
+        "/subscribe",
+        data={"email": email, "form_id": "signup-choose", **extra},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def test_api_past_the_limit_is_429_rate_limited_with_retry_after(app, client):
+    assert api(client, "a@example.com").status_code == 202
+    assert api(client, "b@example.com").status_code == 202
+    response = api(client, "c@example.com")
+    assert response.status_code == 429
+    assert response.get_json()["error"]["code"] == "rate_limited"
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def test_form_past_the_limit_shows_the_form_with_a_message_and_retry_after(app, client):
+    form(client, "a@example.com")
+    form(client, "b@example.com")
+    response = form(client, "c@example.com")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    assert 'id="signup-choose-email-error">Too many signups from here' in page
+    assert 'value="c@example.com"' in page
+
+
+def test_in_place_form_past_the_limit_gets_json_rate_limited(app, client):
+    form(client, "a@example.com")
+    form(client, "b@example.com")
+    response = client.post(
+        "/subscribe",
+        data={"email": "c@example.com"},
+        headers={"Accept": "application/json"},
+        environ_base={"REMOTE_ADDR": "198.51.100.1"},
+    )
+    assert response.status_code == 429
+    assert response.get_json()["error"]["code"] == "rate_limited"
+    assert "Retry-After" in response.headers
+
+
+def test_form_embed_and_api_share_one_budget(app, client):
+    form(client, "a@example.com")
+    form(client, "b@example.com", source="embed", newsletters="investigations")
+    assert api(client, "c@example.com").status_code == 429
+
+
+def test_embed_past_the_limit_answers_inside_the_embed(app, client):
+    form(client, "a@example.com")
+    form(client, "b@example.com")
+    response = form(client, "c@example.com", source="embed", newsletters="investigations")
+    assert response.status_code == 429
+    assert 'class="site-header"' not in response.get_data(as_text=True)
+    assert (
+        "frame-ancestors 'self' https://outlet.example"
+        in (response.headers["Content-Security-Policy"])
+    )
+
+
+def test_other_clients_are_not_limited_by_one_clients_signups(app, client):
+    api(client, "a@example.com")
+    api(client, "b@example.com")
+    assert api(client, "c@example.com", address="198.51.100.2").status_code == 202
+
+
+def test_one_address_is_limited_whatever_the_client(make_app):
+    app = load_lists(
+        make_app(
+            RATELIMIT_ENABLED=True, RATELIMIT_SIGNUP="50/minute", RATELIMIT_SIGNUP_EMAIL="2/hour"
+        )
+    )
+    client = app.test_client()
+    assert api(client, "reader@example.com", "198.51.100.1").status_code == 202
+    assert form(client, "Reader@Example.com ", "198.51.100.2").status_code == 200
+    response = api(client, "reader@example.com", "198.51.100.3")
+    assert response.status_code == 429
+    assert "Retry-After" in response.headers
+    assert api(client, "someone-else@example.com", "198.51.100.3").status_code == 202
+
+
+@pytest.mark.parametrize(
+    "raw", [b"{broken", b"\xff\xfe", b"[]", b'{"email": ["x"]}', b'{"email": 5}']
+)
+def test_limits_read_garbage_bodies_without_failing(app, client, raw):
+    response = client.post(
+        "/api/subscriptions", data=raw, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+
+
+def test_oversized_body_is_still_413_with_limits_on(app, client):
+    response = client.post("/subscribe", data={"email": "a@example.com", "junk": "x" * 20000})
+    assert response.status_code == 413
+
+
+def test_reading_pages_is_not_limited(app, client):
+    for _ in range(5):
+        assert client.get("/").status_code == 200
+        assert client.get("/api/newsletters").status_code == 200

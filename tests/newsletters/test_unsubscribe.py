@@ -1,0 +1,85 @@
+"""Leaving: the unsubscribe page, RFC 8058 one-click, one list or every list."""
+
+from __future__ import annotations
+
+from tests.newsletters.helpers import outbox, path_of, statuses, subscribe_and_confirm
+
+
+def one_click_path(app) -> str:
+    (welcome,) = outbox(app, "welcome")
+    return path_of(welcome.headers["List-Unsubscribe"].strip("<>"))
+
+
+def test_one_click_post_unsubscribes_without_session_or_csrf(make_app):
+    from tests.newsletters.helpers import load_lists
+
+    app = load_lists(make_app(WTF_CSRF_ENABLED=True))
+    client = app.test_client()
+    subscribe_and_confirm(app, client, "reader@example.com", ["morning-briefing"])
+    mail_client = app.test_client()  # a mail provider: no cookies, no token but the link's
+    response = mail_client.post(
+        one_click_path(app),
+        data="List-Unsubscribe=One-Click",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 200
+    assert statuses(app, "reader@example.com") == {"morning-briefing": "unsubscribed"}
+
+
+def test_one_click_leaves_only_the_lists_of_that_mail(lists, client):
+    subscribe_and_confirm(lists, client, "reader@example.com", ["morning-briefing"])
+    subscribe_and_confirm(lists, client, "reader@example.com", ["investigations"])
+    (first_welcome, _) = outbox(lists, "welcome")
+    path = path_of(first_welcome.headers["List-Unsubscribe"].strip("<>"))
+    client.post(path, data={"List-Unsubscribe": "One-Click"})
+    assert statuses(lists, "reader@example.com") == {
+        "morning-briefing": "unsubscribed",
+        "investigations": "confirmed",
+    }
+
+
+def test_get_shows_a_button_and_changes_nothing(lists, client):
+    subscribe_and_confirm(lists, client, "reader@example.com")
+    response = client.get(one_click_path(lists))
+    assert response.status_code == 200
+    assert '<button type="submit">Unsubscribe</button>' in response.get_data(as_text=True)
+    assert statuses(lists, "reader@example.com") == {"explaining-ukraine": "confirmed"}
+
+
+def test_button_on_the_page_unsubscribes(lists, client):
+    subscribe_and_confirm(lists, client, "reader@example.com")
+    response = client.post(one_click_path(lists))
+    assert response.status_code == 200
+    assert "You are unsubscribed" in response.get_data(as_text=True)
+    assert statuses(lists, "reader@example.com") == {"explaining-ukraine": "unsubscribed"}
+
+
+def test_leave_all_button_leaves_every_list(lists, client):
+    subscribe_and_confirm(lists, client, "reader@example.com", ["morning-briefing"])
+    subscribe_and_confirm(lists, client, "reader@example.com", ["investigations"])
+    (first_welcome, _) = outbox(lists, "welcome")
+    client.post(
+        path_of(first_welcome.headers["List-Unsubscribe"].strip("<>")), data={"scope": "all"}
+    )
+    assert set(statuses(lists, "reader@example.com").values()) == {"unsubscribed"}
+
+
+def test_unsubscribing_twice_is_harmless(lists, client):
+    subscribe_and_confirm(lists, client, "reader@example.com")
+    path = one_click_path(lists)
+    client.post(path, data={"List-Unsubscribe": "One-Click"})
+    assert client.post(path, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+
+
+def test_tampered_unsubscribe_link_is_a_400_page(lists, client):
+    subscribe_and_confirm(lists, client, "reader@example.com")
+    path = one_click_path(lists)[:-2] + "zz"
+    assert client.get(path).status_code == 400
+    assert client.post(path, data={"List-Unsubscribe": "One-Click"}).status_code == 400
+    assert statuses(lists, "reader@example.com") == {"explaining-ukraine": "confirmed"}
+
+
+def test_welcome_mail_offers_leaving_every_list(lists, client):
+    subscribe_and_confirm(lists, client, "reader@example.com")
+    (welcome,) = outbox(lists, "welcome")
+    assert welcome.text_body.count("/unsubscribe/") >= 1
