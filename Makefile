@@ -38,4 +38,6 @@ lint: venv
 	$(BIN)/ruff format --check .
 
 bench: venv
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python bench/run.py
