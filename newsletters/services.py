@@ -13,7 +13,10 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from email_validator import EmailNotValidError, validate_email
+import dns.exception
+import dns.resolver
+from email_validator import EmailNotValidError, EmailUndeliverableError, validate_email
+from email_validator.deliverability import validate_email_deliverability
 from flask import current_app
 from sqlalchemy import case, or_, select, update
 
@@ -84,16 +87,27 @@ def normalise_email(raw: str) -> str:
     if not isinstance(raw, str):
         raise InvalidEmail("not a string")
     config = current_app.config
+    address = raw.strip()
     try:
-        info = validate_email(
-            raw.strip(),
-            check_deliverability=bool(config["EMAIL_CHECK_DELIVERABILITY"]),
-            timeout=config["EMAIL_DNS_TIMEOUT"],
-            allow_display_name=False,
-        )
+        info = validate_email(address, check_deliverability=False, allow_display_name=False)
     except EmailNotValidError as exc:
         raise InvalidEmail(str(exc)) from exc
+    if config["EMAIL_CHECK_DELIVERABILITY"]:
+        _check_deliverability(info.ascii_domain, info.domain, config["EMAIL_DNS_TIMEOUT"])
     return info.normalized
+
+
+def _check_deliverability(ascii_domain: str, domain: str, timeout: float) -> None:
+    """Refuse a domain that DNS says takes no mail; a slow or absent resolver refuses nothing."""
+    try:
+        validate_email_deliverability(ascii_domain, domain, timeout=timeout)
+    except EmailUndeliverableError as exc:
+        refusals = (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer)
+        if exc.__cause__ is None or isinstance(exc.__cause__, refusals):
+            raise InvalidEmail(str(exc)) from exc
+        # email-validator wraps unexpected resolver failures the same way: not the reader's fault.
+    except dns.exception.DNSException:
+        pass  # e.g. no resolver configured on this machine
 
 
 def email_key(normalised: str) -> str:
