@@ -146,7 +146,7 @@ def signup(request: SignupRequest) -> SignupOutcome:
         raise ValueError(f"unknown source {request.source!r}")
     address = normalise_email(request.email)
     newsletters = lists_for_signup(request.slugs)
-    subscriber_id = _upsert_subscriber(address)
+    subscriber_id, created = _upsert_subscriber(address)
     statuses = upsert_subscriptions(subscriber_id, newsletters)
 
     waiting = [newsletter for newsletter in newsletters if statuses[newsletter.id] == PENDING]
@@ -165,7 +165,7 @@ def signup(request: SignupRequest) -> SignupOutcome:
         return SignupOutcome(subscriber_id, confirmation_queued=False, already_subscribed=True)
 
     slugs = slugs_key(waiting)
-    if not claim_confirmation(subscriber_id, slugs):
+    if not created and not claim_confirmation(subscriber_id, slugs):
         return SignupOutcome(subscriber_id, confirmation_queued=False, already_subscribed=False)
     consent = Consent(
         subscriber_id=subscriber_id,
@@ -188,17 +188,28 @@ def _clip(value: str | None, length: int) -> str | None:
     return value.replace("\x00", "")[:length] if value else None
 
 
-def _upsert_subscriber(address: str) -> int:
-    """The subscriber's id, inserting the row if new; the no-op update locks the row until
-    the commit (PostgreSQL), so concurrent signups of one address run one after the other."""
+def _upsert_subscriber(address: str) -> tuple[int, bool]:
+    """The subscriber's id, and whether this request created the row.
+
+    A new row is written with today's first confirmation already counted, which saves the
+    claim's UPDATE on the common path. On a conflict the no-op update locks the existing row
+    until the commit (PostgreSQL), so concurrent signups of one address run one after another.
+    The row is ours when it carries the exact creation time we wrote (microseconds).
+    """
     table = Subscriber.__table__
+    now = utcnow()
     statement = upsert(table).values(
-        email=address, email_key=email_key(address), created_at=utcnow(), confirmations_sent=0
+        email=address,
+        email_key=email_key(address),
+        created_at=now,
+        confirmations_day=now.date(),
+        confirmations_sent=1,
     )
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.email_key], set_={"email_key": statement.excluded.email_key}
-    ).returning(table.c.id)
-    return db.session.execute(statement).scalar_one()
+    ).returning(table.c.id, table.c.created_at)
+    row = db.session.execute(statement).one()
+    return row.id, row.created_at == now
 
 
 def upsert_subscriptions(subscriber_id: int, newsletters: list[Newsletter]) -> dict[int, str]:
@@ -325,8 +336,9 @@ def add_list(slug: str, name: str, description: str = "", is_default: bool = Fal
         upsert(table)
         .values(slug=slug, archived=False, created_at=utcnow(), **values)
         .on_conflict_do_nothing(index_elements=[table.c.slug])
+        .returning(table.c.id)
     )
-    created = db.session.execute(statement).rowcount == 1
+    created = db.session.execute(statement).first() is not None
     if not created:
         db.session.execute(update(table).where(table.c.slug == slug).values(**values))
     return created
