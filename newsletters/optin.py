@@ -78,7 +78,6 @@ def queue_welcome(subscriber: Subscriber, newsletters: list[Newsletter]) -> None
             "email": subscriber.email,
             "newsletters": newsletters,
             "preferences_url": links.preferences_url(subscriber.id),
-            "unsubscribe_all_url": links.unsubscribe_url(subscriber.id, None),
         },
         list_id=list_id_header(first.name, first.slug),
         unsubscribe_url=links.unsubscribe_url(subscriber.id, slugs),

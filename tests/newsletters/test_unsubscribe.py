@@ -77,9 +77,3 @@ def test_tampered_unsubscribe_link_is_a_400_page(lists, client):
     assert client.get(path).status_code == 400
     assert client.post(path, data={"List-Unsubscribe": "One-Click"}).status_code == 400
     assert statuses(lists, "reader@example.com") == {"explaining-ukraine": "confirmed"}
-
-
-def test_welcome_mail_offers_leaving_every_list(lists, client):
-    subscribe_and_confirm(lists, client, "reader@example.com")
-    (welcome,) = outbox(lists, "welcome")
-    assert welcome.text_body.count("/unsubscribe/") >= 1
