@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 
 import click
-from sqlalchemy.exc import IntegrityError
 from flask.cli import AppGroup
+from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from staff.auth import StaffAccountError, create_staff_user, record_action
