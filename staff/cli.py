@@ -26,7 +26,7 @@ staff_cli = AppGroup("staff", help="Manage staff accounts.")
 def create_command(email: str, role: str, password_stdin: bool) -> None:
     """Add a staff account (editors read everything; admins also change settings and export)."""
     if password_stdin:
-        password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+        password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:

@@ -6,7 +6,6 @@ member; the history (joins, cancellations, pace) comes from MemberEvent.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -113,12 +112,8 @@ def project_goal(progress: GoalProgress, today: date, window_days: int = PACE_WI
         return Projection(pace, window_days, reached=True, reach_on=None)
     if pace <= 0:
         return Projection(pace, window_days, reached=False, reach_on=None)
-    return Projection(
-        pace,
-        window_days,
-        reached=False,
-        reach_on=today + timedelta(days=math.ceil(progress.remaining / pace)),
-    )
+    days_to_go = -(-progress.remaining * window_days // recent.net)  # ceiling, in integers
+    return Projection(pace, window_days, reached=False, reach_on=today + timedelta(days=days_to_go))
 
 
 @dataclass(frozen=True)
