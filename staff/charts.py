@@ -80,20 +80,26 @@ def growth_chart(series: list[GrowthDay]) -> GrowthChart:
         + f" L{points[-1][0]:.1f},{base:.1f} Z"
     )
 
-    biggest = max(1, max(max(day.joins, day.cancellations) for day in series))
-    half = BARS_HEIGHT / 2
-    chart.zero_y = BARS_TOP + half
+    # One scale for both directions; the zero line sits where the larger side needs it.
+    most_joins = max(day.joins for day in series)
+    most_cancellations = max(day.cancellations for day in series)
+    per_member = BARS_HEIGHT / max(1, most_joins + most_cancellations)
+    chart.zero_y = (
+        BARS_TOP + most_joins * per_member
+        if most_joins + most_cancellations
+        else (BARS_TOP + BARS_HEIGHT)
+    )
     bar_width = max(1.0, step * 0.7)
     for index, day in enumerate(series):
         x = LEFT + step * index + (step - bar_width) / 2
         when = day.day.isoformat()
         if day.joins:
-            height = day.joins / biggest * half
+            height = day.joins * per_member
             chart.joins.append(
                 Bar(x, chart.zero_y - height, bar_width, height, f"{when}: {day.joins} joined")
             )
         if day.cancellations:
-            height = day.cancellations / biggest * half
+            height = day.cancellations * per_member
             chart.cancellations.append(
                 Bar(x, chart.zero_y, bar_width, height, f"{when}: {day.cancellations} cancelled")
             )
@@ -101,12 +107,74 @@ def growth_chart(series: list[GrowthDay]) -> GrowthChart:
     chart.labels = [
         AxisLabel(LEFT - 6, LINE_TOP + 5, f"{high:,}"),
         AxisLabel(LEFT - 6, base + 4, f"{low:,}"),
-        AxisLabel(LEFT - 6, BARS_TOP + 5, f"+{biggest}"),
         AxisLabel(LEFT - 6, chart.zero_y + 4, "0"),
-        AxisLabel(LEFT - 6, BARS_TOP + BARS_HEIGHT + 4, f"−{biggest}"),
     ]
+    if most_joins:
+        chart.labels.append(AxisLabel(LEFT - 6, BARS_TOP + 5, f"+{most_joins}"))
+    if most_cancellations:
+        chart.labels.append(
+            AxisLabel(LEFT - 6, BARS_TOP + BARS_HEIGHT + 4, f"−{most_cancellations}")
+        )
     chart.x_labels = [
         AxisLabel(LEFT + step * (index + 0.5), HEIGHT - 8, series[index].day.strftime("%d %b"))
         for index in sorted({0, len(series) // 2, len(series) - 1})
+    ]
+    return chart
+
+
+SIGNUPS_WIDTH = 960
+SIGNUPS_HEIGHT = 220
+SIGNUPS_TOP = 16
+SIGNUPS_PLOT = 160
+
+
+@dataclass(frozen=True)
+class StackedBar:
+    source: str
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str
+
+
+@dataclass
+class SignupsChart:
+    width: int = SIGNUPS_WIDTH
+    height: int = SIGNUPS_HEIGHT
+    bars: list[StackedBar] = field(default_factory=list)
+    labels: list[AxisLabel] = field(default_factory=list)
+    x_labels: list[AxisLabel] = field(default_factory=list)
+    baseline: float = SIGNUPS_TOP + SIGNUPS_PLOT
+    left: float = LEFT
+    right: float = SIGNUPS_WIDTH - RIGHT
+
+
+def signups_chart(weeks, sources) -> SignupsChart:
+    """One stacked bar per week: signups from the page, the embed and the API."""
+    chart = SignupsChart()
+    if not weeks:
+        return chart
+    step = (SIGNUPS_WIDTH - LEFT - RIGHT) / len(weeks)
+    most = max(1, max(week.total for week in weeks))
+    per_signup = SIGNUPS_PLOT / most
+    width = step * 0.6
+    for index, week in enumerate(weeks):
+        x = LEFT + step * index + (step - width) / 2
+        top = chart.baseline
+        for source in sources:
+            count = week.by_source.get(source, 0)
+            if not count:
+                continue
+            height = count * per_signup
+            top -= height
+            label = f"Week of {week.week.isoformat()}: {count} from {source}"
+            chart.bars.append(StackedBar(source, x, top, width, height, label))
+        chart.x_labels.append(
+            AxisLabel(LEFT + step * (index + 0.5), SIGNUPS_HEIGHT - 12, week.week.strftime("%d %b"))
+        )
+    chart.labels = [
+        AxisLabel(LEFT - 6, SIGNUPS_TOP + 5, f"{most:,}"),
+        AxisLabel(LEFT - 6, chart.baseline + 4, "0"),
     ]
     return chart

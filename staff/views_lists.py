@@ -16,7 +16,7 @@ from flask import (
 from database import utcnow
 from extensions import db
 from newsletters.models import SOURCES, Newsletter
-from staff import exports, lists
+from staff import charts, exports, lists
 from staff.access import admin_required, audit
 from staff.forms import ActionForm, ListForm
 from staff.views import bp
@@ -31,10 +31,12 @@ def _newsletter_or_404(list_id: int) -> Newsletter:
 
 @bp.get("/lists")
 def list_index():
+    weeks = lists.signups_by_source(utcnow().date())
     return render_template(
         "staff/lists.html",
         overview=lists.list_overview(),
-        weeks=lists.signups_by_source(utcnow().date()),
+        weeks=weeks,
+        signups=charts.signups_chart(weeks, SOURCES),
         sources=SOURCES,
         action_form=ActionForm(),
     )
@@ -43,10 +45,12 @@ def list_index():
 @bp.get("/lists/<int:list_id>")
 def list_detail(list_id: int):
     newsletter = _newsletter_or_404(list_id)
+    weeks = lists.signups_by_source(utcnow().date(), slug=newsletter.slug)
     return render_template(
         "staff/list_detail.html",
         item=lists.list_stats(newsletter),
-        weeks=lists.signups_by_source(utcnow().date(), slug=newsletter.slug),
+        weeks=weeks,
+        signups=charts.signups_chart(weeks, SOURCES),
         sources=SOURCES,
         action_form=ActionForm(),
     )

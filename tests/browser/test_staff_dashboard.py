@@ -12,6 +12,7 @@ from database import utcnow
 from extensions import db
 from membership.goal import goal_progress
 from membership.models import MemberEvent, MemberSubscription
+from newsletters.models import Consent, Subscriber, Subscription
 from staff.sqltime import start_of_day
 from tests.staff.factories import (
     PASSWORD,
@@ -35,7 +36,8 @@ def _a_membership_drive(app) -> int:
     today = utcnow().date()
     with app.app_context():
         make_staff("admin@newsroom.test", role="admin")
-        make_newsletter("daily", name="The Daily")
+        daily = make_newsletter("daily", name="The Daily")
+        _signups(daily, rng, today)
         tiers = [
             make_tier("supporter", 500),
             make_tier("patron", 1500),
@@ -80,6 +82,51 @@ def _a_membership_drive(app) -> int:
         db.session.commit()
         make_contribution(2500)
         return goal_progress().members
+
+
+def _signups(newsletter, rng, today) -> None:
+    statuses = ["confirmed"] * 6 + ["pending"] * 3 + ["unsubscribed"]
+    sources = ["page"] * 5 + ["embed"] * 3 + ["api"] * 2
+    readers = []
+    for n in range(120):
+        at = start_of_day(today - timedelta(days=rng.randint(0, 55))) + timedelta(hours=9)
+        readers.append(
+            (n + 1, f"reader{n}@example.org", at, rng.choice(statuses), rng.choice(sources))
+        )
+    db.session.execute(
+        insert(Subscriber),
+        [
+            {"id": n, "email": email, "email_key": email, "created_at": at}
+            for n, email, at, _, _ in readers
+        ],
+    )
+    db.session.execute(
+        insert(Subscription),
+        [
+            {
+                "subscriber_id": n,
+                "newsletter_id": newsletter.id,
+                "status": status,
+                "created_at": at,
+                "updated_at": at,
+                "confirmed_at": at if status != "pending" else None,
+            }
+            for n, _, at, status, _ in readers
+        ],
+    )
+    db.session.execute(
+        insert(Consent),
+        [
+            {
+                "subscriber_id": n,
+                "newsletter_slugs": newsletter.slug,
+                "source": source,
+                "signed_up_at": at,
+            }
+            for n, _, at, _, source in readers
+        ],
+    )
+    db.session.commit()
 
 
 def test_staff_sign_in_and_see_the_goal_and_the_growth_chart(app, live_server, page, screenshot):
@@ -127,6 +174,7 @@ def test_staff_lists_page_in_the_browser(app, live_server, page, screenshot):
     page.wait_for_url(live_server + "/staff/")
     page.get_by_role("link", name="Lists").click()
     assert page.locator("#lists-table").get_by_role("link", name="The Daily").is_visible()
+    assert page.locator(".signups-chart rect").count() > 0
     assert screenshot("staff-lists").exists()
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/staff/login")

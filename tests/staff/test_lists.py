@@ -154,3 +154,14 @@ def test_a_goal_that_is_not_a_positive_number_is_refused(admin_client):
         response = admin_client.post("/staff/settings/goal", data={"goal": value})
         assert response.status_code == 422, value
     assert goal_progress().goal == 20000
+
+
+def test_the_lists_page_draws_signups_by_source_as_svg(editor_client):
+    reader = make_subscriber("reader@example.org")
+    make_consent(reader, "daily", "page")
+    make_consent(reader, "daily", "embed")
+    page = editor_client.get("/staff/lists").get_data(as_text=True)
+    svg = page[page.index('<svg class="signups-chart"') : page.index("</svg>")]
+    assert 'class="source-page"' in svg and 'class="source-embed"' in svg
+    assert "<title" in svg and "<desc" in svg
+    assert "style=" not in page
