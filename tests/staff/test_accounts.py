@@ -169,3 +169,15 @@ def test_the_password_is_never_echoed_back_in_the_form(client, editor):
     page = sign_in(client, editor.email, password="wrong but secret").get_data(as_text=True)
     assert "wrong but secret" not in page
     assert PASSWORD not in page
+
+
+def test_the_login_page_sends_a_signed_in_member_on_to_the_dashboard(editor_client):
+    response = editor_client.get("/staff/login")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/staff/"
+
+
+def test_a_page_asked_for_without_a_session_opens_after_signing_in(client, editor):
+    login_page = client.get("/staff/lists", follow_redirects=True).get_data(as_text=True)
+    assert 'name="next" value="/staff/lists"' in login_page
+    assert sign_in(client, editor.email, next="/staff/lists").headers["Location"] == "/staff/lists"

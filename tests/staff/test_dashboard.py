@@ -152,3 +152,10 @@ def test_an_empty_dashboard_still_renders(editor_client):
     response = editor_client.get("/staff/")
     assert response.status_code == 200
     assert "No paying members yet." in response.get_data(as_text=True)
+
+
+def test_the_growth_period_can_be_chosen_and_falls_back_to_90_days(editor_client, drive):
+    year = editor_client.get("/staff/?days=365").get_data(as_text=True)
+    assert "Growth over the last 365 days" in year
+    odd = editor_client.get("/staff/?days=7").get_data(as_text=True)
+    assert "Growth over the last 90 days" in odd
