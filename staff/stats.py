@@ -17,6 +17,8 @@ from membership.models import COUNTING_STATUSES, Contribution, MemberEvent, Memb
 from staff.sqltime import as_date, day_of, monday_of, start_of_day
 
 PACE_WINDOW_DAYS = 30
+# Beyond this a date means nothing to anyone (and far enough out it overflows `date`).
+PROJECTION_HORIZON_DAYS = 100 * 365
 # How many months a price covers, to turn any tier into a monthly figure.
 MONTHS_PER_INTERVAL = {"month": 1, "year": 12, "week": 12 / 52, "day": 12 / 365}
 
@@ -97,7 +99,8 @@ class Projection:
     pace_per_day: float  # net members per day over the window
     window_days: int
     reached: bool
-    reach_on: date | None  # None when the goal is reached or the pace is not positive
+    reach_on: date | None  # None when reached, the pace is not positive, or too far away
+    beyond_horizon: bool = False
 
     @property
     def pace_per_week(self) -> float:
@@ -113,6 +116,8 @@ def project_goal(progress: GoalProgress, today: date, window_days: int = PACE_WI
     if pace <= 0:
         return Projection(pace, window_days, reached=False, reach_on=None)
     days_to_go = -(-progress.remaining * window_days // recent.net)  # ceiling, in integers
+    if days_to_go > PROJECTION_HORIZON_DAYS:
+        return Projection(pace, window_days, reached=False, reach_on=None, beyond_horizon=True)
     return Projection(pace, window_days, reached=False, reach_on=today + timedelta(days=days_to_go))
 
 

@@ -159,3 +159,12 @@ def test_the_growth_period_can_be_chosen_and_falls_back_to_90_days(editor_client
     assert "Growth over the last 365 days" in year
     odd = editor_client.get("/staff/?days=7").get_data(as_text=True)
     assert "Growth over the last 90 days" in odd
+
+
+def test_a_goal_centuries_away_is_said_so_instead_of_a_date(editor_client, app_ctx):
+    member_event(+1, _at(2))
+    set_goal(10_000_000)
+    db.session.commit()
+    forget_cached_progress()
+    page = editor_client.get("/staff/").get_data(as_text=True)
+    assert "more than a century away" in page
