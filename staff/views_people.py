@@ -1,0 +1,44 @@
+"""Staff pages for people: searching subscribers and members, a subscriber's record."""
+
+from __future__ import annotations
+
+from flask import abort, render_template, request
+
+from database import utcnow
+from extensions import db
+from staff import exports, people
+from staff.access import admin_required, audit
+from staff.views import bp
+from staff.views_lists import csv_download
+
+KINDS = ("subscribers", "members")
+
+
+@bp.get("/people")
+def people_search():
+    kind = request.args.get("kind", "subscribers")
+    if kind not in KINDS:
+        kind = "subscribers"
+    text = request.args.get("q", "")[:320]
+    after = request.args.get("after", type=int)
+    search = people.search_members if kind == "members" else people.search_subscribers
+    return render_template(
+        "staff/people.html", kind=kind, q=text, after=after, page=search(text, after)
+    )
+
+
+@bp.get("/people/subscribers/<int:subscriber_id>")
+def subscriber_detail(subscriber_id: int):
+    record = people.subscriber_record(subscriber_id)
+    if record is None:
+        abort(404)
+    return render_template("staff/subscriber.html", record=record)
+
+
+@bp.get("/members/export.csv")
+@admin_required
+def members_export():
+    audit("export_members")
+    db.session.commit()
+    stamp = utcnow().strftime("%Y%m%d-%H%M")
+    return csv_download(exports.members_csv(), f"members-{stamp}.csv")

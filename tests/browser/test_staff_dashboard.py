@@ -1,0 +1,182 @@
+"""A staff member signs in through the real form in Chromium and reads the dashboard."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import insert
+
+from database import utcnow
+from extensions import db
+from membership.goal import goal_progress
+from membership.models import MemberEvent, MemberSubscription
+from newsletters.models import Consent, Subscriber, Subscription
+from staff.sqltime import start_of_day
+from tests.staff.factories import (
+    PASSWORD,
+    make_contribution,
+    make_newsletter,
+    make_staff,
+    make_tier,
+)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app(WTF_CSRF_ENABLED=True)  # the real form, token and all
+
+
+def _a_membership_drive(app) -> int:
+    """Ninety days of joins and cancellations, and the members they add up to."""
+    rng = random.Random(20000)
+    today = utcnow().date()
+    with app.app_context():
+        make_staff("admin@newsroom.test", role="admin")
+        daily = make_newsletter("daily", name="The Daily")
+        _signups(daily, rng, today)
+        tiers = [
+            make_tier("supporter", 500),
+            make_tier("patron", 1500),
+            make_tier("annual", 9000, interval="year"),
+        ]
+        events, members = [], 0
+        for days_ago in range(89, -1, -1):
+            at = start_of_day(today - timedelta(days=days_ago)) + timedelta(seconds=1)
+            joins, cancellations = rng.randint(0, 7), rng.randint(0, 2)
+            members += joins - cancellations
+            events += [{"delta": 1, "at": at}] * joins + [{"delta": -1, "at": at}] * cancellations
+        db.session.execute(
+            insert(MemberEvent),
+            [
+                {
+                    "stripe_subscription_id": f"sub_{n}",
+                    "customer_id": f"cus_{n}",
+                    "event_type": "customer.subscription.updated",
+                    "status": "active" if event["delta"] > 0 else "canceled",
+                    "member_delta": event["delta"],
+                    "occurred_at": event["at"],
+                    "recorded_at": event["at"],
+                }
+                for n, event in enumerate(events)
+            ],
+        )
+        db.session.execute(
+            insert(MemberSubscription),
+            [
+                {
+                    "stripe_subscription_id": f"sub_live_{n}",
+                    "customer_id": f"cus_live_{n}",
+                    "email": f"member{n}@example.org",
+                    "tier_id": tiers[n % 3].id,
+                    "status": "active",
+                    "status_event_created": 0,
+                    "deleted": False,
+                }
+                for n in range(members)
+            ],
+        )
+        db.session.commit()
+        make_contribution(2500)
+        return goal_progress().members
+
+
+def _signups(newsletter, rng, today) -> None:
+    statuses = ["confirmed"] * 6 + ["pending"] * 3 + ["unsubscribed"]
+    sources = ["page"] * 5 + ["embed"] * 3 + ["api"] * 2
+    readers = []
+    for n in range(120):
+        at = start_of_day(today - timedelta(days=rng.randint(0, 55))) + timedelta(hours=9)
+        readers.append(
+            (n + 1, f"reader{n}@example.org", at, rng.choice(statuses), rng.choice(sources))
+        )
+    db.session.execute(
+        insert(Subscriber),
+        [
+            {"id": n, "email": email, "email_key": email, "created_at": at}
+            for n, email, at, _, _ in readers
+        ],
+    )
+    db.session.execute(
+        insert(Subscription),
+        [
+            {
+                "subscriber_id": n,
+                "newsletter_id": newsletter.id,
+                "status": status,
+                "created_at": at,
+                "updated_at": at,
+                "confirmed_at": at if status != "pending" else None,
+            }
+            for n, _, at, status, _ in readers
+        ],
+    )
+    db.session.execute(
+        insert(Consent),
+        [
+            {
+                "subscriber_id": n,
+                "newsletter_slugs": newsletter.slug,
+                "source": source,
+                "signed_up_at": at,
+            }
+            for n, _, at, _, source in readers
+        ],
+    )
+    db.session.commit()
+
+
+def test_staff_sign_in_and_see_the_goal_and_the_growth_chart(app, live_server, page, screenshot):
+    expected_members = _a_membership_drive(app)
+    blocked = []
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+
+    page.goto(live_server + "/staff/")
+    assert "/staff/login" in page.url
+    page.get_by_label("Email").fill("admin@newsroom.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(live_server + "/staff/")
+
+    shown = int(page.locator("#members-count").get_attribute("data-members"))
+    assert shown == expected_members
+    assert page.locator("#members-count").inner_text() == f"{expected_members:,}"
+    api = page.request.get(live_server + "/api/goal")
+    if api.status == 200:  # /api/goal comes with the membership branch
+        assert api.json()["members"] == shown
+
+    chart = page.locator("#growth-chart")
+    assert chart.is_visible()
+    box = chart.bounding_box()
+    assert box["width"] > 600 and box["height"] > 200
+    assert page.locator("#growth-chart path.members-line").count() == 1
+    assert page.locator("#growth-chart rect").count() > 50
+    assert page.locator("#growth-chart > title").text_content().startswith("Members over")
+    assert page.locator("progress#goal-progress").get_attribute("value") == str(shown)
+    assert blocked == []
+    assert screenshot("staff-dashboard").exists()
+
+
+def test_staff_lists_page_in_the_browser(app, live_server, page, screenshot):
+    _a_membership_drive(app)
+    page.goto(live_server + "/staff/login")
+    page.get_by_label("Email").fill("admin@newsroom.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(live_server + "/staff/")
+    page.get_by_role("link", name="Lists").click()
+    assert page.locator("#lists-table").get_by_role("link", name="The Daily").is_visible()
+    assert page.locator(".signups-chart rect").count() > 0
+    assert screenshot("staff-lists").exists()
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/staff/login")
+    page.goto(live_server + "/staff/")
+    assert "/staff/login" in page.url
