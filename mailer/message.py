@@ -13,6 +13,7 @@ from email.charset import QP, Charset
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import format_datetime, formataddr
 
 import idna
@@ -20,6 +21,9 @@ import idna
 # Quoted-printable keeps mostly-English mail readable in its raw form and 7-bit clean on the wire.
 _UTF8 = Charset("utf-8")
 _UTF8.body_encoding = QP
+
+# SMTP wants CRLF, and smtplib leaves the line ends of bytes as they are.
+_WIRE = compat32.clone(linesep="\r\n")
 
 _PHRASE_AND_ANGLE = re.compile(
     r'^\s*(?:"(?P<quoted>.*)"|(?P<bare>[^<]*?))\s*(?P<angle><[^<>]*>)\s*$'
@@ -105,7 +109,7 @@ def build_message(mail: Mail, sender: Sender, *, smtputf8: bool) -> BuiltMessage
         message[_checked(name)] = _phrase_header(_checked(value), name)
     message.attach(_text_part(mail.text_body, "plain"))
     message.attach(_text_part(mail.html_body, "html"))
-    return BuiltMessage(envelope_from, envelope_to, message.as_bytes(), needs_smtputf8)
+    return BuiltMessage(envelope_from, envelope_to, message.as_bytes(policy=_WIRE), needs_smtputf8)
 
 
 def _text_part(body: str, subtype: str) -> MIMEText:

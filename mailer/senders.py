@@ -342,7 +342,11 @@ def render_for_console(mail_id: int, data: bytes) -> str:
     message = email.message_from_bytes(data, policy=policy.default)
     title = f" mail #{mail_id} to {message['To']} "
     lines = ["", f"{title:=^78}"]
-    lines += [f"{name}: {value}" for name, value in message.items() if name not in ("Content-Type", "MIME-Version")]
+    lines += [
+        f"{name}: {value}"
+        for name, value in message.items()
+        if name not in ("Content-Type", "MIME-Version")
+    ]
     text = ""
     for part in message.walk():
         if part.get_content_maintype() != "text":
