@@ -355,7 +355,7 @@ def render_for_console(mail_id: int, data: bytes) -> str:
         if part.get_content_subtype() == "plain":
             text = content
         lines += ["", f"--- {part.get_content_type()} ---", content.rstrip()]
-    links = list(dict.fromkeys(_LINK.findall(text)))
+    links = list(dict.fromkeys(link.rstrip(".,;:!?") for link in _LINK.findall(text)))
     if links:
         lines += ["", "--- links in this message ---"]
         lines += [f"  -> {link}" for link in links]

@@ -40,6 +40,8 @@ LEASE = timedelta(minutes=15)
 FIRST_RETRY_SECONDS = 30
 LONGEST_RETRY_SECONDS = 3600
 LONGEST_PAUSE_SECONDS = 300
+# This many 4xx answers in a row say more about the server than about the messages.
+TEMPORARY_FAILURES_BEFORE_PAUSE = 10
 DEFAULT_BATCH_SIZE = 200
 _ERROR_LENGTH = 1000
 
@@ -108,10 +110,14 @@ class OutboxWorker:
         self.batch_size = batch_size
         self.max_attempts = max_attempts
         self.should_stop = should_stop
+        self._temporary_streak = 0
 
     def run_pass(self) -> PassResult:
         """Drain what is due, batch after batch, on one connection; stop if the server is down."""
         result = PassResult()
+        self._temporary_streak = 0
+        if not has_due():  # an idle poll stays a read; claiming is a write
+            return result
         try:
             while not self.should_stop():
                 batch = claim_due(self.batch_size)
@@ -150,8 +156,14 @@ class OutboxWorker:
             result.server_unavailable = str(error)
             return self._retry_or_fail(mail, error, result)
         except TemporaryFailure as error:
+            self._temporary_streak += 1
+            if self._temporary_streak >= TEMPORARY_FAILURES_BEFORE_PAUSE:
+                result.server_unavailable = (
+                    f"{self._temporary_streak} messages in a row refused for now, last: {error}"
+                )
             return self._retry_or_fail(mail, error, result)
         except PermanentFailure as error:
+            self._temporary_streak = 0
             mark_failed(mail, str(error))
             result.failed += 1
             result.problems.append(f"#{mail.id} to {mail.to_addr} failed: {error}")
@@ -160,6 +172,7 @@ class OutboxWorker:
             log.exception("outbox message %s could not be sent", mail.id)
             return self._retry_or_fail(mail, error, result)
         mark_sent(mail)
+        self._temporary_streak = 0
         result.sent += 1
         return utcnow()
 
@@ -176,6 +189,13 @@ class OutboxWorker:
             f"#{mail.id} to {mail.to_addr} retries at {retry_at:%H:%M:%S} UTC: {reason}"
         )
         return retry_at
+
+
+def has_due() -> bool:
+    due = select(outbox.c.id).where(outbox.c.status == QUEUED, outbox.c.next_attempt_at <= utcnow())
+    found = db.session.execute(due.limit(1)).first() is not None
+    db.session.commit()  # end the read, so the claim starts a transaction of its own
+    return found
 
 
 def claim_due(batch_size: int) -> list[Mail]:

@@ -81,6 +81,20 @@ def test_a_4xx_answer_keeps_the_message_queued_with_backoff_then_delivers_it_onc
     assert outbox_row(message_id).status == SENT
 
 
+def test_a_server_answering_4xx_to_everything_is_treated_as_down(
+    make_app, smtp_server, queue_message, work_once, outbox_row
+):
+    sink, smtp_url = smtp_server
+    app = make_app(SMTP_URL=smtp_url)
+    ids = [queue_message() for _ in range(outbox_worker.TEMPORARY_FAILURES_BEFORE_PAUSE + 3)]
+    sink.refuse_with = "452 4.3.1 insufficient system storage"
+
+    result = work_once(app)
+
+    assert f"retry {outbox_worker.TEMPORARY_FAILURES_BEFORE_PAUSE}," in result.output
+    assert [outbox_row(i).attempts for i in ids[-3:]] == [0, 0, 0]
+
+
 def test_a_5xx_answer_fails_the_message_and_it_is_never_retried(
     make_app, smtp_server, queue_message, work_once, make_queue_due, outbox_row
 ):
