@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from extensions import db
+from mailer import ledger
 from mailer import worker as outbox_worker
 from mailer.senders import SmtpUrlError, describe_smtp_url, make_sender
 
@@ -88,8 +89,8 @@ def _work_once(worker: outbox_worker.OutboxWorker) -> None:
 def status_command() -> None:
     """Count messages by status."""
     _check_database()
-    counts = outbox_worker.count_by_status()
-    due = outbox_worker.count_due()
+    counts = ledger.count_by_status()
+    due = ledger.count_due()
     click.echo(
         f"queued {counts['queued']} ({due} due now), sent {counts['sent']}, "
         f"failed {counts['failed']}"
@@ -104,13 +105,13 @@ def requeue_command(ids: tuple[int, ...], all_failed: bool) -> None:
     if not ids and not all_failed:
         raise click.UsageError("name message ids or pass --all-failed")
     _check_database()
-    count = outbox_worker.requeue(None if all_failed else ids)
+    count = ledger.requeue(None if all_failed else ids)
     click.echo(f"requeued {count}")
 
 
 def _check_database() -> None:
     try:
-        outbox_worker.count_due()
+        ledger.count_due()
     except SQLAlchemyError as error:
         db.session.rollback()
         raise click.ClickException(
