@@ -1,11 +1,12 @@
 """Where mail goes, chosen by SMTP_URL.
 
-    smtp://[user:pass@]host[:port][?starttls=auto|require|never&timeout=SECONDS&helo=NAME]
+    smtp://[user:pass@]host[:port][?starttls=auto|require|never&timeout=S&helo=NAME&cafile=PATH]
         Port 25 unless given. STARTTLS is used whenever the server offers it (`auto`, the
         default), so credentials and mail are encrypted with any ordinary relay; `require`
-        refuses to send in clear text; `never` is for a local relay with a certificate that
-        cannot be verified. Certificates are verified against the system's trust store.
-    smtps://[user:pass@]host[:port][?timeout=SECONDS&helo=NAME]
+        refuses to send in clear text; `never` is for a local relay whose certificate cannot
+        be verified. Certificates are verified against the system's trust store, or against
+        `cafile` (a PEM bundle) for a relay signed by a private authority.
+    smtps://[user:pass@]host[:port][?timeout=S&helo=NAME&cafile=PATH]
         Implicit TLS from the first byte, port 465 unless given.
     console
         Prints every message, decoded and readable, to standard output (what `make run` shows).
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from functools import cache
+from pathlib import Path
 from typing import Protocol, TextIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -72,9 +74,13 @@ class SmtpSettings:
     password: str | None = None
     timeout: float = 30.0
     helo: str | None = None
+    cafile: str | None = None
+
+    def tls_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.cafile)
 
 
-_QUERY_OPTIONS = {"starttls", "timeout", "helo"}
+_QUERY_OPTIONS = {"starttls", "timeout", "helo", "cafile"}
 
 
 def parse_smtp_url(url: str) -> SmtpSettings:
@@ -100,6 +106,8 @@ def parse_smtp_url(url: str) -> SmtpSettings:
         timeout = float(query.get("timeout", "30"))
     except ValueError:
         raise SmtpUrlError("SMTP_URL: timeout must be a number of seconds") from None
+    if "cafile" in query and not Path(query["cafile"]).is_file():
+        raise SmtpUrlError(f"SMTP_URL: cafile {query['cafile']!r} is not a readable file")
     implicit_tls = parts.scheme == "smtps"
     return SmtpSettings(
         host=parts.hostname,
@@ -110,6 +118,7 @@ def parse_smtp_url(url: str) -> SmtpSettings:
         password=unquote(parts.password) if parts.password else None,
         timeout=timeout,
         helo=query.get("helo"),
+        cafile=query.get("cafile"),
     )
 
 
@@ -184,7 +193,7 @@ class SmtpSender:
                     settings.port,
                     local_hostname=helo,
                     timeout=settings.timeout,
-                    context=ssl.create_default_context(),
+                    context=settings.tls_context(),
                 )
             else:
                 smtp = smtplib.SMTP(
@@ -192,7 +201,7 @@ class SmtpSender:
                 )
             smtp.ehlo_or_helo_if_needed()
             if settings.starttls != "never" and smtp.has_extn("starttls"):
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=settings.tls_context())
                 smtp.ehlo()
             elif settings.starttls == "require" and not settings.implicit_tls:
                 raise ServerUnavailable(
@@ -351,7 +360,7 @@ def render_for_console(mail_id: int, data: bytes) -> str:
     for part in message.walk():
         if part.get_content_maintype() != "text":
             continue
-        content = part.get_content()
+        content = part.get_content().replace("\r\n", "\n")
         if part.get_content_subtype() == "plain":
             text = content
         lines += ["", f"--- {part.get_content_type()} ---", content.rstrip()]

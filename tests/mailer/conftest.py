@@ -24,6 +24,7 @@ class CountingSink(SmtpSink):
     def __init__(self) -> None:
         super().__init__()
         self.sessions = 0
+        self.encrypted: list[bool] = []  # per accepted message: did it arrive over TLS?
         self.hang_up_after_each_message = False
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
@@ -34,6 +35,8 @@ class CountingSink(SmtpSink):
 
     async def handle_DATA(self, server, session, envelope):
         status = await super().handle_DATA(server, session, envelope)
+        if status.startswith("250"):
+            self.encrypted.append(server.transport.get_extra_info("ssl_object") is not None)
         if self.hang_up_after_each_message and status.startswith("250"):
             # Close once the 250 has been written: the client learns of it on its next command.
             asyncio.get_running_loop().call_soon(server.transport.close)
@@ -42,16 +45,27 @@ class CountingSink(SmtpSink):
 
 @pytest.fixture
 def start_smtp():
-    """start_smtp(smtputf8=True) -> (sink, smtp_url): a real aiosmtpd server on loopback."""
+    """start_smtp(smtputf8=True, ...) -> (sink, smtp_url): a real aiosmtpd server on loopback.
+
+    starttls=ssl_context offers STARTTLS; implicit_tls=ssl_context speaks TLS from the start.
+    """
     controllers = []
 
-    def start(*, smtputf8: bool = True, port: int | None = None):
+    def start(*, smtputf8: bool = True, port: int | None = None, starttls=None, implicit_tls=None):
         sink = CountingSink()
         port = port or free_port()
-        controller = Controller(sink, hostname="127.0.0.1", port=port, enable_SMTPUTF8=smtputf8)
+        controller = Controller(
+            sink,
+            hostname="127.0.0.1",
+            port=port,
+            enable_SMTPUTF8=smtputf8,
+            tls_context=starttls,
+            ssl_context=implicit_tls,
+        )
         controller.start()
         controllers.append(controller)
-        return sink, f"smtp://127.0.0.1:{port}"
+        scheme = "smtps" if implicit_tls else "smtp"
+        return sink, f"{scheme}://127.0.0.1:{port}"
 
     yield start
     for controller in controllers:

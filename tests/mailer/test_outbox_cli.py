@@ -120,6 +120,8 @@ def test_smtp_url_forms():
     assert (secure.port, secure.implicit_tls, secure.timeout) == (465, True, 5.0)
     with pytest.raises(SmtpUrlError, match="starttls"):
         parse_smtp_url("smtp://relay?starttls=sometimes")
+    with pytest.raises(SmtpUrlError, match="cafile"):
+        parse_smtp_url("smtp://relay?cafile=/no/such/bundle.pem")
 
 
 def test_work_loop_notices_new_mail_and_stops_cleanly_on_sigterm(app, database_url, queue_message):
