@@ -35,6 +35,10 @@ class UndeliverableAddress(ValueError):
     """This address cannot be written for this server; retrying will not change that."""
 
 
+class UnusableSender(UndeliverableAddress):
+    """MAIL_FROM itself cannot be written for this server: no message can go until it changes."""
+
+
 @dataclass(frozen=True)
 class Mail:
     """What the worker hands a sender: one outbox row, detached from the database session."""
@@ -96,7 +100,10 @@ def build_message(mail: Mail, sender: Sender, *, smtputf8: bool) -> BuiltMessage
     `smtputf8` says whether the server offers SMTPUTF8; addresses are converted accordingly.
     Date and Message-ID come from the row, so a retried message is the same message.
     """
-    envelope_from = envelope_address(sender.address, smtputf8=smtputf8)
+    try:
+        envelope_from = envelope_address(sender.address, smtputf8=smtputf8)
+    except UndeliverableAddress as error:
+        raise UnusableSender(f"MAIL_FROM: {error}") from None
     envelope_to = envelope_address(mail.to_addr, smtputf8=smtputf8)
     needs_smtputf8 = not (envelope_from.isascii() and envelope_to.isascii())
 

@@ -35,7 +35,14 @@ from pathlib import Path
 from typing import Protocol, TextIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from mailer.message import BuiltMessage, Mail, Sender, UndeliverableAddress, build_message
+from mailer.message import (
+    BuiltMessage,
+    Mail,
+    Sender,
+    UndeliverableAddress,
+    UnusableSender,
+    build_message,
+)
 
 
 class SmtpUrlError(ValueError):
@@ -147,6 +154,15 @@ def _local_hostname() -> str:
     return socket.getfqdn()
 
 
+def _build(mail: Mail, sender: Sender, *, smtputf8: bool) -> BuiltMessage:
+    try:
+        return build_message(mail, sender, smtputf8=smtputf8)
+    except UnusableSender as error:  # every message would fail the same way: stop, keep them
+        raise ServerUnavailable(str(error)) from None
+    except UndeliverableAddress as error:
+        raise PermanentFailure(str(error)) from None
+
+
 class SmtpSender:
     def __init__(self, settings: SmtpSettings, sender: Sender) -> None:
         self.settings = settings
@@ -156,10 +172,7 @@ class SmtpSender:
     def send(self, mail: Mail) -> None:
         for fresh_try in (False, True):
             smtp = self._connection()
-            try:
-                built = build_message(mail, self.sender, smtputf8=smtp.has_extn("smtputf8"))
-            except UndeliverableAddress as error:
-                raise PermanentFailure(str(error)) from None
+            built = _build(mail, self.sender, smtputf8=smtp.has_extn("smtputf8"))
             try:
                 self._transaction(smtp, built)
                 return
@@ -312,10 +325,7 @@ class MemorySender:
         self.sender = sender
 
     def send(self, mail: Mail) -> None:
-        try:
-            built = build_message(mail, self.sender, smtputf8=True)
-        except UndeliverableAddress as error:
-            raise PermanentFailure(str(error)) from None
+        built = _build(mail, self.sender, smtputf8=True)
         MEMORY_OUTBOX.append(
             MemoryDelivery(mail.id, built.envelope_from, built.envelope_to, built.data)
         )
@@ -335,10 +345,7 @@ class ConsoleSender:
         self.stream = stream
 
     def send(self, mail: Mail) -> None:
-        try:
-            built = build_message(mail, self.sender, smtputf8=True)
-        except UndeliverableAddress as error:
-            raise PermanentFailure(str(error)) from None
+        built = _build(mail, self.sender, smtputf8=True)
         stream = self.stream or sys.stdout
         stream.write(render_for_console(mail.id, built.data))
         stream.flush()

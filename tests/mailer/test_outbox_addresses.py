@@ -1,6 +1,6 @@
 """International addresses: SMTPUTF8 when the server offers it, punycode when it does not."""
 
-from mailer.models import FAILED, SENT
+from mailer.models import FAILED, QUEUED, SENT
 
 IDN_ADDRESS = "reader@exämple.com"
 PUNYCODE_ADDRESS = "reader@xn--exmple-cua.com"
@@ -64,3 +64,18 @@ def test_non_ascii_local_part_is_delivered_when_the_server_offers_smtputf8(
     work_once(app)
 
     assert sink.envelopes[0].rcpt_tos == ["читач@приклад.укр"]
+
+
+def test_a_sender_address_the_server_cannot_take_keeps_every_message_queued(
+    make_app, start_smtp, queue_message, work_once, outbox_row
+):
+    sink, smtp_url = start_smtp(smtputf8=False)
+    app = make_app(SMTP_URL=smtp_url, MAIL_FROM="розсилка@newsroom.test")
+    ids = [queue_message() for _ in range(3)]
+
+    result = work_once(app)
+
+    assert result.exit_code == 0
+    assert "MAIL_FROM" in result.output
+    assert [outbox_row(i).status for i in ids] == [QUEUED, QUEUED, QUEUED]
+    assert sink.envelopes == []
