@@ -113,11 +113,12 @@ def _check_database() -> None:
     try:
         ledger.count_due()
     except SQLAlchemyError as error:
-        db.session.rollback()
         raise click.ClickException(
             f"cannot read the outbox ({outbox_worker.first_line(error)}); is DATABASE_URL right, "
             "and has `flask db upgrade` run?"
         ) from None
+    finally:
+        db.session.remove()  # no transaction left open while the worker loops
 
 
 def _stop_on_signals(stop: threading.Event):
