@@ -1,0 +1,144 @@
+"""The outbox table as the worker uses it: claim due rows, record each outcome at once.
+
+Every statement here runs on a connection in autocommit: each one is its own transaction and
+costs one round trip. Claiming moves a row's next_attempt_at a lease ahead (LEASE) in a single
+UPDATE whose subquery takes `FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers running side by
+side take disjoint batches; on SQLite the one UPDATE is atomic by itself. A claimed row is then
+invisible to other workers until it is recorded, handed back, or its lease runs out (the worker
+died). The one gap no outbox can close: the server accepts a message and the write saying so is
+lost; that message goes again after the lease, under the same Message-ID so receivers can tell.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, func, select, update
+
+from database import utcnow
+from extensions import db
+from mailer.message import Mail
+from mailer.models import FAILED, QUEUED, SENT, OutboxMessage
+
+LEASE = timedelta(minutes=15)
+FIRST_RETRY_SECONDS = 30
+LONGEST_RETRY_SECONDS = 3600
+_ERROR_LENGTH = 1000
+
+outbox = OutboxMessage.__table__
+_MAIL_COLUMNS = (
+    outbox.c.id,
+    outbox.c.to_addr,
+    outbox.c.subject,
+    outbox.c.text_body,
+    outbox.c.html_body,
+    outbox.c.message_id,
+    outbox.c.created_at,
+    outbox.c.headers,
+    outbox.c.attempts,
+)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, … capped at an hour, spread by ±20 % so retries do not move in step."""
+    base = FIRST_RETRY_SECONDS * 2 ** max(attempts - 1, 0)
+    seconds = min(base, LONGEST_RETRY_SECONDS) * random.uniform(0.8, 1.2)
+    return timedelta(seconds=min(seconds, LONGEST_RETRY_SECONDS))
+
+
+@contextmanager
+def ledger() -> Iterator[OutboxLedger]:
+    """An OutboxLedger on a pooled connection of its own, apart from db.session."""
+    with db.engine.connect() as connection:
+        yield OutboxLedger(connection.execution_options(isolation_level="AUTOCOMMIT"))
+
+
+class OutboxLedger:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def has_due(self) -> bool:
+        due = select(outbox.c.id).where(
+            outbox.c.status == QUEUED, outbox.c.next_attempt_at <= utcnow()
+        )
+        return self.connection.execute(due.limit(1)).first() is not None
+
+    def claim_due(self, batch_size: int) -> list[Mail]:
+        """Take up to batch_size due rows, oldest first, by moving them a lease ahead."""
+        now = utcnow()
+        due_ids = (
+            select(outbox.c.id)
+            .where(outbox.c.status == QUEUED, outbox.c.next_attempt_at <= now)
+            .order_by(outbox.c.next_attempt_at, outbox.c.id)
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        claim = (
+            update(outbox)
+            .where(outbox.c.id.in_(due_ids.scalar_subquery()), outbox.c.status == QUEUED)
+            .values(next_attempt_at=now + LEASE)
+            .returning(*_MAIL_COLUMNS)
+        )
+        rows = self.connection.execute(claim).all()
+        return sorted((Mail(**row._mapping) for row in rows), key=lambda mail: mail.id)
+
+    def mark_sent(self, mail: Mail) -> None:
+        self._record(
+            mail.id, status=SENT, sent_at=utcnow(), attempts=mail.attempts + 1, last_error=None
+        )
+
+    def mark_retry(self, mail: Mail, reason: str) -> datetime:
+        attempts = mail.attempts + 1
+        retry_at = utcnow() + retry_delay(attempts)
+        self._record(
+            mail.id, attempts=attempts, next_attempt_at=retry_at, last_error=reason[:_ERROR_LENGTH]
+        )
+        return retry_at
+
+    def mark_failed(self, mail: Mail, reason: str) -> None:
+        self._record(
+            mail.id, status=FAILED, attempts=mail.attempts + 1, last_error=reason[:_ERROR_LENGTH]
+        )
+
+    def release(self, ids: Iterable[int], *, at: datetime | None = None) -> None:
+        """Hand claimed rows back untried, due at `at` (now by default)."""
+        ids = list(ids)
+        if ids:
+            self.connection.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(ids), outbox.c.status == QUEUED)
+                .values(next_attempt_at=at or utcnow())
+            )
+
+    def _record(self, mail_id: int, **values) -> None:
+        self.connection.execute(update(outbox).where(outbox.c.id == mail_id).values(**values))
+
+
+def count_by_status() -> dict[str, int]:
+    rows = db.session.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))
+    return {QUEUED: 0, SENT: 0, FAILED: 0} | {status: count for status, count in rows}
+
+
+def count_due() -> int:
+    return db.session.execute(
+        select(func.count())
+        .select_from(outbox)
+        .where(outbox.c.status == QUEUED, outbox.c.next_attempt_at <= utcnow())
+    ).scalar_one()
+
+
+def requeue(ids: Iterable[int] | None = None) -> int:
+    """Put failed messages back in the queue with a fresh count of attempts."""
+    statement = (
+        update(outbox)
+        .where(outbox.c.status == FAILED)
+        .values(status=QUEUED, attempts=0, next_attempt_at=utcnow())
+    )
+    if ids is not None:
+        statement = statement.where(outbox.c.id.in_(list(ids)))
+    count = db.session.execute(statement).rowcount
+    db.session.commit()
+    return count

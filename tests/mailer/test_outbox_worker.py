@@ -1,0 +1,247 @@
+"""Delivery guarantees: nothing lost, nothing accepted sent twice, retries that back off."""
+
+import threading
+from email.utils import make_msgid
+
+import pytest
+
+from database import utcnow
+from extensions import db
+from mailer import worker as outbox_worker
+from mailer.ledger import ledger
+from mailer.models import FAILED, QUEUED, SENT, OutboxMessage
+from mailer.senders import make_sender
+from tests.conftest import free_port
+
+
+def _message_ids(sink):
+    return sorted(message["Message-ID"] for message in sink.messages())
+
+
+def test_smtp_down_then_up_delivers_every_message_exactly_once(
+    make_app, start_smtp, queue_message, work_once, make_queue_due, outbox_row
+):
+    port = free_port()
+    app = make_app(SMTP_URL=f"smtp://127.0.0.1:{port}")
+    ids = [queue_message(to_addr=f"reader{n}@example.com") for n in range(5)]
+
+    for _ in range(2):  # nothing listens on the port yet
+        assert work_once(app).exit_code == 0
+        make_queue_due()
+    assert all(outbox_row(i).status == QUEUED for i in ids)
+
+    sink, _ = start_smtp(port=port)
+    for _ in range(3):  # later passes find nothing left to send
+        assert work_once(app).exit_code == 0
+        make_queue_due()
+
+    assert len(sink.messages()) == 5
+    assert _message_ids(sink) == sorted(outbox_row(i).message_id for i in ids)
+    assert all(outbox_row(i).status == SENT for i in ids)
+
+
+def test_a_down_server_costs_one_message_one_attempt_per_pass(
+    make_app, queue_message, work_once, outbox_row
+):
+    app = make_app(SMTP_URL=f"smtp://127.0.0.1:{free_port()}")
+    first, *others = [queue_message() for _ in range(4)]
+
+    result = work_once(app)
+
+    assert result.exit_code == 0
+    assert "retry 1" in result.output
+    assert outbox_row(first).attempts == 1
+    assert "cannot use the SMTP server" in outbox_row(first).last_error
+    # The rest were not tried, so they keep every attempt, and wait with the first one.
+    assert [outbox_row(i).attempts for i in others] == [0, 0, 0]
+    assert all(outbox_row(i).next_attempt_at > utcnow() for i in others)
+
+
+def test_a_4xx_answer_keeps_the_message_queued_with_backoff_then_delivers_it_once(
+    make_app, smtp_server, queue_message, work_once, make_queue_due, outbox_row
+):
+    sink, smtp_url = smtp_server
+    app = make_app(SMTP_URL=smtp_url)
+    message_id = queue_message()
+    sink.refuse_with = "451 4.3.0 try later"
+
+    assert work_once(app).exit_code == 0
+
+    row = outbox_row(message_id)
+    assert (row.status, row.attempts) == (QUEUED, 1)
+    assert "451 4.3.0 try later" in row.last_error
+    assert row.next_attempt_at > utcnow()
+    assert "nothing due" in work_once(app).output  # backing off, not retried at once
+
+    sink.refuse_with = None
+    make_queue_due()
+    work_once(app)
+    make_queue_due()
+    work_once(app)
+
+    assert _message_ids(sink) == [row.message_id]  # the retry is the same message
+    assert outbox_row(message_id).status == SENT
+
+
+def test_a_server_answering_4xx_to_everything_is_treated_as_down(
+    make_app, smtp_server, queue_message, work_once, outbox_row
+):
+    sink, smtp_url = smtp_server
+    app = make_app(SMTP_URL=smtp_url)
+    ids = [queue_message() for _ in range(outbox_worker.TEMPORARY_FAILURES_BEFORE_PAUSE + 3)]
+    sink.refuse_with = "452 4.3.1 insufficient system storage"
+
+    result = work_once(app)
+
+    assert f"retry {outbox_worker.TEMPORARY_FAILURES_BEFORE_PAUSE}," in result.output
+    assert [outbox_row(i).attempts for i in ids[-3:]] == [0, 0, 0]
+
+
+def test_a_5xx_answer_fails_the_message_and_it_is_never_retried(
+    make_app, smtp_server, queue_message, work_once, make_queue_due, outbox_row
+):
+    sink, smtp_url = smtp_server
+    app = make_app(SMTP_URL=smtp_url)
+    message_id = queue_message()
+    sink.refuse_with = "554 5.7.1 message refused"
+
+    result = work_once(app)
+    sink.refuse_with = None
+    make_queue_due()
+    work_once(app)
+
+    assert result.exit_code == 0
+    assert "failed 1" in result.output
+    row = outbox_row(message_id)
+    assert (row.status, row.attempts) == (FAILED, 1)
+    assert "554 5.7.1 message refused" in row.last_error
+    assert sink.messages() == []
+
+
+def test_a_message_fails_after_the_configured_number_of_attempts(
+    make_app, smtp_server, queue_message, work_once, make_queue_due, outbox_row
+):
+    sink, smtp_url = smtp_server
+    app = make_app(SMTP_URL=smtp_url, OUTBOX_MAX_ATTEMPTS=3)
+    message_id = queue_message()
+    sink.refuse_with = "451 4.3.0 try later"
+
+    statuses = []
+    for _ in range(4):
+        work_once(app)
+        make_queue_due()
+        statuses.append(outbox_row(message_id).status)
+
+    assert statuses == [QUEUED, QUEUED, FAILED, FAILED]
+    assert outbox_row(message_id).attempts == 3
+
+
+def test_work_once_exits_zero_when_messages_wait_for_a_retry(make_app, queue_message, work_once):
+    app = make_app(SMTP_URL=f"smtp://127.0.0.1:{free_port()}")
+    queue_message()
+
+    result = work_once(app)
+
+    assert result.exit_code == 0
+    assert "sent 0, retry 1, failed 0" in result.output
+
+
+def test_one_connection_carries_a_whole_batch(make_app, start_smtp, queue_message, work_once):
+    sink, smtp_url = start_smtp()
+    app = make_app(SMTP_URL=smtp_url)
+    for n in range(12):
+        queue_message(to_addr=f"reader{n}@example.com")
+
+    work_once(app, "--batch-size", "5")  # three batches, still one connection
+
+    assert len(sink.messages()) == 12
+    assert sink.sessions == 1
+
+
+def test_a_connection_the_server_closes_is_reopened_and_nothing_is_sent_twice(
+    make_app, start_smtp, queue_message, work_once, outbox_row
+):
+    sink, smtp_url = start_smtp()
+    sink.hang_up_after_each_message = True
+    app = make_app(SMTP_URL=smtp_url)
+    ids = [queue_message(to_addr=f"reader{n}@example.com") for n in range(4)]
+
+    result = work_once(app)
+
+    assert "sent 4, retry 0, failed 0" in result.output
+    assert len(sink.messages()) == 4
+    assert sink.sessions == 4
+    assert all(outbox_row(i).status == SENT for i in ids)
+
+
+def test_claimed_messages_are_not_handed_to_a_second_worker(app_ctx, queue_message):
+    queue_message()
+    queue_message()
+
+    with ledger() as book:
+        first = book.claim_due(10)
+        second = book.claim_due(10)
+
+    assert len(first) == 2
+    assert second == []
+
+
+def test_a_worker_told_to_stop_hands_back_what_it_has_not_sent(
+    app_ctx, queue_message, memory_outbox
+):
+    ids = [queue_message() for _ in range(3)]
+    worker = outbox_worker.OutboxWorker(
+        make_sender("memory", outbox_worker.sender_identity()),
+        should_stop=lambda: len(memory_outbox) >= 1,
+    )
+
+    result = worker.run_pass()
+
+    assert result.sent == 1
+    with ledger() as book:
+        assert len(book.claim_due(10)) == len(ids) - 1  # due again at once, untried
+
+
+@pytest.mark.postgresql
+def test_two_workers_at_once_deliver_each_message_once(app, database_url, start_smtp):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SKIP LOCKED needs PostgreSQL: SQLite serialises all writers anyway")
+    sink, smtp_url = start_smtp()
+    app.config["SMTP_URL"] = smtp_url
+    with app.app_context():
+        for n in range(200):
+            db.session.add(_row(n))
+        db.session.commit()
+    start = threading.Barrier(2)
+    results, errors = [], []
+
+    def run_worker():
+        try:
+            with app.app_context():
+                start.wait()
+                results.append(outbox_worker.deliver_due(batch_size=20))
+        except Exception as error:  # surfaced below: a thread's exception is otherwise lost
+            errors.append(error)
+
+    threads = [threading.Thread(target=run_worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert sum(result.sent for result in results) == 200
+    message_ids = _message_ids(sink)
+    assert len(message_ids) == len(set(message_ids)) == 200
+
+
+def _row(n: int) -> OutboxMessage:
+    return OutboxMessage(
+        kind="confirm",
+        to_addr=f"reader{n}@example.com",
+        subject="Confirm",
+        text_body="text",
+        html_body="<p>html</p>",
+        headers={},
+        message_id=make_msgid(domain="newsroom.test"),
+    )
