@@ -191,5 +191,6 @@ def record_contribution(
             recorded_at=datetime.now(UTC),
         )
         .on_conflict_do_nothing(index_elements=["stripe_session_id"])
+        .returning(Contribution.__table__.c.id)
     )
-    return db.session.execute(statement).rowcount > 0
+    return db.session.execute(statement).first() is not None

@@ -81,8 +81,10 @@ def _claim(event: dict) -> bool:
             received_at=utcnow(),
         )
         .on_conflict_do_nothing(index_elements=["id"])
+        .returning(ProcessedEvent.__table__.c.id)
     )
-    return db.session.execute(statement).rowcount > 0
+    # RETURNING, not rowcount: psycopg reports -1 for rowcount here.
+    return db.session.execute(statement).first() is not None
 
 
 def handle_event(event: dict) -> str:
