@@ -8,7 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from extensions import db
-from membership.goal import count_members, forget_cached_progress
+from membership.goal import count_members, forget_cached_progress, recount_members
 from membership.services import InvalidInput, add_tier
 
 tiers_cli = AppGroup("tiers", help="Manage membership tiers.")
@@ -56,8 +56,8 @@ def reconcile_command() -> None:
     except GatewayError as exc:
         db.session.rollback()
         raise click.ClickException(f"Stripe could not be reached: {exc}") from exc
+    after = recount_members()  # also repairs the stored counter, whatever changed it
     forget_cached_progress()
-    after = count_members()
     click.echo(
         f"checked {report.checked} subscriptions: {report.changed} changed, "
         f"{report.ignored} not ours; members {before} -> {after}"

@@ -14,6 +14,7 @@ from sqlalchemy import exists, select, text
 from database import is_postgresql, upsert
 from extensions import db
 from mailer.services import queue_mail
+from membership.goal import adjust_member_counter
 from membership.models import COUNTING_STATUSES, Contribution, MemberEvent, MemberSubscription, Tier
 from signing import external_url
 
@@ -121,6 +122,7 @@ def apply_subscription_state(state: SubscriptionState) -> Outcome:
     db.session.flush()
     is_member = customer_is_member(state.customer_id)
     delta = int(is_member) - int(was_member)
+    adjust_member_counter(delta)
 
     if previous_status != state.status or delta:
         first_time = delta > 0 and not _was_ever_member(state.customer_id)

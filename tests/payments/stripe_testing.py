@@ -19,6 +19,7 @@ import pytest
 import stripe
 
 from extensions import db
+from membership.goal import count_members, count_members_exactly
 from membership.models import Tier
 
 FIXTURES = Path(__file__).parent / "stripe_fixtures"
@@ -224,15 +225,19 @@ def stripe_app(make_app, stripe_api):
 
 @pytest.fixture
 def tiers(app_ctx):
-    return add_tiers()
+    made = add_tiers()
+    count_members()  # builds the stored counter now, so every test exercises its upkeep
+    return made
 
 
 @pytest.fixture
 def member_count(app):
-    def count() -> int:
-        from membership.goal import count_members
+    """The public count, checked against the definition it must always equal."""
 
+    def count() -> int:
         with app.app_context():
-            return count_members()
+            counted = count_members()
+            assert counted == count_members_exactly()
+            return counted
 
     return count

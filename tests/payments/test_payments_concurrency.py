@@ -60,3 +60,12 @@ def test_concurrent_subscriptions_of_one_customer_add_one_member_to_the_history(
     db.session.expire_all()
     added = db.session.execute(select(func.sum(MemberEvent.member_delta))).scalar_one()
     assert added == 1
+
+
+def test_concurrent_new_members_keep_the_stored_count_exact(app, tiers, member_count):
+    events = [
+        make_event("customer.subscription.created", subscription(f"sub_{n}", f"cus_{n}"))
+        for n in range(20)
+    ]
+    assert deliver_in_parallel(app, events) == [200] * 20
+    assert member_count() == 20
