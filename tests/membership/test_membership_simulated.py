@@ -8,6 +8,7 @@ from extensions import db
 from mailer.models import OutboxMessage
 from membership.models import Contribution, MemberSubscription, Payment
 from payments.models import ProcessedEvent
+from tests.payments.stripe_testing import add_tiers
 
 TEST_MODE = b"Test mode: no payment is taken"
 
@@ -107,3 +108,17 @@ def test_a_member_cancels_in_the_simulated_portal_and_the_count_drops(client, ti
     assert client.get("/api/goal").get_json()["members"] == 0
     db.session.expire_all()
     assert db.session.execute(select(MemberSubscription)).scalar_one().deleted is True
+
+
+def test_the_simulated_journey_works_with_csrf_protection_on(make_app):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        add_tiers()
+    client = app.test_client()
+    checkout_page = start_checkout(client)  # the join form itself needs no token
+    page = client.get(checkout_page).get_data(as_text=True)
+    assert client.post(checkout_page).status_code == 400  # Pay without the page's token
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    paid = client.post(checkout_page, data={"csrf_token": token})
+    assert paid.status_code == 303
+    assert client.get("/api/goal").get_json()["members"] == 1
