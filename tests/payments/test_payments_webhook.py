@@ -11,6 +11,7 @@ from membership.models import Contribution, MemberEvent, MemberSubscription, Pay
 from payments.models import ProcessedEvent
 from tests.payments.stripe_testing import (
     FOREIGN_PRICE,
+    add_tiers,
     checkout_session,
     invoice,
     make_event,
@@ -257,3 +258,14 @@ def test_a_returning_member_is_not_welcomed_twice(client, tiers):
     again = checkout_session("cs_2", subscription_id="sub_2")
     post_event(client, make_event("checkout.session.completed", again, created=30))
     assert rows(OutboxMessage) == 1
+
+
+def test_the_webhook_needs_no_csrf_token_and_is_never_rate_limited(make_app):
+    app = make_app(WTF_CSRF_ENABLED=True, RATELIMIT_ENABLED=True, RATELIMIT_DEFAULT="1/minute")
+    client = app.test_client()
+    with app.app_context():
+        add_tiers()
+    for n in range(3):
+        event = make_event("customer.subscription.created", subscription(f"sub_{n}", f"c{n}"))
+        assert post_event(client, event).status_code == 200
+    assert client.get("/api/goal").get_json()["members"] == 3
