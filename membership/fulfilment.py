@@ -109,7 +109,10 @@ def apply_subscription_state(state: SubscriptionState) -> Outcome:
         )
     ).scalar_one_or_none()
     if row is not None and (row.deleted or state.as_of < row.status_event_created):
+        if row.email is None and state.email:
+            _learn_email(row, state)  # an email is news even when the status is not
         return Outcome(False, row.status, row.status, 0)
+    email_before = row.email if row is not None else None
 
     was_member = customer_is_member(state.customer_id)
     previous_status = row.status if row is not None else None
@@ -140,7 +143,32 @@ def apply_subscription_state(state: SubscriptionState) -> Outcome:
         )
         if first_time and row.email:
             _queue_member_welcome(row.email, state.tier)
+            return Outcome(True, previous_status, state.status, delta)
+    if email_before is None and row.email and not delta and is_member and _welcome_owed(row):
+        _queue_member_welcome(row.email, state.tier)
     return Outcome(True, previous_status, state.status, delta)
+
+
+def _learn_email(row: MemberSubscription, state: SubscriptionState) -> None:
+    row.email = state.email.strip().lower()
+    if customer_is_member(row.customer_id) and _welcome_owed(row):
+        _queue_member_welcome(row.email, row.tier or state.tier)
+
+
+def _welcome_owed(row: MemberSubscription) -> bool:
+    """The customer first became a member through this subscription, before we knew its email
+    (so no welcome could be sent then)."""
+    own_subscriptions = select(MemberSubscription.stripe_subscription_id).where(
+        MemberSubscription.customer_id == row.customer_id
+    )
+    first_join = db.session.execute(
+        select(MemberEvent.stripe_subscription_id)
+        .where(MemberEvent.stripe_subscription_id.in_(own_subscriptions))
+        .where(MemberEvent.member_delta > 0)
+        .order_by(MemberEvent.occurred_at, MemberEvent.id)
+        .limit(1)
+    ).scalar_one_or_none()
+    return first_join == row.stripe_subscription_id
 
 
 def _copy_state(row: MemberSubscription, state: SubscriptionState) -> None:

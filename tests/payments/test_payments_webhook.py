@@ -269,3 +269,17 @@ def test_the_webhook_needs_no_csrf_token_and_is_never_rate_limited(make_app):
         event = make_event("customer.subscription.created", subscription(f"sub_{n}", f"c{n}"))
         assert post_event(client, event).status_code == 200
     assert client.get("/api/goal").get_json()["members"] == 3
+
+
+def test_a_member_whose_email_arrives_later_is_welcomed_then(client, tiers):
+    created = make_event("customer.subscription.created", subscription(), created=200)
+    post_event(client, created)  # no email in this subscription's metadata
+    assert rows(OutboxMessage) == 0
+    older_checkout = make_event("checkout.session.completed", checkout_session(), created=100)
+    post_event(client, older_checkout)
+    assert stored().email == "reader@example.com"
+    post_event(client, make_event("customer.subscription.updated", subscription(), created=300))
+    db.session.expire_all()
+    assert [m.to_addr for m in db.session.execute(select(OutboxMessage)).scalars()] == [
+        "reader@example.com"
+    ]
