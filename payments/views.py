@@ -40,6 +40,8 @@ def _open_session_or_abort(token: str) -> dict:
 def simulated_checkout(token: str):
     session = _open_session_or_abort(token)
     tier = tier_by_slug(session["tier"]) if session.get("tier") else None
+    if session["mode"] == "subscription" and tier is None:
+        abort(400)
     return render_template("payments/simulated_checkout.html", session=session, tier=tier)
 
 
