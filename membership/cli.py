@@ -10,6 +10,8 @@ from flask.cli import AppGroup
 from extensions import db
 from membership.goal import count_members, forget_cached_progress, recount_members
 from membership.services import InvalidInput, add_tier
+from payments.gateway import GatewayError
+from payments.reconcile import reconcile
 
 tiers_cli = AppGroup("tiers", help="Manage membership tiers.")
 members_cli = AppGroup("members", help="Membership maintenance.")
@@ -24,8 +26,6 @@ members_cli = AppGroup("members", help="Membership maintenance.")
 @click.option("--stripe-price", "stripe_price", default=None, help="An existing Stripe Price id.")
 def add_tier_command(slug, name, amount, currency, interval, stripe_price) -> None:
     """Add a membership tier (idempotent on SLUG)."""
-    from payments.gateway import GatewayError
-
     try:
         tier, created = add_tier(
             slug,
@@ -47,9 +47,6 @@ def add_tier_command(slug, name, amount, currency, interval, stripe_price) -> No
 @members_cli.command("reconcile")
 def reconcile_command() -> None:
     """Compare local members with Stripe's subscriptions and repair what differs."""
-    from payments.gateway import GatewayError
-    from payments.reconcile import reconcile
-
     before = count_members()
     try:
         report = reconcile(as_of=int(time.time()), echo=click.echo)

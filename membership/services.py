@@ -17,6 +17,14 @@ from extensions import db
 from mailer.services import queue_mail
 from membership.fulfilment import Outcome, apply_subscription_state
 from membership.models import MemberSubscription, Tier
+from payments import gateway
+from payments.handlers import (
+    checkout_state,
+    is_paid_contribution_session,
+    is_paid_membership_session,
+    record_contribution_session,
+    tier_for_metadata,
+)
 from signing import external_url, make_token
 
 PORTAL_LINK_MAX_AGE_SECONDS = 24 * 3600
@@ -101,8 +109,6 @@ def add_tier(
 def _new_price_id(slug: str, name: str, amount: int, currency: str, interval: str) -> str:
     if not current_app.config.get("STRIPE_SECRET_KEY"):
         return f"price_sim_{slug}"
-    from payments import gateway
-
     price = gateway.create_price(
         amount=amount,
         currency=currency,
@@ -182,14 +188,6 @@ def record_completed_session(session: dict) -> WelcomeResult:
     The session's own `created` is older than any event about its subscription, so this never
     overrides what an event already told us.
     """
-    from payments.handlers import (
-        checkout_state,
-        is_paid_contribution_session,
-        is_paid_membership_session,
-        record_contribution_session,
-        tier_for_metadata,
-    )
-
     created = int(session.get("created") or time.time())
     if is_paid_contribution_session(session):
         record_contribution_session(session, created)
