@@ -127,8 +127,9 @@ def apply_subscription_state(state: SubscriptionState) -> Outcome:
     delta = int(is_member) - int(was_member)
     adjust_member_counter(delta)
 
+    # Welcome a customer the first time they count, or once their email arrives if it came late.
+    welcome = delta > 0 and not _was_ever_member(state.customer_id)
     if previous_status != state.status or delta:
-        first_time = delta > 0 and not _was_ever_member(state.customer_id)
         db.session.add(
             MemberEvent(
                 stripe_subscription_id=state.subscription_id,
@@ -141,10 +142,9 @@ def apply_subscription_state(state: SubscriptionState) -> Outcome:
                 occurred_at=timestamp(state.as_of),
             )
         )
-        if first_time and row.email:
-            _queue_member_welcome(row.email, state.tier)
-            return Outcome(True, previous_status, state.status, delta)
-    if email_before is None and row.email and not delta and is_member and _welcome_owed(row):
+    if not delta and email_before is None and row.email and is_member:
+        welcome = _welcome_owed(row)
+    if welcome and row.email:
         _queue_member_welcome(row.email, state.tier)
     return Outcome(True, previous_status, state.status, delta)
 

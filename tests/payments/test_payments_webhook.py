@@ -283,3 +283,10 @@ def test_a_member_whose_email_arrives_later_is_welcomed_then(client, tiers):
     assert [m.to_addr for m in db.session.execute(select(OutboxMessage)).scalars()] == [
         "reader@example.com"
     ]
+
+
+def test_a_member_whose_email_arrives_with_a_new_status_is_welcomed_then(client, tiers):
+    trial = make_event("customer.subscription.created", subscription(status="trialing"))
+    post_event(client, trial)
+    post_event(client, make_event("checkout.session.completed", checkout_session()))
+    assert rows(OutboxMessage) == 1
