@@ -82,31 +82,48 @@ def count_members() -> int:
 
 def recount_members(only_if_missing: bool = False) -> int:
     """Count exactly and store the result as the counter, in a transaction of its own."""
-    table = AppSetting.__table__
-    try:
-        with db.engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                # try_: a caller already inside a writing transaction must not wait on itself.
-                locked = connection.execute(
-                    text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _COUNTER_LOCK}
-                ).scalar()
-                if not locked:
-                    return count_members_exactly()
-            counted = connection.execute(_members_query()).scalar_one()
-            values = {"key": COUNTER_SETTING, "value": str(counted), "updated_at": utcnow()}
-            statement = upsert(table).values(**values)
-            if only_if_missing:
-                statement = statement.on_conflict_do_nothing(index_elements=["key"])
-            else:
-                statement = statement.on_conflict_do_update(
-                    index_elements=["key"],
-                    set_={"value": values["value"], "updated_at": values["updated_at"]},
-                )
-            connection.execute(statement)
-            return counted
-    except OperationalError:
-        # SQLite busy with the caller's own write: answer exactly, build the counter next time.
-        return count_members_exactly()
+    with db.engine.connect() as connection:
+        on_sqlite = connection.dialect.name == "sqlite"
+        if on_sqlite:
+            # The caller may hold SQLite's write lock itself: give up at once rather than wait.
+            busy_timeout = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+            connection.exec_driver_sql("PRAGMA busy_timeout = 100")
+            connection.commit()
+        try:
+            with connection.begin():
+                return _store_exact_count(connection, only_if_missing)
+        except (OperationalError, _CounterBusy):
+            return count_members_exactly()  # answer exactly; the counter is built next time
+        finally:
+            if on_sqlite:
+                connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(busy_timeout)}")
+                connection.commit()
+
+
+class _CounterBusy(Exception):
+    pass
+
+
+def _store_exact_count(connection, only_if_missing: bool) -> int:
+    if connection.dialect.name == "postgresql":
+        # try_: a caller already inside a writing transaction must not wait on itself.
+        locked = connection.execute(
+            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _COUNTER_LOCK}
+        ).scalar()
+        if not locked:
+            raise _CounterBusy()
+    counted = connection.execute(_members_query()).scalar_one()
+    values = {"key": COUNTER_SETTING, "value": str(counted), "updated_at": utcnow()}
+    statement = upsert(AppSetting.__table__).values(**values)
+    if only_if_missing:
+        statement = statement.on_conflict_do_nothing(index_elements=["key"])
+    else:
+        statement = statement.on_conflict_do_update(
+            index_elements=["key"],
+            set_={"value": values["value"], "updated_at": values["updated_at"]},
+        )
+    connection.execute(statement)
+    return counted
 
 
 def adjust_member_counter(delta: int) -> None:
