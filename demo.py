@@ -3,14 +3,16 @@
 import click
 from flask.cli import with_appcontext
 
+from extensions import db
+from membership.services import load_demo_tiers
+from newsletters.services import load_demo_lists
+
 
 @click.command("demo")
 @with_appcontext
 def demo_command() -> None:
     """Load demo lists and tiers (safe to run again)."""
-    from extensions import db
-    from newsletters.services import load_demo_lists
-
     load_demo_lists()
+    load_demo_tiers()
     db.session.commit()
     click.echo("demo data loaded")

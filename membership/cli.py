@@ -1,4 +1,61 @@
+"""`flask tiers add` and `flask members reconcile`."""
+
+from __future__ import annotations
+
+import time
+
+import click
 from flask.cli import AppGroup
+
+from extensions import db
+from membership.goal import count_members, forget_cached_progress, recount_members
+from membership.services import InvalidInput, add_tier
+from payments.gateway import GatewayError
+from payments.reconcile import reconcile
 
 tiers_cli = AppGroup("tiers", help="Manage membership tiers.")
 members_cli = AppGroup("members", help="Membership maintenance.")
+
+
+@tiers_cli.command("add")
+@click.argument("slug")
+@click.option("--name", required=True)
+@click.option("--amount", required=True, type=click.IntRange(min=1), help="Minor units (cents).")
+@click.option("--currency", required=True)
+@click.option("--interval", required=True, type=click.Choice(["month", "year"]))
+@click.option("--stripe-price", "stripe_price", default=None, help="An existing Stripe Price id.")
+def add_tier_command(slug, name, amount, currency, interval, stripe_price) -> None:
+    """Add a membership tier (idempotent on SLUG)."""
+    try:
+        tier, created = add_tier(
+            slug,
+            name=name,
+            amount=amount,
+            currency=currency,
+            interval=interval,
+            stripe_price=stripe_price,
+        )
+    except InvalidInput as exc:
+        raise click.BadParameter(exc.message, param_hint=f"--{exc.field}") from exc
+    except GatewayError as exc:
+        raise click.ClickException(f"Stripe refused to create the price: {exc}") from exc
+    db.session.commit()
+    verb = "added" if created else "already exists"
+    click.echo(f"tier {tier.slug} {verb} (price {tier.stripe_price_id})")
+
+
+@members_cli.command("reconcile")
+def reconcile_command() -> None:
+    """Compare local members with Stripe's subscriptions and repair what differs."""
+    before = count_members()
+    try:
+        report = reconcile(as_of=int(time.time()), echo=click.echo)
+    except GatewayError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"Stripe could not be reached: {exc}") from exc
+    after = recount_members()  # also repairs the stored counter, whatever changed it
+    forget_cached_progress()
+    click.echo(
+        f"checked {report.checked} subscriptions: {report.changed} changed, "
+        f"{report.ignored} not ours; members {before} -> {after}"
+    )

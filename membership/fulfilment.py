@@ -1,0 +1,226 @@
+"""Fulfilment: the one idempotent way a subscription's state reaches our tables.
+
+The webhook handlers, the welcome page, the simulated checkout and `members reconcile` all call
+apply_subscription_state(). It runs in the caller's transaction and never commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import exists, select, text
+
+from database import is_postgresql, upsert
+from extensions import db
+from mailer.services import queue_mail
+from membership.goal import adjust_member_counter
+from membership.models import COUNTING_STATUSES, Contribution, MemberEvent, MemberSubscription, Tier
+from signing import external_url
+
+
+@dataclass(frozen=True)
+class SubscriptionState:
+    """What one event (or Stripe itself) says about a subscription as of `as_of` (Unix seconds)."""
+
+    subscription_id: str
+    customer_id: str
+    tier: Tier
+    status: str
+    as_of: int
+    source: str  # event type, "welcome" or "reconcile"
+    email: str | None = None
+    event_id: str | None = None
+    period_end: int | None = None
+    started_at: int | None = None
+    cancel_at: int | None = None
+    canceled_at: int | None = None
+    ended_at: int | None = None
+    final: bool = False  # customer.subscription.deleted: nothing after it changes the row
+    # A whole subscription object (an event's or Stripe's): its empty dates clear ours.
+    whole_subscription: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    applied: bool
+    previous_status: str | None
+    status: str
+    member_delta: int
+
+    @property
+    def changed(self) -> bool:
+        return self.applied and (self.previous_status != self.status or self.member_delta != 0)
+
+
+def timestamp(value: int | float | None) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.fromtimestamp(int(value), UTC)
+
+
+def counts(status: str | None) -> bool:
+    return status in COUNTING_STATUSES
+
+
+def _lock_customer(customer_id: str) -> None:
+    """Serialise changes per customer, so two subscriptions cannot both add the same member."""
+    if is_postgresql():
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"member:{customer_id}"},
+        )
+
+
+def customer_is_member(customer_id: str) -> bool:
+    query = select(
+        exists().where(
+            MemberSubscription.customer_id == customer_id,
+            MemberSubscription.status.in_(COUNTING_STATUSES),
+            MemberSubscription.tier_id.is_not(None),
+            MemberSubscription.deleted.is_(False),
+        )
+    )
+    return bool(db.session.execute(query).scalar())
+
+
+def _was_ever_member(customer_id: str) -> bool:
+    own_subscriptions = select(MemberSubscription.stripe_subscription_id).where(
+        MemberSubscription.customer_id == customer_id
+    )
+    query = select(
+        exists().where(
+            MemberEvent.stripe_subscription_id.in_(own_subscriptions),
+            MemberEvent.member_delta > 0,
+        )
+    )
+    return bool(db.session.execute(query).scalar())
+
+
+def apply_subscription_state(state: SubscriptionState) -> Outcome:
+    """Record `state` unless something newer is already known; history and mail follow the count.
+
+    Newest `as_of` wins; on a tie the later call wins; a final (deleted) row never changes again.
+    """
+    _lock_customer(state.customer_id)
+    row = db.session.execute(
+        select(MemberSubscription).where(
+            MemberSubscription.stripe_subscription_id == state.subscription_id
+        )
+    ).scalar_one_or_none()
+    if row is not None and (row.deleted or state.as_of < row.status_event_created):
+        if row.email is None and state.email:
+            _learn_email(row, state)  # an email is news even when the status is not
+        return Outcome(False, row.status, row.status, 0)
+    email_before = row.email if row is not None else None
+
+    was_member = customer_is_member(state.customer_id)
+    previous_status = row.status if row is not None else None
+    if row is None:
+        row = MemberSubscription(
+            stripe_subscription_id=state.subscription_id, customer_id=state.customer_id
+        )
+        db.session.add(row)
+    _copy_state(row, state)
+    db.session.flush()
+    is_member = customer_is_member(state.customer_id)
+    delta = int(is_member) - int(was_member)
+    adjust_member_counter(delta)
+
+    # Welcome a customer the first time they count, or once their email arrives if it came late.
+    welcome = delta > 0 and not _was_ever_member(state.customer_id)
+    if previous_status != state.status or delta:
+        db.session.add(
+            MemberEvent(
+                stripe_subscription_id=state.subscription_id,
+                customer_id=state.customer_id,
+                tier_id=state.tier.id,
+                stripe_event_id=state.event_id,
+                event_type=state.source,
+                status=state.status,
+                member_delta=delta,
+                occurred_at=timestamp(state.as_of),
+            )
+        )
+    if not delta and email_before is None and row.email and is_member:
+        welcome = _welcome_owed(row)
+    if welcome and row.email:
+        _queue_member_welcome(row.email, state.tier)
+    return Outcome(True, previous_status, state.status, delta)
+
+
+def _learn_email(row: MemberSubscription, state: SubscriptionState) -> None:
+    row.email = state.email.strip().lower()
+    if customer_is_member(row.customer_id) and _welcome_owed(row):
+        _queue_member_welcome(row.email, row.tier or state.tier)
+
+
+def _welcome_owed(row: MemberSubscription) -> bool:
+    """The customer first became a member through this subscription, before we knew its email
+    (so no welcome could be sent then)."""
+    own_subscriptions = select(MemberSubscription.stripe_subscription_id).where(
+        MemberSubscription.customer_id == row.customer_id
+    )
+    first_join = db.session.execute(
+        select(MemberEvent.stripe_subscription_id)
+        .where(MemberEvent.stripe_subscription_id.in_(own_subscriptions))
+        .where(MemberEvent.member_delta > 0)
+        .order_by(MemberEvent.occurred_at, MemberEvent.id)
+        .limit(1)
+    ).scalar_one_or_none()
+    return first_join == row.stripe_subscription_id
+
+
+def _copy_state(row: MemberSubscription, state: SubscriptionState) -> None:
+    row.customer_id = state.customer_id
+    row.tier_id = state.tier.id
+    row.status = state.status
+    row.status_event_created = state.as_of
+    row.deleted = state.final
+    if state.email:
+        row.email = state.email.strip().lower()  # looked up by "Manage membership"
+    # Fields an event does not carry (checkout sessions know no period) keep what we had.
+    for name in ("period_end", "started_at", "cancel_at", "canceled_at", "ended_at"):
+        value = getattr(state, name)
+        column = "current_period_end" if name == "period_end" else name
+        if value is not None or state.whole_subscription:
+            setattr(row, column, timestamp(value))
+
+
+def _queue_member_welcome(email: str, tier: Tier) -> None:
+    queue_mail(
+        to=email,
+        template="member_welcome",
+        context={
+            "tier_name": tier.name,
+            "manage_url": external_url("/membership/manage"),
+            "membership_url": external_url("/membership"),
+        },
+    )
+
+
+def record_contribution(
+    *,
+    session_id: str,
+    customer_id: str | None,
+    email: str | None,
+    amount: int,
+    currency: str,
+    occurred_at: int,
+) -> bool:
+    """A one-time gift, once per Checkout Session (the webhook and the thanks page both call it)."""
+    statement = (
+        upsert(Contribution.__table__)
+        .values(
+            stripe_session_id=session_id,
+            customer_id=customer_id,
+            email=email,
+            amount=amount,
+            currency=(currency or "usd").lower(),
+            occurred_at=timestamp(occurred_at),
+            recorded_at=datetime.now(UTC),
+        )
+        .on_conflict_do_nothing(index_elements=["stripe_session_id"])
+        .returning(Contribution.__table__.c.id)
+    )
+    return db.session.execute(statement).first() is not None

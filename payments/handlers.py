@@ -1,0 +1,230 @@
+"""One small handler per Stripe event type; each reads the payload alone and never calls Stripe.
+
+A handler returns "handled" or "ignored" and leaves committing to payments.webhook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy import select
+
+from extensions import db
+from membership.fulfilment import (
+    SubscriptionState,
+    apply_subscription_state,
+    record_contribution,
+    timestamp,
+)
+from membership.models import MemberSubscription, Payment, Tier
+
+HANDLED = "handled"
+IGNORED = "ignored"
+# Our checkout sessions and subscriptions carry this in their metadata.
+TIER_KEY = "tier_slug"
+CONTRIBUTION_PURPOSE = "contribution"
+
+
+def stripe_id(value: Any) -> str | None:
+    """An id whether Stripe sent it bare or as an expanded object."""
+    if isinstance(value, Mapping):
+        return value.get("id")
+    return value or None
+
+
+def tier_for_price(price_id: str | None) -> Tier | None:
+    if not price_id:
+        return None
+    return db.session.execute(
+        select(Tier).where(Tier.stripe_price_id == price_id)
+    ).scalar_one_or_none()
+
+
+def tier_for_metadata(metadata: Mapping | None) -> Tier | None:
+    slug = (metadata or {}).get(TIER_KEY)
+    if not slug:
+        return None
+    return db.session.execute(select(Tier).where(Tier.slug == slug)).scalar_one_or_none()
+
+
+def subscription_price_id(subscription: Mapping) -> str | None:
+    items = (subscription.get("items") or {}).get("data") or []
+    if not items:
+        return None
+    return stripe_id((items[0] or {}).get("price"))
+
+
+def subscription_state(
+    subscription: Mapping,
+    tier: Tier,
+    *,
+    as_of: int,
+    source: str,
+    event_id: str | None = None,
+    final: bool = False,
+    email: str | None = None,
+) -> SubscriptionState:
+    items = (subscription.get("items") or {}).get("data") or []
+    period_ends = [item["current_period_end"] for item in items if item.get("current_period_end")]
+    metadata = subscription.get("metadata") or {}
+    return SubscriptionState(
+        subscription_id=subscription["id"],
+        customer_id=stripe_id(subscription.get("customer")) or "",
+        tier=tier,
+        status=subscription.get("status") or "incomplete",
+        as_of=as_of,
+        source=source,
+        email=email or metadata.get("email"),
+        event_id=event_id,
+        period_end=max(period_ends) if period_ends else None,
+        started_at=subscription.get("start_date"),
+        cancel_at=subscription.get("cancel_at"),
+        canceled_at=subscription.get("canceled_at"),
+        ended_at=subscription.get("ended_at"),
+        final=final,
+        whole_subscription=True,
+    )
+
+
+def handle_subscription_event(event: Mapping) -> str:
+    subscription = event["data"]["object"]
+    tier = tier_for_price(subscription_price_id(subscription))
+    if tier is None or not subscription.get("customer"):
+        return IGNORED
+    state = subscription_state(
+        subscription,
+        tier,
+        as_of=int(event["created"]),
+        source=event["type"],
+        event_id=event["id"],
+        final=event["type"] == "customer.subscription.deleted",
+    )
+    apply_subscription_state(state)
+    return HANDLED
+
+
+def checkout_state(session: Mapping, tier: Tier, *, as_of: int, source: str, event_id=None):
+    """A paid subscription-mode session: its subscription is active as of `as_of`."""
+    details = session.get("customer_details") or {}
+    return SubscriptionState(
+        subscription_id=stripe_id(session.get("subscription")) or "",
+        customer_id=stripe_id(session.get("customer")) or "",
+        tier=tier,
+        status="active",
+        as_of=as_of,
+        source=source,
+        email=details.get("email") or session.get("customer_email"),
+        event_id=event_id,
+    )
+
+
+def is_paid_membership_session(session: Mapping) -> bool:
+    return (
+        session.get("mode") == "subscription"
+        and session.get("payment_status") == "paid"
+        and bool(stripe_id(session.get("subscription")))
+        and bool(stripe_id(session.get("customer")))
+    )
+
+
+def is_paid_contribution_session(session: Mapping) -> bool:
+    metadata = session.get("metadata") or {}
+    return (
+        session.get("mode") == "payment"
+        and session.get("payment_status") == "paid"
+        and metadata.get("purpose") == CONTRIBUTION_PURPOSE
+    )
+
+
+def record_contribution_session(session: Mapping, occurred_at: int) -> None:
+    details = session.get("customer_details") or {}
+    record_contribution(
+        session_id=session["id"],
+        customer_id=stripe_id(session.get("customer")),
+        email=details.get("email") or session.get("customer_email"),
+        amount=int(session.get("amount_total") or 0),
+        currency=session.get("currency") or "usd",
+        occurred_at=occurred_at,
+    )
+
+
+def handle_checkout_completed(event: Mapping) -> str:
+    session = event["data"]["object"]
+    if is_paid_contribution_session(session):
+        record_contribution_session(session, int(event["created"]))
+        return HANDLED
+    if not is_paid_membership_session(session):
+        return IGNORED
+    tier = tier_for_metadata(session.get("metadata"))
+    if tier is None:
+        return IGNORED
+    state = checkout_state(
+        session, tier, as_of=int(event["created"]), source=event["type"], event_id=event["id"]
+    )
+    apply_subscription_state(state)
+    return HANDLED
+
+
+def _invoice_subscription(invoice: Mapping) -> tuple[str | None, Mapping]:
+    details = (invoice.get("parent") or {}).get("subscription_details") or {}
+    return stripe_id(details.get("subscription")), details.get("metadata") or {}
+
+
+def _invoice_is_ours(invoice: Mapping, subscription_id: str | None, metadata: Mapping) -> bool:
+    if tier_for_metadata(metadata) is not None:
+        return True
+    if (
+        subscription_id
+        and db.session.execute(
+            select(MemberSubscription.id).where(
+                MemberSubscription.stripe_subscription_id == subscription_id
+            )
+        ).first()
+    ):
+        return True
+    for line in (invoice.get("lines") or {}).get("data") or []:
+        price = ((line.get("pricing") or {}).get("price_details") or {}).get("price")
+        if tier_for_price(stripe_id(price)) is not None:
+            return True
+    return False
+
+
+def handle_invoice_event(event: Mapping) -> str:
+    """Payment history only: an invoice never changes a subscription's status."""
+    invoice = event["data"]["object"]
+    subscription_id, metadata = _invoice_subscription(invoice)
+    if not invoice.get("id") or not _invoice_is_ours(invoice, subscription_id, metadata):
+        return IGNORED
+    paid = event["type"] == "invoice.paid"
+    payment = db.session.execute(
+        select(Payment).where(Payment.stripe_invoice_id == invoice["id"])
+    ).scalar_one_or_none()
+    if payment is None:
+        payment = Payment(stripe_invoice_id=invoice["id"])
+        db.session.add(payment)
+    elif payment.status == "paid":
+        return HANDLED  # a paid invoice stays paid, whatever arrives late
+    paid_at = (invoice.get("status_transitions") or {}).get("paid_at")
+    payment.stripe_subscription_id = subscription_id
+    payment.customer_id = stripe_id(invoice.get("customer"))
+    payment.amount = int(invoice.get("amount_paid" if paid else "amount_due") or 0)
+    payment.currency = (invoice.get("currency") or "usd").lower()
+    payment.status = "paid" if paid else "failed"
+    payment.occurred_at = timestamp(paid_at if paid and paid_at else event["created"])
+    return HANDLED
+
+
+HANDLERS: dict[str, Callable[[Mapping], str]] = {
+    "checkout.session.completed": handle_checkout_completed,
+    "customer.subscription.created": handle_subscription_event,
+    "customer.subscription.updated": handle_subscription_event,
+    "customer.subscription.deleted": handle_subscription_event,
+    "invoice.paid": handle_invoice_event,
+    "invoice.payment_failed": handle_invoice_event,
+}
+
+
+def dispatch(event: Mapping) -> str:
+    handler = HANDLERS.get(event.get("type", ""))
+    return handler(event) if handler else IGNORED

@@ -1,0 +1,77 @@
+"""Repairing local member state from Stripe's own list of subscriptions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from extensions import db
+from membership.fulfilment import apply_subscription_state, timestamp
+from membership.models import MemberSubscription
+from payments import gateway
+from payments.handlers import stripe_id, subscription_price_id, subscription_state, tier_for_price
+
+FINAL_STATUSES = ("canceled",)
+
+
+@dataclass
+class ReconcileReport:
+    checked: int = 0
+    changed: int = 0
+    ignored: int = 0
+
+
+def _differs(row: MemberSubscription | None, subscription: dict, tier_id: int) -> bool:
+    if row is None:
+        return True
+    if row.deleted:
+        return False  # deleted is final, even for reconcile
+    items = (subscription.get("items") or {}).get("data") or []
+    ends = [item["current_period_end"] for item in items if item.get("current_period_end")]
+    period_end = timestamp(max(ends)) if ends else None
+    return (
+        row.status != subscription.get("status")
+        or row.tier_id != tier_id
+        or row.current_period_end != period_end
+        or row.customer_id != stripe_id(subscription.get("customer"))
+    )
+
+
+def reconcile(*, as_of: int, echo: Callable[[str], None]) -> ReconcileReport:
+    """Stripe's answer, as of now, wins over whatever events said; one commit per page item."""
+    report = ReconcileReport()
+    for subscription in gateway.iter_subscriptions():
+        report.checked += 1
+        tier = tier_for_price(subscription_price_id(subscription))
+        if tier is None or not subscription.get("customer"):
+            report.ignored += 1
+            continue
+        row = db.session.execute(
+            select(MemberSubscription).where(
+                MemberSubscription.stripe_subscription_id == subscription["id"]
+            )
+        ).scalar_one_or_none()
+        if not _differs(row, subscription, tier.id):
+            continue
+        customer = subscription.get("customer")
+        email = customer.get("email") if isinstance(customer, dict) else None
+        state = subscription_state(
+            subscription,
+            tier,
+            as_of=as_of,
+            source="reconcile",
+            final=subscription.get("status") in FINAL_STATUSES,
+            email=email,
+        )
+        outcome = apply_subscription_state(state)
+        db.session.commit()
+        if outcome.applied:
+            report.changed += 1
+            delta = f" (members {outcome.member_delta:+d})" if outcome.member_delta else ""
+            echo(
+                f"{subscription['id']} {state.customer_id}: "
+                f"{outcome.previous_status or 'unknown'} -> {outcome.status}{delta}"
+            )
+    return report

@@ -1,0 +1,119 @@
+"""Receiving a Stripe event: verify the signature, then handle it exactly once.
+
+The event id is stored in the same transaction as the event's effects. A duplicate delivered
+while the first is still being handled waits on the id's unique index, then sees it and changes
+nothing. The real webhook and the simulated checkout both come through receive_event().
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+
+import stripe
+from flask import current_app
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from database import upsert, utcnow
+from extensions import db
+from membership.goal import forget_cached_progress
+from payments.handlers import dispatch
+from payments.models import ProcessedEvent
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_TOLERANCE_SECONDS = 300
+DUPLICATE = "duplicate"
+ATTEMPTS = 3
+
+
+class InvalidEvent(Exception):
+    """The body is not a Stripe event signed with our secret (or is too old)."""
+
+
+def simulated_mode() -> bool:
+    return not current_app.config.get("STRIPE_SECRET_KEY")
+
+
+def webhook_secret() -> str | None:
+    """STRIPE_WEBHOOK_SECRET, or in simulated mode a secret of our own derived from SECRET_KEY."""
+    configured = current_app.config.get("STRIPE_WEBHOOK_SECRET")
+    if configured:
+        return configured
+    if simulated_mode():
+        digest = hmac.new(
+            current_app.config["SECRET_KEY"].encode(), b"simulated-stripe-webhook", hashlib.sha256
+        ).hexdigest()
+        return f"whsec_sim_{digest[:32]}"
+    return None
+
+
+def verify_event(payload: bytes, signature_header: str | None) -> dict:
+    secret = webhook_secret()
+    if not secret:
+        log.error("STRIPE_WEBHOOK_SECRET is not set: refusing Stripe events")
+        raise InvalidEvent("no webhook secret configured")
+    try:
+        stripe.WebhookSignature.verify_header(
+            payload, signature_header, secret, SIGNATURE_TOLERANCE_SECONDS
+        )
+        event = json.loads(payload)
+    except (stripe.SignatureVerificationError, ValueError, UnicodeDecodeError) as exc:
+        raise InvalidEvent(str(exc)) from exc
+    if not isinstance(event, dict) or not event.get("id") or not event.get("type"):
+        raise InvalidEvent("not an event")
+    if not isinstance(event.get("data"), dict) or not isinstance(event["data"].get("object"), dict):
+        raise InvalidEvent("event without an object")
+    return event
+
+
+def _claim(event: dict) -> bool:
+    """Insert the event id; False when some transaction already holds or committed it."""
+    statement = (
+        upsert(ProcessedEvent.__table__)
+        .values(
+            id=event["id"],
+            type=str(event["type"])[:64],
+            created=int(event.get("created") or 0),
+            outcome="handled",
+            received_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(ProcessedEvent.__table__.c.id)
+    )
+    # RETURNING, not rowcount: psycopg reports -1 for rowcount here.
+    return db.session.execute(statement).first() is not None
+
+
+def handle_event(event: dict) -> str:
+    """Apply a verified event once; returns handled, ignored or duplicate. Commits."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            if not _claim(event):
+                db.session.rollback()
+                return DUPLICATE
+            outcome = dispatch(event)
+            if outcome != "handled":
+                db.session.get(ProcessedEvent, event["id"]).outcome = outcome
+            db.session.commit()
+        except (IntegrityError, OperationalError):
+            # Two different events for one new subscription raced, or SQLite was busy: the
+            # transaction is gone as a whole, so running it again is safe.
+            db.session.rollback()
+            if attempt == ATTEMPTS:
+                raise
+            continue
+        forget_cached_progress()
+        return outcome
+    raise AssertionError("unreachable")
+
+
+def receive_event(payload: bytes, signature_header: str | None) -> str:
+    return handle_event(verify_event(payload, signature_header))
+
+
+def sign_payload(payload: str, secret: str | None = None) -> str:
+    """A Stripe-Signature header for `payload`, as Stripe computes it."""
+    return stripe.WebhookSignature.generate_signature_header(payload, secret or webhook_secret())

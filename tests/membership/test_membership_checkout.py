@@ -1,0 +1,194 @@
+"""Joining through Stripe Checkout, against a local server standing in for Stripe's API."""
+
+from sqlalchemy import func, select
+
+from extensions import db
+from mailer.models import OutboxMessage
+from membership.models import Contribution, MemberSubscription
+from payments.models import ProcessedEvent
+from tests.conftest import free_port
+from tests.payments.stripe_testing import (
+    MEMBER_PRICE,
+    add_tiers,
+    checkout_session,
+    fixture,
+    make_event,
+    post_event,
+)
+
+CHECKOUT_URL = "https://checkout.stripe.com/c/pay/cs_test_standin"
+
+
+def open_session() -> dict:
+    session = fixture("checkout.session")
+    session.update(id="cs_test_standin", url=CHECKOUT_URL, mode="subscription", status="open")
+    return session
+
+
+def rows(model) -> int:
+    db.session.expire_all()
+    return db.session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def join(client, tier="member", email="reader@example.com", **extra):
+    return client.post("/membership/checkout", data={"tier": tier, "email": email, **extra})
+
+
+def test_checkout_sends_our_parameters_to_stripe_and_redirects_to_its_page(stripe_app, stripe_api):
+    with stripe_app.app_context():
+        add_tiers()
+    stripe_api.routes[("POST", "/v1/checkout/sessions")] = open_session()
+    response = join(stripe_app.test_client(), email=" Reader@Example.com ", attempt="form-1")
+    assert response.status_code == 303
+    assert response.headers["Location"] == CHECKOUT_URL
+    [sent] = stripe_api.requests_to("POST", "/v1/checkout/sessions")
+    form = sent["form"]
+    assert form["mode"] == "subscription"
+    assert form["line_items[0][price]"] == MEMBER_PRICE
+    assert form["line_items[0][quantity]"] == "1"
+    assert form["customer_email"] == "Reader@example.com"
+    assert form["client_reference_id"] == "tier-member"
+    assert form["metadata[tier_slug]"] == "member"
+    assert form["subscription_data[metadata][tier_slug]"] == "member"
+    assert form["success_url"] == (
+        "http://newsroom.test/membership/welcome?session_id={CHECKOUT_SESSION_ID}"
+    )
+    assert form["cancel_url"] == "http://newsroom.test/membership"
+    assert sent["headers"]["Authorization"] == "Bearer sk_test_standin"
+    assert sent["headers"]["Idempotency-Key"].startswith("membership-")
+
+
+def test_the_same_form_sent_twice_reuses_one_idempotency_key(stripe_app, stripe_api):
+    with stripe_app.app_context():
+        add_tiers()
+    stripe_api.routes[("POST", "/v1/checkout/sessions")] = open_session()
+    client = stripe_app.test_client()
+    join(client, attempt="form-1")
+    join(client, attempt="form-1")
+    join(client, attempt="form-2")
+    keys = [r["headers"]["Idempotency-Key"] for r in stripe_api.requests]
+    assert keys[0] == keys[1] != keys[2]
+
+
+def test_an_invalid_email_shows_the_form_again_with_the_message_by_the_field(client, tiers):
+    response = join(client, email="Joe <joe@example.com>")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'aria-describedby="email-error"' in page
+    assert 'id="email-error"' in page
+    assert "Joe &lt;joe@example.com&gt;" in page
+
+
+def test_an_unknown_tier_is_refused_by_the_field(client, tiers):
+    response = join(client, tier="platinum")
+    assert response.status_code == 422
+    assert 'id="tier-error"' in response.get_data(as_text=True)
+
+
+def test_stripe_unreachable_shows_a_friendly_page_and_records_nothing(make_app):
+    dead_api = f"http://127.0.0.1:{free_port()}"
+    app = make_app(STRIPE_SECRET_KEY="sk_test_standin", STRIPE_API_BASE=dead_api)
+    with app.app_context():
+        add_tiers()
+    response = join(app.test_client())
+    assert response.status_code == 503
+    assert b"could not reach our payment provider" in response.data
+    assert b"Traceback" not in response.data
+    with app.app_context():
+        assert rows(MemberSubscription) == 0
+        assert rows(OutboxMessage) == 0
+
+
+def test_stripe_refusing_the_request_shows_the_same_friendly_page(stripe_app, stripe_api):
+    with stripe_app.app_context():
+        add_tiers()
+    refusal = {"error": {"type": "invalid_request_error", "message": "No such price"}}
+    stripe_api.routes[("POST", "/v1/checkout/sessions")] = (400, refusal)
+    response = join(stripe_app.test_client())
+    assert response.status_code == 503
+    assert b"Nothing was charged" in response.data
+
+
+def test_a_contribution_is_a_payment_mode_session_for_the_chosen_amount(stripe_app, stripe_api):
+    stripe_api.routes[("POST", "/v1/checkout/sessions")] = open_session()
+    response = stripe_app.test_client().post(
+        "/membership/contribute", data={"amount": "25", "email": ""}
+    )
+    assert response.status_code == 303
+    [sent] = stripe_api.requests_to("POST", "/v1/checkout/sessions")
+    assert sent["form"]["mode"] == "payment"
+    assert sent["form"]["line_items[0][price_data][unit_amount]"] == "2500"
+    assert sent["form"]["line_items[0][price_data][currency]"] == "usd"
+    assert sent["form"]["metadata[purpose]"] == "contribution"
+
+
+def test_a_contribution_amount_out_of_range_is_refused_by_the_field(client):
+    response = client.post("/membership/contribute", data={"amount": "0.5"})
+    assert response.status_code == 422
+    assert 'id="amount-error"' in response.get_data(as_text=True)
+
+
+def completed(session_id="cs_test_done", **fields) -> dict:
+    session = checkout_session(session_id, **fields)
+    session["url"] = None
+    return session
+
+
+def test_the_welcome_page_counts_a_reader_who_returns_before_the_webhook(stripe_app, stripe_api):
+    with stripe_app.app_context():
+        add_tiers()
+    stripe_api.routes[("GET", "/v1/checkout/sessions/cs_test_done")] = completed()
+    client = stripe_app.test_client()
+    response = client.get("/membership/welcome?session_id=cs_test_done")
+    assert response.status_code == 200
+    assert b"You are now a Member" in response.data
+    assert client.get("/api/goal").get_json()["members"] == 1
+    with stripe_app.app_context():
+        assert rows(OutboxMessage) == 1
+
+
+def test_the_webhook_after_the_welcome_page_does_not_count_again(stripe_app, stripe_api):
+    with stripe_app.app_context():
+        add_tiers()
+    stripe_api.routes[("GET", "/v1/checkout/sessions/cs_test_done")] = completed()
+    client = stripe_app.test_client()
+    client.get("/membership/welcome?session_id=cs_test_done")
+    event = make_event("checkout.session.completed", completed(), created=1_700_000_100)
+    assert post_event(client, event).status_code == 200
+    client.get("/membership/welcome?session_id=cs_test_done")
+    assert client.get("/api/goal").get_json()["members"] == 1
+    with stripe_app.app_context():
+        assert rows(OutboxMessage) == 1
+        assert rows(ProcessedEvent) == 1
+
+
+def test_the_welcome_page_for_an_unpaid_session_records_nothing(stripe_app, stripe_api):
+    with stripe_app.app_context():
+        add_tiers()
+    unpaid = completed(payment_status="unpaid")
+    stripe_api.routes[("GET", "/v1/checkout/sessions/cs_test_done")] = unpaid
+    client = stripe_app.test_client()
+    response = client.get("/membership/welcome?session_id=cs_test_done")
+    assert response.status_code == 200
+    assert b"being confirmed" in response.data
+    assert client.get("/api/goal").get_json()["members"] == 0
+
+
+def test_the_welcome_page_records_a_contribution_once(stripe_app, stripe_api):
+    gift = completed(mode="payment", subscription_id=None, tier_slug=None)
+    gift.update(metadata={"purpose": "contribution"}, amount_total=1500, currency="usd")
+    stripe_api.routes[("GET", "/v1/checkout/sessions/cs_test_done")] = gift
+    client = stripe_app.test_client()
+    client.get("/membership/welcome?session_id=cs_test_done")
+    response = client.get("/membership/welcome?session_id=cs_test_done")
+    assert b"Thank you for your contribution" in response.data
+    with stripe_app.app_context():
+        assert rows(Contribution) == 1
+        assert client.get("/api/goal").get_json()["members"] == 0
+
+
+def test_the_welcome_page_with_stripe_unreachable_still_thanks_the_reader(make_app):
+    app = make_app(STRIPE_SECRET_KEY="sk_test_x", STRIPE_API_BASE=f"http://127.0.0.1:{free_port()}")
+    response = app.test_client().get("/membership/welcome?session_id=cs_test_done")
+    assert response.status_code == 200
+    assert b"being confirmed" in response.data

@@ -1,0 +1,76 @@
+""" "Manage membership": a mailed, signed, expiring link to Stripe's Customer Portal."""
+
+import re
+import time
+
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from sqlalchemy import select
+
+from extensions import db
+from mailer.models import OutboxMessage
+from signing import SALTS
+from tests.payments.stripe_testing import add_tiers, checkout_session, make_event, post_event
+
+PORTAL_URL = "https://billing.stripe.com/p/session/test_standin"
+
+
+def mails(kind: str) -> list[OutboxMessage]:
+    db.session.expire_all()
+    return list(
+        db.session.execute(select(OutboxMessage).where(OutboxMessage.kind == kind)).scalars()
+    )
+
+
+def test_asking_for_a_link_answers_the_same_for_members_and_strangers(client, tiers):
+    post_event(client, make_event("checkout.session.completed", checkout_session()))
+    member = client.post("/membership/manage", data={"email": "reader@example.com"})
+    stranger = client.post("/membership/manage", data={"email": "nobody@example.com"})
+    assert member.status_code == stranger.status_code == 200
+    assert member.data == stranger.data
+    assert [m.to_addr for m in mails("membership_portal")] == ["reader@example.com"]
+
+
+def test_an_invalid_address_is_shown_by_the_field(client):
+    response = client.post("/membership/manage", data={"email": "not an address"})
+    assert response.status_code == 422
+    assert 'id="manage-email-error"' in response.get_data(as_text=True)
+
+
+def test_the_mailed_link_opens_a_stripe_customer_portal_session(stripe_app, stripe_api):
+    with stripe_app.app_context():
+        add_tiers()
+    portal = {"id": "bps_1", "object": "billing_portal.session", "url": PORTAL_URL}
+    stripe_api.routes[("POST", "/v1/billing_portal/sessions")] = portal
+    client = stripe_app.test_client()
+    post_event(client, make_event("checkout.session.completed", checkout_session()))
+    client.post("/membership/manage", data={"email": "reader@example.com"})
+    with stripe_app.app_context():
+        body = mails("membership_portal")[0].text_body
+    path = re.search(r"http://newsroom\.test(/membership/portal/\S+)", body).group(1)
+    response = client.get(path)
+    assert response.status_code == 303
+    assert response.headers["Location"] == PORTAL_URL
+    [sent] = stripe_api.requests_to("POST", "/v1/billing_portal/sessions")
+    assert sent["form"]["customer"] == "cus_1"
+    assert sent["form"]["return_url"] == "http://newsroom.test/membership"
+
+
+class TwoDaysAgoSigner(TimestampSigner):
+    def get_timestamp(self) -> int:
+        return int(time.time()) - 2 * 86400
+
+
+def portal_token(app, signer=TimestampSigner) -> str:
+    serializer = URLSafeTimedSerializer(app.config["SECRET_KEY"], SALTS["portal"], signer=signer)
+    return serializer.dumps({"customer": "cus_1"})
+
+
+def test_an_expired_link_answers_410(app, client):
+    response = client.get(f"/membership/portal/{portal_token(app, TwoDaysAgoSigner)}")
+    assert response.status_code == 410
+
+
+def test_a_tampered_link_answers_400(app, client):
+    token = portal_token(app)
+    assert client.get(f"/membership/portal/{token}").status_code == 200
+    assert client.get(f"/membership/portal/{token[:-2]}xx").status_code == 400
