@@ -11,7 +11,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import text
 
 from app import create_app
-from extensions import db
+from extensions import db, limiter
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 _schema_ready: set[str] = set()
@@ -84,6 +84,9 @@ def make_app(database_url, tmp_path):
         return application
 
     yield factory
+    # Flask-Limiter keeps default and application limits on its global object across apps.
+    limiter.limit_manager.set_default_limits([])
+    limiter.limit_manager.set_application_limits([])
     for application in made:
         with application.app_context():
             db.session.remove()
