@@ -8,11 +8,11 @@ import hashlib
 import time
 from dataclasses import dataclass
 
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+import addresses
 from extensions import db
 from mailer.services import queue_mail
 from membership.fulfilment import Outcome, apply_subscription_state
@@ -137,14 +137,9 @@ def normalise_email(raw: str | None, *, required: bool = True) -> str | None:
             raise InvalidInput("email", "Enter your email address.")
         return None
     try:
-        result = validate_email(
-            value,
-            check_deliverability=current_app.config.get("EMAIL_CHECK_DELIVERABILITY", False),
-            allow_display_name=False,
-        )
-    except EmailNotValidError as exc:
+        return addresses.normalise_email(value)
+    except addresses.InvalidEmail as exc:
         raise InvalidInput("email", "Enter a valid email address, like name@example.com.") from exc
-    return result.normalized
 
 
 def chosen_tier(slug: str | None) -> Tier:

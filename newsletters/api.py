@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
+from addresses import InvalidEmail
 from errors import api_error
 from extensions import client_address, csrf, db
 from newsletters import services
@@ -63,7 +64,7 @@ def subscriptions():
     try:
         services.signup(signup)
         db.session.commit()
-    except services.InvalidEmail:
+    except InvalidEmail:
         db.session.rollback()
         return api_error(422, "invalid_email", EMAIL_ERROR, "email")
     except services.UnknownNewsletter as exc:

@@ -13,13 +13,10 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-import dns.exception
-import dns.resolver
-from email_validator import EmailNotValidError, EmailUndeliverableError, validate_email
-from email_validator.deliverability import validate_email_deliverability
 from flask import current_app
 from sqlalchemy import case, or_, select, update
 
+from addresses import email_key, normalise_email
 from database import upsert, utcnow
 from extensions import db
 from mailer.services import queue_mail
@@ -47,10 +44,6 @@ MAX_USER_AGENT = 500
 DEFAULT_CONFIRMATION_GAP_SECONDS = 60
 
 
-class InvalidEmail(ValueError):
-    pass
-
-
 class UnknownNewsletter(ValueError):
     pass
 
@@ -76,42 +69,6 @@ class SignupOutcome:
 
 
 # --- addresses and lists ------------------------------------------------------------------
-
-
-def normalise_email(raw: str) -> str:
-    """The address as email-validator normalises it, or InvalidEmail.
-
-    A DNS timeout during the deliverability check accepts the address: email-validator reports
-    it as unknown deliverability rather than raising, and a slow resolver must not lose readers.
-    """
-    if not isinstance(raw, str):
-        raise InvalidEmail("not a string")
-    config = current_app.config
-    address = raw.strip()
-    try:
-        info = validate_email(address, check_deliverability=False, allow_display_name=False)
-    except EmailNotValidError as exc:
-        raise InvalidEmail(str(exc)) from exc
-    if config["EMAIL_CHECK_DELIVERABILITY"]:
-        _check_deliverability(info.ascii_domain, info.domain, config["EMAIL_DNS_TIMEOUT"])
-    return info.normalized
-
-
-def _check_deliverability(ascii_domain: str, domain: str, timeout: float) -> None:
-    """Refuse a domain that DNS says takes no mail; a slow or absent resolver refuses nothing."""
-    try:
-        validate_email_deliverability(ascii_domain, domain, timeout=timeout)
-    except EmailUndeliverableError as exc:
-        refusals = (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer)
-        if exc.__cause__ is None or isinstance(exc.__cause__, refusals):
-            raise InvalidEmail(str(exc)) from exc
-        # email-validator wraps unexpected resolver failures the same way: not the reader's fault.
-    except dns.exception.DNSException:
-        pass  # e.g. no resolver configured on this machine
-
-
-def email_key(normalised: str) -> str:
-    return normalised.lower()
 
 
 def public_lists() -> list[Newsletter]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from flask import Blueprint, abort, g, jsonify, render_template, request
 from werkzeug.exceptions import NotFound
 
+from addresses import InvalidEmail
 from errors import api_error, wants_json
 from extensions import client_address, csrf, db
 from membership.goal import goal_progress
@@ -190,7 +191,7 @@ def subscribe():
         try:
             services.signup(signup)
             db.session.commit()
-        except services.InvalidEmail:
+        except InvalidEmail:
             db.session.rollback()
             return _form_failure(form, "email", EMAIL_ERROR)
         except services.UnknownNewsletter:
