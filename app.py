@@ -24,10 +24,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
+    security.init_app(app)
     _init_extensions(app)
     _register_blueprints(app)
     _register_commands(app)
-    security.init_app(app)
     errors.init_app(app)
     return app
 

@@ -24,7 +24,7 @@ from membership.models import MemberSubscription
 from membership.services import InvalidInput
 from payments import gateway, simulated
 from payments.webhook import simulated_mode
-from security import embeddable
+from security import embeddable, shared_cacheable
 from signing import TokenExpired, TokenInvalid, read_token
 
 bp = Blueprint("membership", __name__)
@@ -154,6 +154,7 @@ def welcome():
 
 
 @bp.get("/api/goal")
+@shared_cacheable
 def api_goal():
     response = jsonify(goal_progress().as_json())
     response.headers["Cache-Control"] = "public, max-age=2"
@@ -167,6 +168,7 @@ def widget():
 
 
 @bp.get("/membership/progress.svg")
+@shared_cacheable
 def progress_svg():
     body = render_template("membership/progress.svg", progress=goal_progress())
     response = Response(body, mimetype="image/svg+xml")

@@ -7,6 +7,7 @@ from sqlalchemy import create_engine
 
 from app import create_app
 from extensions import db
+from newsletters.services import add_list
 
 
 def test_every_response_says_nosniff_and_html_pages_forbid_framing(client):
@@ -65,3 +66,24 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app()
+
+
+def test_the_goal_can_be_held_by_shared_caches(client):
+    response = client.get("/api/goal")
+    assert "public" in response.headers["Cache-Control"]
+    assert "Cookie" not in response.headers.get("Vary", "")
+
+
+def test_retry_after_appears_only_on_a_rate_limited_answer(make_app):
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_SIGNUP="1/minute")
+    client = app.test_client()
+    with app.app_context():
+        add_list("daily", "Daily", is_default=True)
+        db.session.commit()
+    body = {"email": "reader@example.com"}
+    first = client.post("/api/subscriptions", json=body)
+    assert first.status_code == 202
+    assert "Retry-After" not in first.headers
+    second = client.post("/api/subscriptions", json=body)
+    assert second.status_code == 429
+    assert int(second.headers["Retry-After"]) > 0
