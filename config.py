@@ -54,6 +54,7 @@ def load_settings(instance_path: Path) -> dict:
         "SMTP_URL": os.environ.get("SMTP_URL", "console"),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "newsletters@localhost"),
         "MAIL_FROM_NAME": os.environ.get("MAIL_FROM_NAME", "The Newsroom"),
+        "SITE_NAME": os.environ.get("SITE_NAME", "The Newsroom"),
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
@@ -67,6 +68,7 @@ def load_settings(instance_path: Path) -> dict:
         "EMBED_ORIGINS": os.environ.get("EMBED_ORIGINS", "").split(),
         "CONFIRM_TTL_HOURS": int(os.environ.get("CONFIRM_TTL_HOURS", "72")),
         "CONFIRMATIONS_PER_DAY": int(os.environ.get("CONFIRMATIONS_PER_DAY", "3")),
+        "CONFIRMATION_GAP_SECONDS": int(os.environ.get("CONFIRMATION_GAP_SECONDS", "60")),
         "EMAIL_CHECK_DELIVERABILITY": _bool(
             os.environ.get("EMAIL_CHECK_DELIVERABILITY"), default=production
         ),
