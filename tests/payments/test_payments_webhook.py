@@ -290,3 +290,14 @@ def test_a_member_whose_email_arrives_with_a_new_status_is_welcomed_then(client,
     post_event(client, trial)
     post_event(client, make_event("checkout.session.completed", checkout_session()))
     assert rows(OutboxMessage) == 1
+
+
+def test_deleted_is_final_even_when_it_arrives_after_a_newer_event(client, tiers, member_count):
+    newer = make_event("customer.subscription.updated", subscription(status="active"), created=500)
+    post_event(client, newer)
+    deleted = make_event(
+        "customer.subscription.deleted", subscription(status="canceled"), created=400
+    )
+    assert post_event(client, deleted).status_code == 200
+    assert stored().deleted is True
+    assert member_count() == 0
