@@ -301,3 +301,13 @@ def test_deleted_is_final_even_when_it_arrives_after_a_newer_event(client, tiers
     assert post_event(client, deleted).status_code == 200
     assert stored().deleted is True
     assert member_count() == 0
+
+
+def test_a_subscription_with_our_tier_among_several_prices_counts(client, tiers, member_count):
+    obj = subscription()
+    ours = obj["items"]["data"][0]
+    foreign = {**ours, "id": "si_addon", "price": {**ours["price"], "id": FOREIGN_PRICE}}
+    obj["items"]["data"] = [foreign, ours]
+    assert post_event(client, make_event("customer.subscription.created", obj)).status_code == 200
+    assert member_count() == 1
+    assert stored().tier.slug == "member"
