@@ -148,3 +148,21 @@ def test_reconcile_with_stripe_unreachable_fails_plainly(make_app):
     result = app.test_cli_runner().invoke(args=["members", "reconcile"])
     assert result.exit_code != 0
     assert "Stripe could not be reached" in result.output
+
+
+def test_reconcile_in_simulated_mode_still_repairs_a_corrupted_counter(app, runner):
+    from membership.goal import COUNTER_SETTING, count_members, count_members_exactly
+    from membership.models import AppSetting
+
+    with app.app_context():
+        add_tiers()
+        post_event(app.test_client(), make_event("customer.subscription.created", subscription()))
+        count_members()
+        db.session.get(AppSetting, COUNTER_SETTING).value = "42"
+        db.session.commit()
+    result = runner.invoke(args=["members", "reconcile"])
+    assert result.exit_code == 0, result.output
+    assert "simulated mode" in result.output
+    assert "members 42 -> 1" in result.output
+    with app.app_context():
+        assert count_members() == count_members_exactly() == 1
