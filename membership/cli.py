@@ -37,7 +37,8 @@ def add_tier_command(slug, name, amount, currency, interval, stripe_price) -> No
             stripe_price=stripe_price,
         )
     except InvalidInput as exc:
-        raise click.BadParameter(exc.message, param_hint=f"--{exc.field}") from exc
+        hint = "SLUG" if exc.field == "slug" else f"--{exc.field}"
+        raise click.BadParameter(exc.message, param_hint=hint) from exc
     except GatewayError as exc:
         raise click.ClickException(f"Stripe refused to create the price: {exc}") from exc
     db.session.commit()

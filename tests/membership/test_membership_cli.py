@@ -166,3 +166,30 @@ def test_reconcile_in_simulated_mode_still_repairs_a_corrupted_counter(app, runn
     assert "members 42 -> 1" in result.output
     with app.app_context():
         assert count_members() == count_members_exactly() == 1
+
+
+def test_tiers_add_refuses_a_currency_that_is_not_a_three_letter_code(app, runner):
+    for currency in ("dollars", "u1", ""):
+        args = ["tiers", "add", "gold", "--name", "Gold", "--amount", "2500"]
+        result = runner.invoke(args=[*args, "--currency", currency, "--interval", "month"])
+        assert result.exit_code != 0
+        assert "three-letter" in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+    with app.app_context():
+        assert db.session.execute(select(Tier)).first() is None
+
+
+def test_tiers_add_refuses_an_empty_name(app, runner):
+    args = ["tiers", "add", "gold", "--name", " ", "--amount", "2500", "--currency", "usd"]
+    result = runner.invoke(args=[*args, "--interval", "month"])
+    assert result.exit_code != 0
+    assert "--name" in result.output
+
+
+def test_tiers_add_refuses_a_slug_that_is_not_a_short_lowercase_word(app, runner):
+    for slug in ("Gold Tier", "g" * 65):
+        args = ["tiers", "add", slug, "--name", "Gold", "--amount", "2500", "--currency", "usd"]
+        result = runner.invoke(args=[*args, "--interval", "month"])
+        assert result.exit_code != 0
+        assert "SLUG" in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
