@@ -140,7 +140,7 @@ def welcome():
         return redirect(url_for("membership.page"))
     try:
         session = _completed_session(session_id)
-    except simulated.SimulatedSessionInvalid:
+    except (simulated.SimulatedSessionInvalid, gateway.NotFound):
         return render_template("membership/welcome.html", result=None, invalid=True), 400
     except gateway.GatewayError:
         # The webhook records the membership anyway; the reader just sees it a little later.

@@ -192,3 +192,11 @@ def test_the_welcome_page_with_stripe_unreachable_still_thanks_the_reader(make_a
     response = app.test_client().get("/membership/welcome?session_id=cs_test_done")
     assert response.status_code == 200
     assert b"being confirmed" in response.data
+
+
+def test_the_welcome_page_for_a_session_stripe_does_not_know_says_so(stripe_app, stripe_api):
+    response = stripe_app.test_client().get("/membership/welcome?session_id=cs_test_bogus")
+    assert stripe_api.requests_to("GET", "/v1/checkout/sessions/cs_test_bogus")
+    assert response.status_code == 400
+    assert b"We could not find that checkout" in response.data
+    assert b"being confirmed" not in response.data
