@@ -49,12 +49,20 @@ def tier_for_metadata(metadata: Mapping | None) -> Tier | None:
 
 
 def subscription_tier(subscription: Mapping) -> Tier | None:
-    """The tier of ours among the subscription's items (it may also carry prices not ours)."""
+    """The tier of ours among the subscription's items (it may also carry prices not ours).
+
+    A subscription we already follow stays ours when its price is no longer a tier's (the tier
+    was given a new price), so its renewals and its cancellation still count.
+    """
     for item in (subscription.get("items") or {}).get("data") or []:
         tier = tier_for_price(stripe_id((item or {}).get("price")))
         if tier is not None:
             return tier
-    return None
+    return db.session.execute(
+        select(Tier)
+        .join(MemberSubscription, MemberSubscription.tier_id == Tier.id)
+        .where(MemberSubscription.stripe_subscription_id == subscription.get("id"))
+    ).scalar_one_or_none()
 
 
 def subscription_state(

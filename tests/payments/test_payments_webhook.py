@@ -311,3 +311,18 @@ def test_a_subscription_with_our_tier_among_several_prices_counts(client, tiers,
     assert post_event(client, make_event("customer.subscription.created", obj)).status_code == 200
     assert member_count() == 1
     assert stored().tier.slug == "member"
+
+
+def test_a_member_on_a_tiers_former_price_still_stops_counting_when_they_cancel(
+    app, client, tiers, member_count
+):
+    post_event(client, make_event("customer.subscription.created", subscription(), created=100))
+    args = ["tiers", "add", "member", "--name", "Member", "--amount", "1200", "--currency", "usd"]
+    moved = app.test_cli_runner().invoke(
+        args=[*args, "--interval", "month", "--stripe-price", "price_member_2027"]
+    )
+    assert moved.exit_code == 0, moved.output
+    canceled = subscription(status="canceled")  # still on the former price
+    assert post_event(client, make_event("customer.subscription.deleted", canceled, created=200))
+    assert member_count() == 0
+    assert stored().deleted is True
