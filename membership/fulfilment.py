@@ -64,12 +64,16 @@ def counts(status: str | None) -> bool:
 
 
 def _lock_customer(customer_id: str) -> None:
-    """Serialise changes per customer, so two subscriptions cannot both add the same member."""
+    """Serialise changes per customer, so two subscriptions cannot both add the same member,
+    and so what we read below (the row, was-a-member) cannot change before we write."""
     if is_postgresql():
         db.session.execute(
             text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
             {"key": f"member:{customer_id}"},
         )
+    else:
+        # SQLite reads outside a transaction until the first write: take its one write lock now.
+        db.session.execute(text("UPDATE member_subscriptions SET id = id WHERE 1 = 0"))
 
 
 def customer_is_member(customer_id: str) -> bool:
