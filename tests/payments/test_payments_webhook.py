@@ -326,3 +326,21 @@ def test_a_member_on_a_tiers_former_price_still_stops_counting_when_they_cancel(
     assert post_event(client, make_event("customer.subscription.deleted", canceled, created=200))
     assert member_count() == 0
     assert stored().deleted is True
+
+
+def test_the_webhook_makes_no_call_to_stripe(stripe_app, stripe_api):
+    client = stripe_app.test_client()
+    with stripe_app.app_context():
+        add_tiers()
+    post_event(client, make_event("checkout.session.completed", checkout_session()))
+    post_event(client, make_event("customer.subscription.updated", subscription()))
+    post_event(client, make_event("invoice.paid", invoice()))
+    assert client.get("/api/goal").get_json()["members"] == 1
+    assert stripe_api.requests == []
+
+
+def test_the_webhook_queues_the_welcome_mail_and_sends_nothing_itself(client, tiers):
+    post_event(client, make_event("checkout.session.completed", checkout_session()))
+    db.session.expire_all()
+    [mail] = db.session.execute(select(OutboxMessage)).scalars().all()
+    assert (mail.kind, mail.status) == ("member_welcome", "queued")
