@@ -16,6 +16,7 @@ from tests.payments.stripe_testing import (
     invoice,
     make_event,
     post_event,
+    signed,
     subscription,
 )
 
@@ -344,3 +345,29 @@ def test_the_webhook_queues_the_welcome_mail_and_sends_nothing_itself(client, ti
     db.session.expire_all()
     [mail] = db.session.execute(select(OutboxMessage)).scalars().all()
     assert (mail.kind, mail.status) == ("member_welcome", "queued")
+
+
+@pytest.mark.parametrize("header", ["garbage", "t=abc,v1=def", "", "v1=" + "0" * 64])
+def test_a_garbage_signature_header_is_refused_and_nothing_recorded(client, tiers, header):
+    body = make_event("customer.subscription.created", subscription())
+    response = client.post(
+        "/stripe/webhook",
+        json=body,
+        headers={"Stripe-Signature": header},
+    )
+    assert response.status_code == 400
+    assert rows(ProcessedEvent) == 0
+    assert rows(MemberSubscription) == 0
+
+
+def test_a_body_changed_after_signing_is_refused(client, tiers):
+    event = make_event("customer.subscription.created", subscription(status="canceled"))
+    body, header = signed(event)
+    tampered = body.replace('"canceled"', '"active"')
+    response = client.post(
+        "/stripe/webhook",
+        data=tampered,
+        headers={"Stripe-Signature": header, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert rows(MemberSubscription) == 0
