@@ -13,11 +13,12 @@ import random
 from collections import Counter
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from extensions import db
 from mailer.models import OutboxMessage
 from membership.goal import count_members, count_members_exactly
+from membership.models import MemberEvent
 from tests.payments.stripe_testing import (
     ANNUAL_PRICE,
     FOREIGN_PRICE,
@@ -34,9 +35,22 @@ COUNTING = {"active", "trialing", "past_due"}
 CUSTOMERS = ("cus_a", "cus_b", "cus_c", "cus_d")
 
 
+def _with_an_add_on(obj: dict) -> dict:
+    """A subscription that also carries a price not ours, listed before the tier's."""
+    ours = obj["items"]["data"][0]
+    add_on = {
+        **ours,
+        "id": f"si_{obj['id']}_addon",
+        "price": {**ours["price"], "id": FOREIGN_PRICE},
+    }
+    obj["items"]["data"] = [add_on, ours]
+    return obj
+
+
 def _subscription_events(rng: random.Random, sub_id: str, customer: str) -> list[dict]:
     price = rng.choice((MEMBER_PRICE, ANNUAL_PRICE))
     email = f"{customer}@example.com"
+    add_on = rng.random() < 0.3
     events = []
     for _ in range(rng.randint(1, 6)):
         kind = rng.choice(("created", "updated", "updated", "checkout", "invoice", "unpaid"))
@@ -58,6 +72,7 @@ def _subscription_events(rng: random.Random, sub_id: str, customer: str) -> list
             obj = subscription(
                 sub_id, customer, status=rng.choice(STATUSES), price=price, email=email
             )
+            obj = _with_an_add_on(obj) if add_on else obj
             events.append(make_event(f"customer.subscription.{kind}", obj, created=created))
     if rng.random() < 0.35:
         obj = subscription(sub_id, customer, status="canceled", price=price, email=email)
@@ -91,7 +106,7 @@ def _status_change(event: dict) -> tuple[str, str, str] | None:
             return None
         return obj["subscription"], obj["customer"], "active"
     if event["type"].startswith("customer.subscription."):
-        if obj["items"]["data"][0]["price"]["id"] == FOREIGN_PRICE:
+        if all(item["price"]["id"] == FOREIGN_PRICE for item in obj["items"]["data"]):
             return None
         return obj["id"], obj["customer"], obj["status"]
     return None
@@ -131,6 +146,8 @@ def test_the_counter_follows_the_newest_event_rule_for_any_order_of_arrival(clie
         assert post_event(client, event).status_code == 200
         assert count_members() == count_members_exactly()
     assert count_members() == count_members_exactly() == expected_members(deliveries)
+    history = db.session.execute(select(func.sum(MemberEvent.member_delta))).scalar_one()
+    assert (history or 0) == count_members_exactly()  # growth charts add up to the count
     welcomes = Counter(
         db.session.execute(
             select(OutboxMessage.to_addr).where(OutboxMessage.kind == "member_welcome")
