@@ -16,12 +16,19 @@ from payments.webhook import simulated_mode
 
 tiers_cli = AppGroup("tiers", help="Manage membership tiers.")
 members_cli = AppGroup("members", help="Membership maintenance.")
+# Stripe takes at most eight digits of minor units for a price.
+MAX_PRICE_AMOUNT = 99_999_999
 
 
 @tiers_cli.command("add")
 @click.argument("slug")
 @click.option("--name", required=True)
-@click.option("--amount", required=True, type=click.IntRange(min=1), help="Minor units (cents).")
+@click.option(
+    "--amount",
+    required=True,
+    type=click.IntRange(min=1, max=MAX_PRICE_AMOUNT),
+    help="Minor units (cents).",
+)
 @click.option("--currency", required=True)
 @click.option("--interval", required=True, type=click.Choice(["month", "year"]))
 @click.option("--stripe-price", "stripe_price", default=None, help="An existing Stripe Price id.")

@@ -193,3 +193,13 @@ def test_tiers_add_refuses_a_slug_that_is_not_a_short_lowercase_word(app, runner
         assert result.exit_code != 0
         assert "SLUG" in result.output
         assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_tiers_add_refuses_an_amount_stripe_would_not_take(app, runner):
+    args = ["tiers", "add", "gold", "--name", "Gold", "--amount", "3000000000"]
+    result = runner.invoke(args=[*args, "--currency", "usd", "--interval", "month"])
+    assert result.exit_code != 0
+    assert "--amount" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    with app.app_context():
+        assert db.session.execute(select(Tier)).first() is None
