@@ -110,7 +110,9 @@ def contribute():
     except InvalidInput as exc:
         errors["contribution_email"] = exc.message
     if errors:
-        return _render_page(errors, {**form, "contribution_email": form["email"]}, 422)
+        return _render_page(
+            errors, {"amount": form["amount"], "contribution_email": form["email"]}, 422
+        )
     currency = services.CONTRIBUTION_CURRENCY
     if simulated_mode():
         token = simulated.open_session(mode="payment", email=email, amount=cents, currency=currency)

@@ -242,3 +242,16 @@ def test_a_webhook_landing_while_the_welcome_page_records_is_counted_once(stripe
     webhook.join()
     with stripe_app.app_context():
         assert count_members() == count_members_exactly() == 1
+
+
+def test_a_refused_contribution_keeps_its_email_out_of_the_join_form(client, tiers):
+    response = client.post(
+        "/membership/contribute", data={"amount": "abc", "email": "gift@example.com"}
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    join_form = page[page.index('class="join"') : page.index('class="contribute"')]
+    assert "gift@example.com" not in join_form
+    assert (
+        'id="contribution-email" name="email" autocomplete="email" value="gift@example.com"' in page
+    )
