@@ -64,12 +64,16 @@ def counts(status: str | None) -> bool:
 
 
 def _lock_customer(customer_id: str) -> None:
-    """Serialise changes per customer, so two subscriptions cannot both add the same member."""
+    """Serialise changes per customer, so two subscriptions cannot both add the same member,
+    and so what we read below (the row, was-a-member) cannot change before we write."""
     if is_postgresql():
         db.session.execute(
             text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
             {"key": f"member:{customer_id}"},
         )
+    else:
+        # SQLite reads outside a transaction until the first write: take its one write lock now.
+        db.session.execute(text("UPDATE member_subscriptions SET id = id WHERE 1 = 0"))
 
 
 def customer_is_member(customer_id: str) -> bool:
@@ -100,7 +104,8 @@ def _was_ever_member(customer_id: str) -> bool:
 def apply_subscription_state(state: SubscriptionState) -> Outcome:
     """Record `state` unless something newer is already known; history and mail follow the count.
 
-    Newest `as_of` wins; on a tie the later call wins; a final (deleted) row never changes again.
+    Newest `as_of` wins; on a tie the later call wins; a final (deleted) row never changes again,
+    and a deletion ends the subscription whenever it arrives, even after a newer event.
     """
     _lock_customer(state.customer_id)
     row = db.session.execute(
@@ -108,7 +113,8 @@ def apply_subscription_state(state: SubscriptionState) -> Outcome:
             MemberSubscription.stripe_subscription_id == state.subscription_id
         )
     ).scalar_one_or_none()
-    if row is not None and (row.deleted or state.as_of < row.status_event_created):
+    older = row is not None and state.as_of < row.status_event_created and not state.final
+    if row is not None and (row.deleted or older):
         if row.email is None and state.email:
             _learn_email(row, state)  # an email is news even when the status is not
         return Outcome(False, row.status, row.status, 0)

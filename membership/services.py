@@ -5,6 +5,7 @@ and the "Manage membership" link. No Flask request objects here; callers commit.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ from signing import external_url, make_token
 
 PORTAL_LINK_MAX_AGE_SECONDS = 24 * 3600
 INTERVALS = ("month", "year")
+TIER_SLUG_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
 CURRENCY_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "uah": "₴", "cad": "CA$", "aud": "A$"}
 # One-time contributions, in major units of CONTRIBUTION_CURRENCY.
 CONTRIBUTION_MIN, CONTRIBUTION_MAX = 1, 10_000
@@ -82,6 +84,14 @@ def add_tier(
     stripe_price: str | None = None,
 ) -> tuple[Tier, bool]:
     """(tier, created). Idempotent on slug; without a price id, Stripe mode creates the Price."""
+    if not re.fullmatch(TIER_SLUG_PATTERN, slug):
+        raise InvalidInput("slug", "Use up to 64 lower-case letters, digits, - and _.")
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("name", "The name must be 1 to 200 characters.")
+    currency = currency.strip().lower()
+    if not re.fullmatch("[a-z]{3}", currency):
+        raise InvalidInput("currency", "The currency must be a three-letter ISO code, like usd.")
     existing = tier_by_slug(slug)
     if existing is not None:
         if stripe_price and existing.stripe_price_id != stripe_price:
@@ -91,7 +101,6 @@ def add_tier(
         raise InvalidInput("interval", "The interval must be month or year.")
     if amount <= 0:
         raise InvalidInput("amount", "The amount must be a positive number of cents.")
-    currency = currency.lower()
     if not stripe_price:
         stripe_price = _new_price_id(slug, name, amount, currency, interval)
     tier = Tier(

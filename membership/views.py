@@ -110,7 +110,9 @@ def contribute():
     except InvalidInput as exc:
         errors["contribution_email"] = exc.message
     if errors:
-        return _render_page(errors, {**form, "contribution_email": form["email"]}, 422)
+        return _render_page(
+            errors, {"amount": form["amount"], "contribution_email": form["email"]}, 422
+        )
     currency = services.CONTRIBUTION_CURRENCY
     if simulated_mode():
         token = simulated.open_session(mode="payment", email=email, amount=cents, currency=currency)
@@ -140,7 +142,7 @@ def welcome():
         return redirect(url_for("membership.page"))
     try:
         session = _completed_session(session_id)
-    except simulated.SimulatedSessionInvalid:
+    except (simulated.SimulatedSessionInvalid, gateway.NotFound):
         return render_template("membership/welcome.html", result=None, invalid=True), 400
     except gateway.GatewayError:
         # The webhook records the membership anyway; the reader just sees it a little later.

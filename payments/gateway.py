@@ -25,6 +25,10 @@ class GatewayError(Exception):
     """Stripe could not be reached or refused the request; nothing was recorded."""
 
 
+class NotFound(GatewayError):
+    """Stripe answered that the object asked for does not exist."""
+
+
 def _client() -> stripe.StripeClient:
     api_key = current_app.config.get("STRIPE_SECRET_KEY")
     if not api_key:
@@ -55,6 +59,8 @@ def _call(function, *args, **kwargs) -> dict:
         return _as_dict(function(*args, **kwargs))
     except stripe.StripeError as exc:
         current_app.logger.warning("Stripe call failed: %s", exc)
+        if exc.http_status == 404:
+            raise NotFound(str(exc)) from exc
         raise GatewayError(str(exc)) from exc
 
 

@@ -48,11 +48,21 @@ def tier_for_metadata(metadata: Mapping | None) -> Tier | None:
     return db.session.execute(select(Tier).where(Tier.slug == slug)).scalar_one_or_none()
 
 
-def subscription_price_id(subscription: Mapping) -> str | None:
-    items = (subscription.get("items") or {}).get("data") or []
-    if not items:
-        return None
-    return stripe_id((items[0] or {}).get("price"))
+def subscription_tier(subscription: Mapping) -> Tier | None:
+    """The tier of ours among the subscription's items (it may also carry prices not ours).
+
+    A subscription we already follow stays ours when its price is no longer a tier's (the tier
+    was given a new price), so its renewals and its cancellation still count.
+    """
+    for item in (subscription.get("items") or {}).get("data") or []:
+        tier = tier_for_price(stripe_id((item or {}).get("price")))
+        if tier is not None:
+            return tier
+    return db.session.execute(
+        select(Tier)
+        .join(MemberSubscription, MemberSubscription.tier_id == Tier.id)
+        .where(MemberSubscription.stripe_subscription_id == subscription.get("id"))
+    ).scalar_one_or_none()
 
 
 def subscription_state(
@@ -89,7 +99,7 @@ def subscription_state(
 
 def handle_subscription_event(event: Mapping) -> str:
     subscription = event["data"]["object"]
-    tier = tier_for_price(subscription_price_id(subscription))
+    tier = subscription_tier(subscription)
     if tier is None or not subscription.get("customer"):
         return IGNORED
     state = subscription_state(

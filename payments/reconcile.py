@@ -11,7 +11,7 @@ from extensions import db
 from membership.fulfilment import apply_subscription_state, timestamp
 from membership.models import MemberSubscription
 from payments import gateway
-from payments.handlers import stripe_id, subscription_price_id, subscription_state, tier_for_price
+from payments.handlers import stripe_id, subscription_state, subscription_tier
 
 FINAL_STATUSES = ("canceled",)
 
@@ -44,7 +44,7 @@ def reconcile(*, as_of: int, echo: Callable[[str], None]) -> ReconcileReport:
     report = ReconcileReport()
     for subscription in gateway.iter_subscriptions():
         report.checked += 1
-        tier = tier_for_price(subscription_price_id(subscription))
+        tier = subscription_tier(subscription)
         if tier is None or not subscription.get("customer"):
             report.ignored += 1
             continue

@@ -192,3 +192,66 @@ def test_the_welcome_page_with_stripe_unreachable_still_thanks_the_reader(make_a
     response = app.test_client().get("/membership/welcome?session_id=cs_test_done")
     assert response.status_code == 200
     assert b"being confirmed" in response.data
+
+
+def test_the_welcome_page_for_a_session_stripe_does_not_know_says_so(stripe_app, stripe_api):
+    response = stripe_app.test_client().get("/membership/welcome?session_id=cs_test_bogus")
+    assert stripe_api.requests_to("GET", "/v1/checkout/sessions/cs_test_bogus")
+    assert response.status_code == 400
+    assert b"We could not find that checkout" in response.data
+    assert b"being confirmed" not in response.data
+
+
+def test_a_webhook_landing_while_the_welcome_page_records_is_counted_once(stripe_app, stripe_api):
+    """The reader returns from Stripe just as Stripe's event arrives: one member, not two."""
+    import threading
+
+    from sqlalchemy import event as orm_event
+    from sqlalchemy.orm import Session
+
+    from membership.goal import count_members, count_members_exactly
+    from tests.payments.stripe_testing import subscription
+
+    client = stripe_app.test_client()
+    with stripe_app.app_context():
+        add_tiers()
+        count_members()
+    older = subscription(status="incomplete")
+    post_event(client, make_event("customer.subscription.created", older, created=1_699_999_000))
+    stripe_api.routes[("GET", "/v1/checkout/sessions/cs_test_done")] = completed()
+    webhook = threading.Thread(
+        target=post_event,
+        args=(
+            stripe_app.test_client(),
+            make_event("customer.subscription.updated", subscription(), created=1_700_000_050),
+        ),
+    )
+
+    welcome_thread = threading.current_thread()
+
+    def deliver_during_the_welcome_pages_write(_session, _context, _instances):
+        if threading.current_thread() is welcome_thread and webhook.ident is None:
+            webhook.start()
+            webhook.join(timeout=1)  # it finishes now, or waits for this write to commit
+
+    orm_event.listen(Session, "before_flush", deliver_during_the_welcome_pages_write)
+    try:
+        assert client.get("/membership/welcome?session_id=cs_test_done").status_code == 200
+    finally:
+        orm_event.remove(Session, "before_flush", deliver_during_the_welcome_pages_write)
+    webhook.join()
+    with stripe_app.app_context():
+        assert count_members() == count_members_exactly() == 1
+
+
+def test_a_refused_contribution_keeps_its_email_out_of_the_join_form(client, tiers):
+    response = client.post(
+        "/membership/contribute", data={"amount": "abc", "email": "gift@example.com"}
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    join_form = page[page.index('class="join"') : page.index('class="contribute"')]
+    assert "gift@example.com" not in join_form
+    assert (
+        'id="contribution-email" name="email" autocomplete="email" value="gift@example.com"' in page
+    )

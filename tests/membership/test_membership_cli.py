@@ -148,3 +148,58 @@ def test_reconcile_with_stripe_unreachable_fails_plainly(make_app):
     result = app.test_cli_runner().invoke(args=["members", "reconcile"])
     assert result.exit_code != 0
     assert "Stripe could not be reached" in result.output
+
+
+def test_reconcile_in_simulated_mode_still_repairs_a_corrupted_counter(app, runner):
+    from membership.goal import COUNTER_SETTING, count_members, count_members_exactly
+    from membership.models import AppSetting
+
+    with app.app_context():
+        add_tiers()
+        post_event(app.test_client(), make_event("customer.subscription.created", subscription()))
+        count_members()
+        db.session.get(AppSetting, COUNTER_SETTING).value = "42"
+        db.session.commit()
+    result = runner.invoke(args=["members", "reconcile"])
+    assert result.exit_code == 0, result.output
+    assert "simulated mode" in result.output
+    assert "members 42 -> 1" in result.output
+    with app.app_context():
+        assert count_members() == count_members_exactly() == 1
+
+
+def test_tiers_add_refuses_a_currency_that_is_not_a_three_letter_code(app, runner):
+    for currency in ("dollars", "u1", ""):
+        args = ["tiers", "add", "gold", "--name", "Gold", "--amount", "2500"]
+        result = runner.invoke(args=[*args, "--currency", currency, "--interval", "month"])
+        assert result.exit_code != 0
+        assert "three-letter" in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+    with app.app_context():
+        assert db.session.execute(select(Tier)).first() is None
+
+
+def test_tiers_add_refuses_an_empty_name(app, runner):
+    args = ["tiers", "add", "gold", "--name", " ", "--amount", "2500", "--currency", "usd"]
+    result = runner.invoke(args=[*args, "--interval", "month"])
+    assert result.exit_code != 0
+    assert "--name" in result.output
+
+
+def test_tiers_add_refuses_a_slug_that_is_not_a_short_lowercase_word(app, runner):
+    for slug in ("Gold Tier", "g" * 65):
+        args = ["tiers", "add", slug, "--name", "Gold", "--amount", "2500", "--currency", "usd"]
+        result = runner.invoke(args=[*args, "--interval", "month"])
+        assert result.exit_code != 0
+        assert "SLUG" in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_tiers_add_refuses_an_amount_stripe_would_not_take(app, runner):
+    args = ["tiers", "add", "gold", "--name", "Gold", "--amount", "3000000000"]
+    result = runner.invoke(args=[*args, "--currency", "usd", "--interval", "month"])
+    assert result.exit_code != 0
+    assert "--amount" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    with app.app_context():
+        assert db.session.execute(select(Tier)).first() is None

@@ -39,3 +39,25 @@ def test_reconcile_repairs_a_counter_changed_behind_fulfilments_back(stripe_app,
     assert "members 1 -> 0" in result.output
     with stripe_app.app_context():
         assert count_members() == count_members_exactly() == 0
+
+
+def test_api_goal_shows_a_handled_webhook_at_once_despite_its_cache(make_app):
+    app = make_app(GOAL_CACHE_SECONDS=3600)
+    client = app.test_client()
+    with app.app_context():
+        add_tiers()
+    assert client.get("/api/goal").get_json()["members"] == 0  # now cached for an hour
+    post_event(client, make_event("customer.subscription.created", subscription()))
+    assert client.get("/api/goal").get_json()["members"] == 1
+
+
+def test_api_goal_shows_a_simulated_checkout_at_once_despite_its_cache(make_app):
+    app = make_app(GOAL_CACHE_SECONDS=3600)
+    client = app.test_client()
+    with app.app_context():
+        add_tiers()
+    assert client.get("/api/goal").get_json()["members"] == 0
+    page = client.post("/membership/checkout", data={"tier": "member", "email": "r@example.com"})
+    paid = client.post(page.headers["Location"])
+    client.get(paid.headers["Location"])
+    assert client.get("/api/goal").get_json()["members"] == 1

@@ -16,6 +16,7 @@ from tests.payments.stripe_testing import (
     invoice,
     make_event,
     post_event,
+    signed,
     subscription,
 )
 
@@ -290,3 +291,83 @@ def test_a_member_whose_email_arrives_with_a_new_status_is_welcomed_then(client,
     post_event(client, trial)
     post_event(client, make_event("checkout.session.completed", checkout_session()))
     assert rows(OutboxMessage) == 1
+
+
+def test_deleted_is_final_even_when_it_arrives_after_a_newer_event(client, tiers, member_count):
+    newer = make_event("customer.subscription.updated", subscription(status="active"), created=500)
+    post_event(client, newer)
+    deleted = make_event(
+        "customer.subscription.deleted", subscription(status="canceled"), created=400
+    )
+    assert post_event(client, deleted).status_code == 200
+    assert stored().deleted is True
+    assert member_count() == 0
+
+
+def test_a_subscription_with_our_tier_among_several_prices_counts(client, tiers, member_count):
+    obj = subscription()
+    ours = obj["items"]["data"][0]
+    foreign = {**ours, "id": "si_addon", "price": {**ours["price"], "id": FOREIGN_PRICE}}
+    obj["items"]["data"] = [foreign, ours]
+    assert post_event(client, make_event("customer.subscription.created", obj)).status_code == 200
+    assert member_count() == 1
+    assert stored().tier.slug == "member"
+
+
+def test_a_member_on_a_tiers_former_price_still_stops_counting_when_they_cancel(
+    app, client, tiers, member_count
+):
+    post_event(client, make_event("customer.subscription.created", subscription(), created=100))
+    args = ["tiers", "add", "member", "--name", "Member", "--amount", "1200", "--currency", "usd"]
+    moved = app.test_cli_runner().invoke(
+        args=[*args, "--interval", "month", "--stripe-price", "price_member_2027"]
+    )
+    assert moved.exit_code == 0, moved.output
+    canceled = subscription(status="canceled")  # still on the former price
+    assert post_event(client, make_event("customer.subscription.deleted", canceled, created=200))
+    assert member_count() == 0
+    assert stored().deleted is True
+
+
+def test_the_webhook_makes_no_call_to_stripe(stripe_app, stripe_api):
+    client = stripe_app.test_client()
+    with stripe_app.app_context():
+        add_tiers()
+    post_event(client, make_event("checkout.session.completed", checkout_session()))
+    post_event(client, make_event("customer.subscription.updated", subscription()))
+    post_event(client, make_event("invoice.paid", invoice()))
+    assert client.get("/api/goal").get_json()["members"] == 1
+    assert stripe_api.requests == []
+
+
+def test_the_webhook_queues_the_welcome_mail_and_sends_nothing_itself(client, tiers):
+    post_event(client, make_event("checkout.session.completed", checkout_session()))
+    db.session.expire_all()
+    [mail] = db.session.execute(select(OutboxMessage)).scalars().all()
+    assert (mail.kind, mail.status) == ("member_welcome", "queued")
+
+
+@pytest.mark.parametrize("header", ["garbage", "t=abc,v1=def", "", "v1=" + "0" * 64])
+def test_a_garbage_signature_header_is_refused_and_nothing_recorded(client, tiers, header):
+    body = make_event("customer.subscription.created", subscription())
+    response = client.post(
+        "/stripe/webhook",
+        json=body,
+        headers={"Stripe-Signature": header},
+    )
+    assert response.status_code == 400
+    assert rows(ProcessedEvent) == 0
+    assert rows(MemberSubscription) == 0
+
+
+def test_a_body_changed_after_signing_is_refused(client, tiers):
+    event = make_event("customer.subscription.created", subscription(status="canceled"))
+    body, header = signed(event)
+    tampered = body.replace('"canceled"', '"active"')
+    response = client.post(
+        "/stripe/webhook",
+        data=tampered,
+        headers={"Stripe-Signature": header, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert rows(MemberSubscription) == 0
