@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask import Blueprint, abort, g, jsonify, render_template, request
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
 from addresses import InvalidEmail
 from errors import api_error, wants_json
@@ -203,10 +203,18 @@ def subscribe():
     return render_template(f"newsletters/{template}", message=SUCCESS_MESSAGE)
 
 
+def _posted_signup() -> SignupForm | None:
+    """The signup form as posted, or None when its body is too large to read."""
+    try:
+        return SignupForm.from_form(request.form, request.referrer)
+    except RequestEntityTooLarge:
+        return None
+
+
 @bp.errorhandler(429)
 def too_many_signups(_exc):
-    if request.endpoint == "newsletters.subscribe":
-        form = SignupForm.from_form(request.form, request.referrer)
+    form = _posted_signup() if request.endpoint == "newsletters.subscribe" else None
+    if form is not None:
         if form.source == SOURCE_EMBED:
             g.embeddable = True
         return _form_failure(form, "email", RATE_LIMITED_MESSAGE, status=429)

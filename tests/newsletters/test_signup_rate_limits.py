@@ -118,6 +118,16 @@ def test_oversized_body_is_still_413_with_limits_on(app, client):
     assert response.status_code == 413
 
 
+def test_oversized_form_past_the_limit_is_a_429_page_not_a_500(app, client):
+    form(client, "a@example.com")
+    form(client, "b@example.com")
+    response = form(client, "c@example.com", junk="x" * 20000)
+    assert response.status_code == 429
+    assert response.mimetype == "text/html"
+    assert int(response.headers["Retry-After"]) > 0
+    assert "Too many signups from here" in response.get_data(as_text=True)
+
+
 def test_reading_pages_is_not_limited(app, client):
     for _ in range(5):
         assert client.get("/").status_code == 200
