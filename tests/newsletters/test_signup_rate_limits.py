@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import free_port
 from tests.newsletters.helpers import load_lists
 
 
@@ -126,6 +127,22 @@ def test_oversized_form_past_the_limit_is_a_429_page_not_a_500(app, client):
     assert response.mimetype == "text/html"
     assert int(response.headers["Retry-After"]) > 0
     assert "Too many signups from here" in response.get_data(as_text=True)
+
+
+def test_signups_go_on_limited_in_memory_while_the_redis_store_is_down(make_app):
+    nobody_listening = f"redis://127.0.0.1:{free_port()}/0"
+    app = load_lists(
+        make_app(
+            RATELIMIT_ENABLED=True,
+            RATELIMIT_SIGNUP="2/minute",
+            RATELIMIT_SIGNUP_EMAIL="50/hour",
+            RATELIMIT_STORAGE_URI=nobody_listening,
+        )
+    )
+    client = app.test_client()
+    assert api(client, "a@example.com").status_code == 202
+    assert form(client, "b@example.com").status_code == 200
+    assert api(client, "c@example.com").status_code == 429
 
 
 def test_reading_pages_is_not_limited(app, client):
