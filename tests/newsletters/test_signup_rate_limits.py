@@ -40,6 +40,25 @@ def test_api_past_the_limit_is_429_rate_limited_with_retry_after(app, client):
     assert int(response.headers["Retry-After"]) > 0
 
 
+def test_a_script_on_an_embed_origin_can_read_retry_after(app, client):
+    def signup(email):
+        return client.post(
+            "/api/subscriptions",
+            json={"email": email},
+            headers={"Origin": "https://outlet.example"},
+            environ_base={"REMOTE_ADDR": "198.51.100.1"},
+        )
+
+    signup("a@example.com")
+    signup("b@example.com")
+    response = signup("c@example.com")
+    assert response.status_code == 429
+    assert response.headers["Access-Control-Allow-Origin"] == "https://outlet.example"
+    # Retry-After is not a CORS-safelisted header: without this the script cannot see it.
+    exposed = response.headers.get("Access-Control-Expose-Headers", "").lower()
+    assert "retry-after" in [name.strip() for name in exposed.split(",")]
+
+
 def test_form_past_the_limit_shows_the_form_with_a_message_and_retry_after(app, client):
     form(client, "a@example.com")
     form(client, "b@example.com")
