@@ -48,6 +48,8 @@ def _init_extensions(app: Flask) -> None:
         app,
         resources={r"/api/*": {"origins": app.config["EMBED_ORIGINS"]}},
         supports_credentials=False,
+        # Not CORS-safelisted: an outlet's script must be able to read how long to wait.
+        expose_headers=["Retry-After"],
     )
 
 

@@ -57,6 +57,8 @@ def load_settings(instance_path: Path) -> dict:
         "SITE_NAME": os.environ.get("SITE_NAME", "The Newsroom"),
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Redis down or restarting: limit in this process's memory meanwhile, never fail signups.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_SIGNUP": os.environ.get("RATELIMIT_SIGNUP", "10/minute;100/day"),
         "RATELIMIT_SIGNUP_EMAIL": os.environ.get("RATELIMIT_SIGNUP_EMAIL", "5/hour"),

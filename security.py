@@ -1,11 +1,15 @@
-"""Headers every response carries; which pages other sites may frame."""
+"""Headers every response carries; which pages other sites may frame; how big a body may be."""
 
 from __future__ import annotations
 
 from functools import wraps
+from typing import IO
 
-from flask import Flask, current_app, g
+from flask import Flask, Request, current_app, g
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.utils import cached_property
+from werkzeug.wsgi import LimitedStream
 
 # Stripe's hosted pages are reached by a redirect after our forms post, which form-action governs.
 STRIPE_FORM_TARGETS = "https://checkout.stripe.com https://billing.stripe.com"
@@ -44,6 +48,34 @@ class _SessionInterface(SecureCookieSessionInterface):
             response.vary.discard("Cookie")
 
 
+class _WholeBodyOrRefused(LimitedStream):
+    """A body without Content-Length (chunked) read to MAX_CONTENT_LENGTH: more is a 413.
+
+    Werkzeug's own limit on such a stream stops reading there and hands over what it has, so a
+    form or JSON body past the limit would be read cut short instead of refused.
+    """
+
+    def __init__(self, stream: IO[bytes], limit: int) -> None:
+        super().__init__(stream, limit, is_max=True)
+        self._source = stream
+
+    def readall(self) -> bytes:
+        data = super().readall()
+        if self.is_exhausted and self._source.read(1):
+            raise RequestEntityTooLarge()
+        return data
+
+
+class BoundedRequest(Request):
+    @cached_property
+    def stream(self) -> IO[bytes]:
+        limit = self.max_content_length  # read now: the webhook view raises its own first
+        streamed = self.content_length is None and "wsgi.input_terminated" in self.environ
+        if limit is not None and streamed:
+            return _WholeBodyOrRefused(self.environ["wsgi.input"], limit)
+        return super().stream
+
+
 def _frame_ancestors() -> str:
     if g.get("embeddable"):
         return " ".join(["'self'", *current_app.config["EMBED_ORIGINS"]])
@@ -69,6 +101,7 @@ def init_app(app: Flask) -> None:
     """Register before the other extensions: after_request handlers run last-registered first,
     so these see the headers the rate limiter has added."""
     app.session_interface = _SessionInterface()
+    app.request_class = BoundedRequest
 
     @app.after_request
     def set_security_headers(response):

@@ -116,7 +116,7 @@ def build_message(mail: Mail, sender: Sender, *, smtputf8: bool) -> BuiltMessage
     message["To"] = _raw_utf8(envelope_to)
     message["Subject"] = _text_header(" ".join(mail.subject.split()), "Subject")
     for name, value in (mail.headers or {}).items():
-        message[_checked(name)] = _phrase_header(_checked(value), name)
+        message[_checked(name)] = _list_header(_checked(value), name)
     message.attach(_text_part(mail.text_body, "plain"))
     message.attach(_text_part(mail.html_body, "html"))
     return BuiltMessage(envelope_from, envelope_to, message.as_bytes(policy=_WIRE), needs_smtputf8)
@@ -166,6 +166,34 @@ def _text_header(value: str, name: str) -> str | Header:
     if value.isascii():
         return value
     return Header(value, _UTF8, header_name=name)
+
+
+# RFC 5322's hard limit for a line, less room for the field name.
+_LONGEST_UNFOLDED = 900
+
+
+class _Unfolded:
+    """A header value written whole on its field's line (the generator calls encode()).
+
+    Folding can only break at white space, so a long value without any (List-Unsubscribe's
+    <URL>) would be moved to a line of its own, and a reader that unfolds by the letter then
+    sees it with a leading space: " <https://...>".
+    """
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def encode(self, linesep: str = "\n", maxlinelen: int | None = None) -> str:
+        return self.value
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _list_header(value: str, name: str) -> str | Header | _Unfolded:
+    if value.isascii() and len(value) <= _LONGEST_UNFOLDED and not any(c.isspace() for c in value):
+        return _Unfolded(value)
+    return _phrase_header(value, name)
 
 
 def _phrase_header(value: str, name: str) -> str | Header:

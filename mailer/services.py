@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from email.utils import make_msgid
+from email.utils import make_msgid, parseaddr
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template
 
 from extensions import db
+from mailer.message import Sender
 from mailer.models import OutboxMessage
+
+
+def configured_sender() -> Sender:
+    """MAIL_FROM as a bare address (named by MAIL_FROM_NAME) or as "Name <address>"."""
+    config = current_app.config
+    raw = config["MAIL_FROM"].strip()
+    name, address = parseaddr(raw)
+    if not address:  # unreadable: sent as written, so the worker's error names it
+        return Sender(raw, config.get("MAIL_FROM_NAME") or "")
+    return Sender(address, name or config.get("MAIL_FROM_NAME") or "")
 
 
 def list_id_header(name: str, slug: str) -> str:
@@ -41,7 +52,7 @@ def queue_mail(
     if unsubscribe_url:
         headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    sender_domain = current_app.config["MAIL_FROM"].rpartition("@")[2] or "localhost"
+    sender_domain = configured_sender().address.rpartition("@")[2] or "localhost"
     message = OutboxMessage(
         kind=template,
         to_addr=to,

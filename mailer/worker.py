@@ -28,6 +28,7 @@ from mailer.senders import (
     TemporaryFailure,
     make_sender,
 )
+from mailer.services import configured_sender
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,7 @@ class PassResult:
 
 
 def sender_identity() -> Sender:
-    config = current_app.config
-    return Sender(config["MAIL_FROM"], config.get("MAIL_FROM_NAME") or "")
+    return configured_sender()
 
 
 def deliver_due(*, batch_size: int = DEFAULT_BATCH_SIZE) -> PassResult:

@@ -6,9 +6,11 @@ import re
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from extensions import db
 from newsletters import services
+from newsletters.models import Newsletter
 
 newsletters_cli = AppGroup("newsletters", help="Manage newsletter lists.")
 
@@ -25,3 +27,6 @@ def add_command(slug: str, name: str, description: str, is_default: bool) -> Non
     created = services.add_list(slug, name, description, is_default)
     db.session.commit()
     click.echo(f"{'added' if created else 'updated'} newsletter {slug}")
+    archived = db.session.scalar(select(Newsletter.archived).where(Newsletter.slug == slug))
+    if archived:
+        click.echo(f"{slug} is archived: readers do not see it until staff restore it")

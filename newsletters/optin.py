@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
 
@@ -10,7 +10,15 @@ from database import utcnow
 from extensions import db
 from mailer.services import list_id_header, queue_mail
 from newsletters import links
-from newsletters.models import CONFIRMED, PENDING, Consent, Newsletter, Subscriber, Subscription
+from newsletters.models import (
+    CONFIRMED,
+    PENDING,
+    UNSUBSCRIBED,
+    Consent,
+    Newsletter,
+    Subscriber,
+    Subscription,
+)
 from newsletters.services import claim_confirmation, queue_confirmation, slugs_key
 from signing import TokenInvalid
 
@@ -20,6 +28,7 @@ class ConfirmOutcome:
     subscriber: Subscriber
     newly_confirmed: list[Newsletter]
     confirmed: list[Newsletter]  # every list the subscriber now receives
+    left: list[Newsletter] = field(default_factory=list)  # named in the link, left since
 
     @property
     def already_confirmed(self) -> bool:
@@ -64,7 +73,12 @@ def confirm(claim: links.ConfirmClaim) -> ConfirmOutcome:
                 .execution_options(synchronize_session=False)
             )
         queue_welcome(subscriber, newly)
-    return ConfirmOutcome(subscriber, newly, confirmed_lists(subscriber.id))
+    left = [
+        newsletter
+        for newsletter, status in subscription_statuses(subscriber.id, claim.slugs)
+        if status == UNSUBSCRIBED
+    ]
+    return ConfirmOutcome(subscriber, newly, confirmed_lists(subscriber.id), left)
 
 
 def queue_welcome(subscriber: Subscriber, newsletters: list[Newsletter]) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask import Blueprint, abort, g, jsonify, render_template, request
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
 from addresses import InvalidEmail
 from errors import api_error, wants_json
@@ -90,18 +90,27 @@ def _article_forms(lists: list[Newsletter], page_url: str) -> list[FormState]:
     return forms
 
 
+def _form_for_failure(forms: list[FormState], failed: SignupForm, error_field: str):
+    """The form that shows the message: the one posted, if it can show it where it belongs."""
+    posted = next((form for form in forms if form.id == failed.form_id), None)
+    if error_field == "newsletters" and (posted is None or not posted.choose):
+        # A one-list form (or an old page, or another site's form) has no list to point at.
+        chooser = next((form for form in forms if form.choose), None)
+        if chooser is not None:
+            return chooser
+    return posted or (forms[0] if forms else None)
+
+
 def _render_article(failed: SignupForm | None = None, error_field=None, error=None, status=200):
     lists = services.public_lists()
     forms = _article_forms(lists, request.url_root if failed else request.url)
-    for form in forms:
-        if failed is not None and form.id == failed.form_id:
-            form.email, form.error_field, form.error = failed.email, error_field, error
-            form.source_url = failed.source_url
-            if form.choose:
-                form.checked = set(failed.newsletters)
-    if failed is not None and not any(form.error for form in forms) and forms:
-        # A form we did not render ourselves (or an old page): show the message on the first.
-        forms[0].email, forms[0].error_field, forms[0].error = failed.email, error_field, error
+    target = _form_for_failure(forms, failed, error_field) if failed is not None else None
+    if target is not None:
+        target.email, target.error_field, target.error = failed.email, error_field, error
+        if target.id == failed.form_id:
+            target.source_url = failed.source_url
+        if target.choose:
+            target.checked = set(failed.newsletters)
     return render_template(
         "newsletters/article.html", forms=forms, progress=goal_progress()
     ), status
@@ -203,10 +212,18 @@ def subscribe():
     return render_template(f"newsletters/{template}", message=SUCCESS_MESSAGE)
 
 
+def _posted_signup() -> SignupForm | None:
+    """The signup form as posted, or None when its body is too large to read."""
+    try:
+        return SignupForm.from_form(request.form, request.referrer)
+    except RequestEntityTooLarge:
+        return None
+
+
 @bp.errorhandler(429)
 def too_many_signups(_exc):
-    if request.endpoint == "newsletters.subscribe":
-        form = SignupForm.from_form(request.form, request.referrer)
+    form = _posted_signup() if request.endpoint == "newsletters.subscribe" else None
+    if form is not None:
         if form.source == SOURCE_EMBED:
             g.embeddable = True
         return _form_failure(form, "email", RATE_LIMITED_MESSAGE, status=429)

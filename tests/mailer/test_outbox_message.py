@@ -61,6 +61,20 @@ def test_list_headers_are_carried_through(make_app, smtp_server, queue_message, 
         assert received[name] == value
 
 
+def test_a_long_unsubscribe_link_arrives_exactly_as_queued(
+    make_app, smtp_server, queue_message, work_once
+):
+    # A real token for a reader of two lists: far longer than a 78-character header line.
+    link = (
+        "http://newsroom.test/unsubscribe/eyJzIjoxNCwibCI6WyJtb3JuaW5nLWJyaWVmaW5nIiwiY3VsdH"
+        "VyZS1ub3RlcyJdfQ.awfSKg.5UQYONgMQaxBWPk41ZJRRqjAG-Q"
+    )
+    headers = {"List-Unsubscribe": f"<{link}>"}
+    received, _ = _deliver_one(make_app, smtp_server, queue_message, work_once, headers=headers)
+
+    assert received["List-Unsubscribe"] == f"<{link}>"
+
+
 def test_non_ascii_subject_and_list_name_arrive_intact(
     make_app, smtp_server, queue_message, work_once
 ):

@@ -1,5 +1,7 @@
 """queue_mail and the worker together: a row lives and dies with the caller's transaction."""
 
+from email.utils import parseaddr
+
 import pytest
 from jinja2 import ChoiceLoader, DictLoader
 
@@ -60,3 +62,21 @@ def test_list_mail_arrives_with_list_id_and_one_click_unsubscribe(mail_app):
     )
     assert received["List-Unsubscribe"] == f"<{UNSUBSCRIBE_URL}>"
     assert received["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_mail_from_written_as_name_and_address_sends_from_that_name_and_address(
+    make_app, smtp_server
+):
+    # listmonk and Ghost take their sender this way, so operators write it this way.
+    sink, smtp_url = smtp_server
+    app = make_app(SMTP_URL=smtp_url, MAIL_FROM="The Kyiv Desk <desk@newsroom.test>")
+    app.jinja_env.loader = ChoiceLoader([DictLoader(TEMPLATES), app.jinja_env.loader])
+    with app.app_context():
+        _queue_digest("Explaining Ukraine")
+        db.session.commit()
+        assert deliver_due().sent == 1
+
+    [received] = sink.messages()
+    assert parseaddr(received["From"]) == ("The Kyiv Desk", "desk@newsroom.test")
+    assert sink.envelopes[0].mail_from == "desk@newsroom.test"
+    assert received["Message-ID"].endswith("@newsroom.test>")

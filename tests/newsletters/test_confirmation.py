@@ -76,6 +76,22 @@ def test_confirming_twice_is_harmless_and_sends_one_welcome(lists, client):
     assert len(outbox(lists, "welcome")) == 1
 
 
+def test_old_link_after_leaving_says_the_reader_left_not_that_they_are_subscribed(lists, client):
+    subscribe_api(client, "reader@example.com", ["morning-briefing"])
+    path = confirm_path(lists)
+    client.post(path)
+    (welcome,) = outbox(lists, "welcome")
+    client.post(path_of(welcome.headers["List-Unsubscribe"].strip("<>")), data={"scope": "all"})
+
+    again = client.post(path)
+    page = again.get_data(as_text=True)
+    assert again.status_code == 200
+    assert "already confirmed" not in page
+    assert "You left Morning Briefing" in page
+    assert 'href="/preferences/' in page
+    assert statuses(lists, "reader@example.com") == {"morning-briefing": "unsubscribed"}
+
+
 def test_welcome_mail_carries_list_headers_and_links(lists, client):
     subscribe_api(client, "reader@example.com", ["morning-briefing"])
     client.post(confirm_path(lists))

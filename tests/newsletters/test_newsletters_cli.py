@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from extensions import db
 from newsletters.models import Newsletter
@@ -51,3 +51,15 @@ def test_demo_loads_kate_tsurkans_list_as_the_default_and_is_safe_to_repeat(app,
     assert 3 <= len(rows) <= 4
     assert ("explaining-ukraine", "Explaining Ukraine with Kate Tsurkan") == rows[0][:2]
     assert [slug for slug, _, _, is_default in rows if is_default] == ["explaining-ukraine"]
+
+
+def test_add_on_an_archived_list_says_readers_still_do_not_see_it(app, runner):
+    runner.invoke(args=["newsletters", "add", "weekly", "--name", "The Weekly"])
+    with app.app_context():
+        db.session.execute(update(Newsletter).values(archived=True))
+        db.session.commit()
+
+    result = runner.invoke(args=["newsletters", "add", "weekly", "--name", "The Weekly"])
+    assert result.exit_code == 0, result.output
+    assert "updated newsletter weekly" in result.output
+    assert "archived" in result.output

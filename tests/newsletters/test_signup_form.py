@@ -102,6 +102,18 @@ def test_unknown_list_comes_back_with_a_message_and_stores_nothing(lists, client
     assert count_subscribers(lists) == 0
 
 
+def test_list_gone_from_a_single_list_form_shows_the_message_with_the_lists_to_choose(
+    lists, client
+):
+    # A page loaded before the list was archived, or an outlet's form naming a stale list.
+    response = form_post(client, "reader@example.com", newsletters=("gone",))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="signup-choose-newsletters-error">Please choose one of our newsletters' in page
+    assert 'id="signup-choose-email" name="email" value="reader@example.com"' in page
+    assert count_subscribers(lists) == 0
+
+
 def test_filled_honeypot_answers_as_success_but_stores_and_sends_nothing(lists, client):
     response = form_post(client, "bot@example.com", website="http://spam.example")
     assert response.status_code == 200

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import free_port
 from tests.newsletters.helpers import load_lists
 
 
@@ -37,6 +38,25 @@ def test_api_past_the_limit_is_429_rate_limited_with_retry_after(app, client):
     assert response.status_code == 429
     assert response.get_json()["error"]["code"] == "rate_limited"
     assert int(response.headers["Retry-After"]) > 0
+
+
+def test_a_script_on_an_embed_origin_can_read_retry_after(app, client):
+    def signup(email):
+        return client.post(
+            "/api/subscriptions",
+            json={"email": email},
+            headers={"Origin": "https://outlet.example"},
+            environ_base={"REMOTE_ADDR": "198.51.100.1"},
+        )
+
+    signup("a@example.com")
+    signup("b@example.com")
+    response = signup("c@example.com")
+    assert response.status_code == 429
+    assert response.headers["Access-Control-Allow-Origin"] == "https://outlet.example"
+    # Retry-After is not a CORS-safelisted header: without this the script cannot see it.
+    exposed = response.headers.get("Access-Control-Expose-Headers", "").lower()
+    assert "retry-after" in [name.strip() for name in exposed.split(",")]
 
 
 def test_form_past_the_limit_shows_the_form_with_a_message_and_retry_after(app, client):
@@ -116,6 +136,32 @@ def test_limits_read_garbage_bodies_without_failing(app, client, raw):
 def test_oversized_body_is_still_413_with_limits_on(app, client):
     response = client.post("/subscribe", data={"email": "a@example.com", "junk": "x" * 20000})
     assert response.status_code == 413
+
+
+def test_oversized_form_past_the_limit_is_a_429_page_not_a_500(app, client):
+    form(client, "a@example.com")
+    form(client, "b@example.com")
+    response = form(client, "c@example.com", junk="x" * 20000)
+    assert response.status_code == 429
+    assert response.mimetype == "text/html"
+    assert int(response.headers["Retry-After"]) > 0
+    assert "Too many signups from here" in response.get_data(as_text=True)
+
+
+def test_signups_go_on_limited_in_memory_while_the_redis_store_is_down(make_app):
+    nobody_listening = f"redis://127.0.0.1:{free_port()}/0"
+    app = load_lists(
+        make_app(
+            RATELIMIT_ENABLED=True,
+            RATELIMIT_SIGNUP="2/minute",
+            RATELIMIT_SIGNUP_EMAIL="50/hour",
+            RATELIMIT_STORAGE_URI=nobody_listening,
+        )
+    )
+    client = app.test_client()
+    assert api(client, "a@example.com").status_code == 202
+    assert form(client, "b@example.com").status_code == 200
+    assert api(client, "c@example.com").status_code == 429
 
 
 def test_reading_pages_is_not_limited(app, client):

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import http.client
 import json
+import threading
+from urllib.parse import urlsplit
 
 import pytest
+from werkzeug.serving import make_server
 
+from tests.conftest import free_port
 from tests.newsletters.helpers import (
     confirm_path,
     consents,
@@ -165,6 +170,55 @@ def test_body_over_16_kib_is_413_payload_too_large(lists, client):
     assert response.status_code == 413
     assert error_of(response)["code"] == "payload_too_large"
     assert count_subscribers(lists) == 0
+
+
+@pytest.fixture
+def served(lists):
+    """The app over real HTTP: chunked bodies reach it as production servers hand them over."""
+    port = free_port()
+    server = make_server("127.0.0.1", port, lists, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+def post_chunked(base_url: str, path: str, body: bytes, content_type: str):
+    """POST with Transfer-Encoding: chunked (no Content-Length), as a streaming client sends."""
+    connection = http.client.HTTPConnection(urlsplit(base_url).netloc, timeout=10)
+    chunks = [body[start : start + 4096] for start in range(0, len(body), 4096)]
+    connection.request(
+        "POST", path, body=iter(chunks), headers={"Content-Type": content_type}, encode_chunked=True
+    )
+    response = connection.getresponse()
+    answer = (response.status, response.getheader("Content-Type"), response.read())
+    connection.close()
+    return answer
+
+
+def test_chunked_body_over_16_kib_is_413_payload_too_large(lists, served):
+    body = json.dumps({"email": "reader@example.com", "padding": "x" * 17000}).encode()
+    status, _, answer = post_chunked(served, "/api/subscriptions", body, "application/json")
+    assert status == 413
+    assert json.loads(answer)["error"]["code"] == "payload_too_large"
+    assert count_subscribers(lists) == 0
+
+
+def test_chunked_form_over_16_kib_is_refused_not_cut_short(lists, served):
+    body = b"email=reader%40example.com&padding=" + b"x" * 17000
+    status, content_type, _ = post_chunked(
+        served, "/subscribe", body, "application/x-www-form-urlencoded"
+    )
+    assert status == 413
+    assert content_type.startswith("text/html")
+    assert count_subscribers(lists) == 0
+
+
+def test_chunked_body_within_the_limit_is_accepted(lists, served):
+    body = json.dumps({"email": "reader@example.com"}).encode()
+    status, _, answer = post_chunked(served, "/api/subscriptions", body, "application/json")
+    assert (status, json.loads(answer)) == (202, {"status": "pending"})
 
 
 @pytest.mark.parametrize(
