@@ -18,7 +18,6 @@ from mailer.models import OutboxMessage
 from membership.models import MemberSubscription
 from staff import stats
 from tests.payments.stripe_testing import ANNUAL_PRICE, make_event, post_event, subscription
-from tests.payments.stripe_testing import tiers  # noqa: F401  (fixture)
 from tests.staff.conftest import sign_in
 from tests.staff.factories import make_staff
 
@@ -35,14 +34,18 @@ def _join(client, email: str, tier: str) -> None:
 
 
 def _cancel_in_portal(client, email: str) -> None:
-    """"Manage membership" → the mailed link → the simulated portal's Cancel button."""
+    """ "Manage membership" → the mailed link → the simulated portal's Cancel button."""
     client.post("/membership/manage", data={"email": email})
     db.session.expire_all()
-    mail = db.session.execute(
-        select(OutboxMessage)
-        .where(OutboxMessage.kind == "membership_portal", OutboxMessage.to_addr == email)
-        .order_by(OutboxMessage.id.desc())
-    ).scalars().first()
+    mail = (
+        db.session.execute(
+            select(OutboxMessage)
+            .where(OutboxMessage.kind == "membership_portal", OutboxMessage.to_addr == email)
+            .order_by(OutboxMessage.id.desc())
+        )
+        .scalars()
+        .first()
+    )
     portal = re.search(r"http://newsroom\.test(/membership/portal/\S+)", mail.text_body).group(1)
     page = client.get(portal).get_data(as_text=True)
     subscription_id = re.search(r'name="subscription" value="([^"]+)"', page).group(1)
@@ -55,7 +58,7 @@ def _figure(page: str, element_id: str) -> str:
 
 
 @pytest.fixture
-def drive_through_real_flows(app, tiers):  # noqa: F811
+def drive_through_real_flows(app, tiers):
     """Three readers join (two monthly, one yearly); one monthly member cancels in the portal."""
     reader = app.test_client()
     _join(reader, "olena@example.org", "member")
@@ -106,7 +109,9 @@ def test_monthly_recurring_revenue_counts_the_members_left(drive_through_real_fl
     _, staff = drive_through_real_flows
     page = staff.get("/staff/").get_data(as_text=True)
     table = re.search(r'<table class="figures" id="mrr-table">.*?</table>', page, re.S).group(0)
-    rows = re.findall(r'<tr><th scope="row">([^<]+)</th>.*?<td class="num">([^<]+)</td></tr>', table)
+    rows = re.findall(
+        r'<tr><th scope="row">([^<]+)</th>.*?<td class="num">([^<]+)</td></tr>', table
+    )
     assert rows == [("Member", "10.00 USD"), ("Annual member", "8.33 USD")]
     assert "18.33 USD" in table
 
