@@ -216,6 +216,13 @@ def test_every_staff_page_renders_without_blocked_content(app, live_server, page
         assert response.status == 200, path
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"], path
         assert page.locator("h1").count() == 1, path
+    page.set_viewport_size({"width": 360, "height": 740})  # a phone: tables and charts scroll
+    for path in ["/staff/", "/staff/lists", "/staff/people?kind=members", "/staff/audit"]:
+        page.goto(live_server + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
+        for label in page.locator("svg text").all():
+            assert label.bounding_box()["height"] >= 9, (path, label.text_content())
+    page.set_viewport_size({"width": 1280, "height": 800})
     page.goto(live_server + "/staff/lists")
     assert page.locator("#lists-table").get_by_role("link", name="The Daily").is_visible()
     assert page.locator(".signups-chart rect").count() > 0
