@@ -18,6 +18,7 @@ LINE_HEIGHT = 170
 BARS_TOP = LINE_TOP + LINE_HEIGHT + 40
 BARS_HEIGHT = 110
 HEIGHT = BARS_TOP + BARS_HEIGHT + 34
+LABEL_GAP = 14  # labels are 12 units high: closer than this they print over each other
 
 
 @dataclass(frozen=True)
@@ -117,9 +118,10 @@ def growth_chart(series: list[GrowthDay]) -> GrowthChart:
         AxisLabel(LEFT - 6, base + 4, f"{low:,}"),
         AxisLabel(LEFT - 6, chart.zero_y + 4, "0"),
     ]
-    if most_joins:
+    # The extreme labels only where they clear the zero label; the table has every figure.
+    if most_joins and chart.zero_y - BARS_TOP >= LABEL_GAP:
         chart.labels.append(AxisLabel(LEFT - 6, BARS_TOP + 5, f"+{most_joins}"))
-    if most_cancellations:
+    if most_cancellations and BARS_TOP + BARS_HEIGHT - chart.zero_y >= LABEL_GAP:
         chart.labels.append(
             AxisLabel(LEFT - 6, BARS_TOP + BARS_HEIGHT + 4, f"−{most_cancellations}")
         )
