@@ -144,6 +144,29 @@ def _watch_for_blocked_content(page) -> list[str]:
     return problems
 
 
+# WCAG 2.2 AA basics the page itself can show: a language, a title, a label for every field,
+# headers with a scope, a text alternative for every chart.
+_ACCESSIBILITY_GAPS = """() => {
+  const gaps = [];
+  if (!document.documentElement.lang) gaps.push("no lang");
+  if (!document.title.trim()) gaps.push("no title");
+  for (const field of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
+    const named = field.labels.length || field.getAttribute("aria-label")
+      || field.getAttribute("aria-labelledby");
+    if (!named) gaps.push("unlabelled field " + (field.name || field.id));
+  }
+  for (const header of document.querySelectorAll("th:not([scope])")) {
+    gaps.push("th without scope: " + header.textContent.trim());
+  }
+  for (const chart of document.querySelectorAll("svg")) {
+    const described = chart.getAttribute("role") === "img" && chart.querySelector("title")
+      && chart.querySelector("desc");
+    if (!described) gaps.push("svg without role=img, title and desc");
+  }
+  return gaps;
+}"""
+
+
 def _join_in_the_browser(page, live_server, email: str) -> None:
     """/membership → a tier and an address → the test-mode checkout → Pay → the welcome page."""
     page.goto(live_server + "/membership")
@@ -199,6 +222,8 @@ def test_every_staff_page_renders_without_blocked_content(app, live_server, page
         list_id = db.session.scalar(select(Newsletter.id))
         subscriber_id = db.session.scalar(select(Subscriber.id).order_by(Subscriber.id))
     problems = _watch_for_blocked_content(page)
+    page.goto(live_server + "/staff/login")
+    assert page.evaluate(_ACCESSIBILITY_GAPS) == []
     _sign_in(page, live_server)
     for path in [
         "/staff/?days=365",
@@ -216,6 +241,7 @@ def test_every_staff_page_renders_without_blocked_content(app, live_server, page
         assert response.status == 200, path
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"], path
         assert page.locator("h1").count() == 1, path
+        assert page.evaluate(_ACCESSIBILITY_GAPS) == [], path
     page.set_viewport_size({"width": 360, "height": 740})  # a phone: tables and charts scroll
     for path in ["/staff/", "/staff/lists", "/staff/people?kind=members", "/staff/audit"]:
         page.goto(live_server + path)
