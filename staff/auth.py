@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import secrets
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -102,6 +103,28 @@ def authenticate(email: str, password: str) -> LoginAttempt:
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
     return LoginAttempt(user=user)
+
+
+def open_session(user: StaffUser) -> None:
+    """Gives a signing-in account a session token; its sessions on other devices go on."""
+    if not user.session_token:
+        user.session_token = secrets.token_urlsafe(32)
+
+
+def end_sessions(user: StaffUser) -> None:
+    """Signing out: every cookie issued to this account so far stops working."""
+    user.session_token = None
+
+
+def user_for_session(session_id: str) -> StaffUser | None:
+    """The account a session cookie names, if its token is still the account's."""
+    user_id, _, token = session_id.partition(":")
+    if not user_id.isdigit() or not token:
+        return None
+    user = db.session.get(StaffUser, int(user_id))
+    if user is None or not user.session_token:
+        return None
+    return user if secrets.compare_digest(token, user.session_token) else None
 
 
 def record_action(

@@ -26,7 +26,7 @@ from extensions import client_address, db, limiter, login_manager
 from membership.goal import forget_cached_progress, goal_progress
 from staff import charts, stats
 from staff.access import admin_required, audit, safe_next
-from staff.auth import authenticate, record_action
+from staff.auth import authenticate, end_sessions, open_session, record_action, user_for_session
 from staff.forms import ActionForm, GoalForm, LoginForm
 from staff.models import AuditLog, StaffUser
 from staff.settings import set_goal
@@ -44,8 +44,8 @@ OPEN_ENDPOINTS = {"staff.login"}
 
 
 @login_manager.user_loader
-def load_staff_user(user_id: str):
-    return db.session.get(StaffUser, int(user_id)) if user_id.isdigit() else None
+def load_staff_user(session_id: str):
+    return user_for_session(session_id)
 
 
 @bp.app_template_filter("staff_money")
@@ -144,6 +144,7 @@ def login():
 
 def _start_session(user: StaffUser, target: str):
     session.clear()
+    open_session(user)
     login_user(user, remember=False)
     session.permanent = True
     session[SIGNED_IN_AT] = int(time.time())
@@ -156,6 +157,7 @@ def _start_session(user: StaffUser, target: str):
 def logout():
     ActionForm().validate_on_submit()  # the CSRF check itself runs before every POST
     audit("logout", current_user.email)
+    end_sessions(current_user._get_current_object())
     db.session.commit()
     logout_user()
     session.clear()
