@@ -242,6 +242,11 @@ def test_every_staff_page_renders_without_blocked_content(app, live_server, page
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"], path
         assert page.locator("h1").count() == 1, path
         assert page.evaluate(_ACCESSIBILITY_GAPS) == [], path
+    page.goto(live_server + "/staff/")
+    for _ in range(3):  # the skip link, the site name, the first menu item: each shows focus
+        page.keyboard.press("Tab")
+        outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+        assert outline == "solid", page.evaluate("document.activeElement.outerHTML")
     page.set_viewport_size({"width": 360, "height": 740})  # a phone: tables and charts scroll
     for path in ["/staff/", "/staff/lists", "/staff/people?kind=members", "/staff/audit"]:
         page.goto(live_server + path)
