@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import secrets
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -105,26 +104,18 @@ def authenticate(email: str, password: str) -> LoginAttempt:
     return LoginAttempt(user=user)
 
 
-def open_session(user: StaffUser) -> None:
-    """Gives a signing-in account a session token; its sessions on other devices go on."""
-    if not user.session_token:
-        user.session_token = secrets.token_urlsafe(32)
+def signed_out_since(staff_id: int, login_entry_id: int | None) -> bool:
+    """Whether the account signed out after the sign-in that the audit row `login_entry_id`
+    records: signing out ends every session begun before it, on any device.
 
-
-def end_sessions(user: StaffUser) -> None:
-    """Signing out: every cookie issued to this account so far stops working."""
-    user.session_token = None
-
-
-def user_for_session(session_id: str) -> StaffUser | None:
-    """The account a session cookie names, if its token is still the account's."""
-    user_id, _, token = session_id.partition(":")
-    if not user_id.isdigit() or not token:
-        return None
-    user = db.session.get(StaffUser, int(user_id))
-    if user is None or not user.session_token:
-        return None
-    return user if secrets.compare_digest(token, user.session_token) else None
+    The session cookie lives in the browser, so only state kept here can end a copy of it.
+    """
+    if login_entry_id is None:
+        return True
+    later_logout = select(AuditLog.id).where(
+        AuditLog.staff_id == staff_id, AuditLog.action == "logout", AuditLog.id > login_entry_id
+    )
+    return db.session.execute(later_logout.limit(1)).first() is not None
 
 
 def record_action(

@@ -27,12 +27,6 @@ class StaffUser(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    # Goes into every session cookie of this account; signing out clears it, which ends every
-    # session issued before, copied cookies included (the cookie itself lives in the browser).
-    session_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
-
-    def get_id(self) -> str:
-        return f"{self.id}:{self.session_token or ''}"
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
