@@ -104,6 +104,20 @@ def authenticate(email: str, password: str) -> LoginAttempt:
     return LoginAttempt(user=user)
 
 
+def signed_out_since(staff_id: int, login_entry_id: int | None) -> bool:
+    """Whether the account signed out after the sign-in that the audit row `login_entry_id`
+    records: signing out ends every session begun before it, on any device.
+
+    The session cookie lives in the browser, so only state kept here can end a copy of it.
+    """
+    if login_entry_id is None:
+        return True
+    later_logout = select(AuditLog.id).where(
+        AuditLog.staff_id == staff_id, AuditLog.action == "logout", AuditLog.id > login_entry_id
+    )
+    return db.session.execute(later_logout.limit(1)).first() is not None
+
+
 def record_action(
     action: str, detail: str = "", staff_id: int | None = None, ip: str | None = None
 ) -> AuditLog:

@@ -18,6 +18,7 @@ LINE_HEIGHT = 170
 BARS_TOP = LINE_TOP + LINE_HEIGHT + 40
 BARS_HEIGHT = 110
 HEIGHT = BARS_TOP + BARS_HEIGHT + 34
+LABEL_GAP = 14  # labels are 12 units high: closer than this they print over each other
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class GrowthChart:
     right: float = WIDTH - RIGHT
     labels: list[AxisLabel] = field(default_factory=list)
     x_labels: list[AxisLabel] = field(default_factory=list)
+    # Said in the bars' place when nothing happened: an empty panel looks like a broken chart.
+    empty_note: AxisLabel | None = None
 
 
 def _scale(value: float, low: float, high: float, top: float, height: float) -> float:
@@ -89,6 +92,12 @@ def growth_chart(series: list[GrowthDay]) -> GrowthChart:
         if most_joins + most_cancellations
         else (BARS_TOP + BARS_HEIGHT)
     )
+    if not most_joins + most_cancellations:
+        chart.empty_note = AxisLabel(
+            LEFT + plot_width / 2,
+            BARS_TOP + BARS_HEIGHT / 2,
+            f"No joins or cancellations in the last {len(series)} days",
+        )
     bar_width = max(1.0, step * 0.7)
     for index, day in enumerate(series):
         x = LEFT + step * index + (step - bar_width) / 2
@@ -109,9 +118,10 @@ def growth_chart(series: list[GrowthDay]) -> GrowthChart:
         AxisLabel(LEFT - 6, base + 4, f"{low:,}"),
         AxisLabel(LEFT - 6, chart.zero_y + 4, "0"),
     ]
-    if most_joins:
+    # The extreme labels only where they clear the zero label; the table has every figure.
+    if most_joins and chart.zero_y - BARS_TOP >= LABEL_GAP:
         chart.labels.append(AxisLabel(LEFT - 6, BARS_TOP + 5, f"+{most_joins}"))
-    if most_cancellations:
+    if most_cancellations and BARS_TOP + BARS_HEIGHT - chart.zero_y >= LABEL_GAP:
         chart.labels.append(
             AxisLabel(LEFT - 6, BARS_TOP + BARS_HEIGHT + 4, f"−{most_cancellations}")
         )
@@ -148,6 +158,7 @@ class SignupsChart:
     baseline: float = SIGNUPS_TOP + SIGNUPS_PLOT
     left: float = LEFT
     right: float = SIGNUPS_WIDTH - RIGHT
+    empty_note: AxisLabel | None = None
 
 
 def signups_chart(weeks, sources) -> SignupsChart:
@@ -172,6 +183,12 @@ def signups_chart(weeks, sources) -> SignupsChart:
             chart.bars.append(StackedBar(source, x, top, width, height, label))
         chart.x_labels.append(
             AxisLabel(LEFT + step * (index + 0.5), SIGNUPS_HEIGHT - 12, week.week.strftime("%d %b"))
+        )
+    if not any(week.total for week in weeks):
+        chart.empty_note = AxisLabel(
+            (LEFT + SIGNUPS_WIDTH - RIGHT) / 2,
+            SIGNUPS_TOP + SIGNUPS_PLOT / 2,
+            f"No signups in these {len(weeks)} weeks",
         )
     chart.labels = [
         AxisLabel(LEFT - 6, SIGNUPS_TOP + 5, f"{most:,}"),

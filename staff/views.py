@@ -26,7 +26,7 @@ from extensions import client_address, db, limiter, login_manager
 from membership.goal import forget_cached_progress, goal_progress
 from staff import charts, stats
 from staff.access import admin_required, audit, safe_next
-from staff.auth import authenticate, record_action
+from staff.auth import authenticate, record_action, signed_out_since
 from staff.forms import ActionForm, GoalForm, LoginForm
 from staff.models import AuditLog, StaffUser
 from staff.settings import set_goal
@@ -40,6 +40,7 @@ login_manager.login_message_category = "info"
 GROWTH_DAY_CHOICES = (30, 90, 180, 365)
 AUDIT_PAGE_SIZE = 100
 SIGNED_IN_AT = "staff_signed_in_at"
+LOGIN_ENTRY = "staff_login_entry"  # the audit row of this session's sign-in
 OPEN_ENDPOINTS = {"staff.login"}
 
 
@@ -53,18 +54,21 @@ def staff_money(minor_units: int, currency: str) -> str:
     return stats.format_money(minor_units, currency)
 
 
-def _session_too_old() -> bool:
-    """Flask's lifetime is an idle limit (the cookie is renewed each request); this one is not."""
+def _session_ended() -> bool:
+    """Flask's lifetime is an idle limit (the cookie is renewed each request); this one is not.
+    A sign-out of the account since this session began ends it too."""
     signed_in_at = session.get(SIGNED_IN_AT, 0)
     lifetime = current_app.permanent_session_lifetime.total_seconds()
-    return time.time() - signed_in_at > lifetime
+    if time.time() - signed_in_at > lifetime:
+        return True
+    return signed_out_since(current_user.id, session.get(LOGIN_ENTRY))
 
 
 @bp.before_request
 def require_staff_session():
     if request.endpoint in OPEN_ENDPOINTS:
         return None
-    if current_user.is_authenticated and _session_too_old():
+    if current_user.is_authenticated and _session_ended():
         logout_user()
         session.clear()
         flash("Your session has expired: please sign in again.", "info")
@@ -147,7 +151,9 @@ def _start_session(user: StaffUser, target: str):
     login_user(user, remember=False)
     session.permanent = True
     session[SIGNED_IN_AT] = int(time.time())
-    record_action("login", user.email, staff_id=user.id, ip=client_address())
+    entry = record_action("login", user.email, staff_id=user.id, ip=client_address())
+    db.session.flush()
+    session[LOGIN_ENTRY] = entry.id
     db.session.commit()
     return redirect(safe_next(target))
 

@@ -1,4 +1,4 @@
-"""A staff member signs in through the real form in Chromium and reads the dashboard."""
+"""A reader joins and a staff member signs in, through the real forms in Chromium."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import random
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from database import utcnow
 from extensions import db
 from membership.goal import goal_progress
 from membership.models import MemberEvent, MemberSubscription
-from newsletters.models import Consent, Subscriber, Subscription
+from newsletters.models import Consent, Newsletter, Subscriber, Subscription
 from staff.sqltime import start_of_day
 from tests.staff.factories import (
     PASSWORD,
@@ -129,16 +129,58 @@ def _signups(newsletter, rng, today) -> None:
     db.session.commit()
 
 
-def test_staff_sign_in_and_see_the_goal_and_the_growth_chart(app, live_server, page, screenshot):
-    expected_members = _a_membership_drive(app)
-    blocked = []
+def _watch_for_blocked_content(page) -> list[str]:
+    """Console errors and uncaught exceptions: CSP refusals (inline script or style) show here."""
+    problems: list[str] = []
     page.on(
         "console",
         lambda message: (
-            blocked.append(message.text) if "Content Security Policy" in message.text else None
+            problems.append(f"{page.url}: {message.text}")
+            if message.type == "error" or "Content Security Policy" in message.text
+            else None
         ),
     )
+    page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
+    return problems
 
+
+# WCAG 2.2 AA basics the page itself can show: a language, a title, a label for every field,
+# headers with a scope, a text alternative for every chart.
+_ACCESSIBILITY_GAPS = """() => {
+  const gaps = [];
+  if (!document.documentElement.lang) gaps.push("no lang");
+  if (!document.title.trim()) gaps.push("no title");
+  for (const field of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
+    const named = field.labels.length || field.getAttribute("aria-label")
+      || field.getAttribute("aria-labelledby");
+    if (!named) gaps.push("unlabelled field " + (field.name || field.id));
+  }
+  for (const header of document.querySelectorAll("th:not([scope])")) {
+    gaps.push("th without scope: " + header.textContent.trim());
+  }
+  for (const chart of document.querySelectorAll("svg")) {
+    const described = chart.getAttribute("role") === "img" && chart.querySelector("title")
+      && chart.querySelector("desc");
+    if (!described) gaps.push("svg without role=img, title and desc");
+  }
+  return gaps;
+}"""
+
+
+def _join_in_the_browser(page, live_server, email: str) -> None:
+    """/membership → a tier and an address → the test-mode checkout → Pay → the welcome page."""
+    page.goto(live_server + "/membership")
+    page.get_by_label("Supporter").check()
+    page.get_by_label("Email address", exact=True).fill(email)
+    page.get_by_role("button", name="Become a member").click()
+    page.wait_for_url("**/membership/simulated-checkout/**")
+    assert page.get_by_text("Test mode: no payment is taken").is_visible()
+    page.get_by_role("button", name="Pay (test mode)").click()
+    page.wait_for_url("**/membership/welcome?session_id=**")
+    assert page.get_by_role("heading", name="Welcome, and thank you").is_visible()
+
+
+def _sign_in(page, live_server) -> None:
     page.goto(live_server + "/staff/")
     assert "/staff/login" in page.url
     page.get_by_label("Email").fill("admin@newsroom.test")
@@ -146,12 +188,22 @@ def test_staff_sign_in_and_see_the_goal_and_the_growth_chart(app, live_server, p
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(live_server + "/staff/")
 
+
+def test_a_reader_joins_in_the_browser_and_staff_see_the_public_count_and_the_chart(
+    app, live_server, page, screenshot
+):
+    members_before = _a_membership_drive(app)
+    problems = _watch_for_blocked_content(page)
+
+    _join_in_the_browser(page, live_server, "new.member@example.org")
+    _sign_in(page, live_server)
+
+    public = page.request.get(live_server + "/api/goal").json()["members"]
     shown = int(page.locator("#members-count").get_attribute("data-members"))
-    assert shown == expected_members
-    assert page.locator("#members-count").inner_text() == f"{expected_members:,}"
-    api = page.request.get(live_server + "/api/goal")
-    if api.status == 200:  # /api/goal comes with the membership branch
-        assert api.json()["members"] == shown
+    assert public == shown == members_before + 1
+    assert page.locator("#members-count").inner_text() == f"{shown:,}"
+    assert page.locator("progress#goal-progress").get_attribute("value") == str(shown)
+    assert int(page.locator("#week-joins").inner_text()) >= 1
 
     chart = page.locator("#growth-chart")
     assert chart.is_visible()
@@ -160,19 +212,49 @@ def test_staff_sign_in_and_see_the_goal_and_the_growth_chart(app, live_server, p
     assert page.locator("#growth-chart path.members-line").count() == 1
     assert page.locator("#growth-chart rect").count() > 50
     assert page.locator("#growth-chart > title").text_content().startswith("Members over")
-    assert page.locator("progress#goal-progress").get_attribute("value") == str(shown)
-    assert blocked == []
     assert screenshot("staff-dashboard").exists()
+    assert problems == []
 
 
-def test_staff_lists_page_in_the_browser(app, live_server, page, screenshot):
+def test_every_staff_page_renders_without_blocked_content(app, live_server, page, screenshot):
     _a_membership_drive(app)
+    with app.app_context():
+        list_id = db.session.scalar(select(Newsletter.id))
+        subscriber_id = db.session.scalar(select(Subscriber.id).order_by(Subscriber.id))
+    problems = _watch_for_blocked_content(page)
     page.goto(live_server + "/staff/login")
-    page.get_by_label("Email").fill("admin@newsroom.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(live_server + "/staff/")
-    page.get_by_role("link", name="Lists").click()
+    assert page.evaluate(_ACCESSIBILITY_GAPS) == []
+    _sign_in(page, live_server)
+    for path in [
+        "/staff/?days=365",
+        "/staff/lists",
+        f"/staff/lists/{list_id}",
+        f"/staff/lists/{list_id}/edit",
+        "/staff/lists/new",
+        "/staff/people",
+        "/staff/people?kind=members",
+        f"/staff/people/subscribers/{subscriber_id}",
+        "/staff/settings/goal",
+        "/staff/audit",
+    ]:
+        response = page.goto(live_server + path)
+        assert response.status == 200, path
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"], path
+        assert page.locator("h1").count() == 1, path
+        assert page.evaluate(_ACCESSIBILITY_GAPS) == [], path
+    page.goto(live_server + "/staff/")
+    for _ in range(3):  # the skip link, the site name, the first menu item: each shows focus
+        page.keyboard.press("Tab")
+        outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+        assert outline == "solid", page.evaluate("document.activeElement.outerHTML")
+    page.set_viewport_size({"width": 360, "height": 740})  # a phone: tables and charts scroll
+    for path in ["/staff/", "/staff/lists", "/staff/people?kind=members", "/staff/audit"]:
+        page.goto(live_server + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
+        for label in page.locator("svg text").all():
+            assert label.bounding_box()["height"] >= 9, (path, label.text_content())
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(live_server + "/staff/lists")
     assert page.locator("#lists-table").get_by_role("link", name="The Daily").is_visible()
     assert page.locator(".signups-chart rect").count() > 0
     assert screenshot("staff-lists").exists()
@@ -180,3 +262,4 @@ def test_staff_lists_page_in_the_browser(app, live_server, page, screenshot):
     page.wait_for_url("**/staff/login")
     page.goto(live_server + "/staff/")
     assert "/staff/login" in page.url
+    assert problems == []

@@ -181,3 +181,34 @@ def test_a_page_asked_for_without_a_session_opens_after_signing_in(client, edito
     login_page = client.get("/staff/lists", follow_redirects=True).get_data(as_text=True)
     assert 'name="next" value="/staff/lists"' in login_page
     assert sign_in(client, editor.email, next="/staff/lists").headers["Location"] == "/staff/lists"
+
+
+def _signed_in_copy(app, email: str):
+    """Two clients holding the same session cookie: the browser, and a copy of its cookie."""
+    browser = app.test_client()
+    assert sign_in(browser, email).status_code == 302
+    copy = app.test_client()
+    copy.set_cookie("session", browser.get_cookie("session").value)
+    return browser, copy
+
+
+def test_a_session_cookie_stops_working_once_its_owner_signs_out(make_app):
+    app = make_app()
+    with app.app_context():
+        make_staff("editor@newsroom.test")
+    browser, copy = _signed_in_copy(app, "editor@newsroom.test")
+    assert copy.get("/staff/").status_code == 200
+    browser.post("/staff/logout")
+    assert copy.get("/staff/").status_code == 302
+
+
+def test_signing_in_on_a_second_device_keeps_the_first_signed_in(make_app):
+    app = make_app()
+    with app.app_context():
+        make_staff("editor@newsroom.test")
+    laptop = app.test_client()
+    assert sign_in(laptop, "editor@newsroom.test").status_code == 302
+    phone = app.test_client()
+    assert sign_in(phone, "editor@newsroom.test").status_code == 302
+    assert laptop.get("/staff/").status_code == 200
+    assert phone.get("/staff/").status_code == 200

@@ -168,3 +168,10 @@ def test_a_goal_centuries_away_is_said_so_instead_of_a_date(editor_client, app_c
     forget_cached_progress()
     page = editor_client.get("/staff/").get_data(as_text=True)
     assert "more than a century away" in page
+
+
+def test_a_period_without_joins_or_cancellations_says_so_in_the_chart(editor_client):
+    page = editor_client.get("/staff/").get_data(as_text=True)
+    svg = re.search(r'<svg id="growth-chart".*?</svg>', page, flags=re.S).group(0)
+    assert "No joins or cancellations in the last 90 days" in svg
+    assert '"-"' not in svg and "<rect" not in svg

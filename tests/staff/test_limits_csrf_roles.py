@@ -190,3 +190,28 @@ def test_editors_see_no_admin_controls(editor_client):
     page = editor_client.get(f"/staff/lists/{newsletter.id}").get_data(as_text=True)
     assert "export.csv" not in page and "/archive" not in page
     assert "Change the goal" not in editor_client.get("/staff/").get_data(as_text=True)
+
+
+def test_editing_archiving_or_restoring_a_list_without_a_csrf_token_changes_nothing(csrf_app):
+    client, _ = _signed_in_with_csrf(csrf_app)
+    with csrf_app.app_context():
+        live = make_newsletter("daily", name="The Daily")
+        archived = make_newsletter("weekly", name="The Weekly", archived=True)
+        live_id, archived_id = live.id, archived.id
+    attempts = [
+        (f"/staff/lists/{live_id}/edit", {"name": "Renamed", "description": "x"}),
+        (f"/staff/lists/{live_id}/archive", {}),
+        (f"/staff/lists/{archived_id}/restore", {}),
+    ]
+    for path, data in attempts:
+        assert client.post(path, data=data).status_code == 400, path
+    with csrf_app.app_context():
+        live, archived = (
+            db.session.get(Newsletter, live_id),
+            db.session.get(Newsletter, archived_id),
+        )
+        assert (live.name, live.archived, archived.archived) == ("The Daily", False, True)
+        assert (
+            db.session.scalar(select(func.count(AuditLog.id)).where(AuditLog.action.like("list%")))
+            == 0
+        )

@@ -165,3 +165,9 @@ def test_the_lists_page_draws_signups_by_source_as_svg(editor_client):
     assert 'class="source-page"' in svg and 'class="source-embed"' in svg
     assert "<title" in svg and "<desc" in svg
     assert "style=" not in page
+
+
+def test_weeks_without_signups_say_so_in_the_chart(editor_client):
+    page = editor_client.get("/staff/lists").get_data(as_text=True)
+    svg = page[page.index('<svg class="signups-chart"') : page.index("</svg>")]
+    assert "No signups in these 8 weeks" in svg
