@@ -122,3 +122,9 @@ def test_the_simulated_journey_works_with_csrf_protection_on(make_app):
     paid = client.post(checkout_page, data={"csrf_token": token})
     assert paid.status_code == 303
     assert client.get("/api/goal").get_json()["members"] == 1
+
+
+def test_the_welcome_page_reads_as_english_for_a_tier_starting_with_a_vowel(client, tiers):
+    paid = client.post(start_checkout(client, tier="annual"))
+    welcome = client.get(paid.headers["Location"])
+    assert b"You are now an Annual member" in welcome.data
