@@ -10,6 +10,7 @@ caller commits once. Nothing here sends mail; it queues it in the outbox.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,6 +22,7 @@ from database import upsert, utcnow
 from extensions import db
 from mailer.services import queue_mail
 from newsletters import links
+from newsletters.catalogue import OpenList, mark_lists_changed, open_lists
 from newsletters.models import (
     PENDING,
     SOURCES,
@@ -76,23 +78,23 @@ def public_lists() -> list[Newsletter]:
     return list(db.session.scalars(query))
 
 
-def lists_for_signup(slugs: list[str]) -> list[Newsletter]:
+def lists_for_signup(slugs: list[str]) -> list[OpenList]:
     """The named open lists (every one must exist), or the default lists when none are named."""
     wanted = list(dict.fromkeys(slugs))
     malformed = [slug for slug in wanted if not re.fullmatch(SLUG_PATTERN, slug)]
     if malformed:  # never a query with a NUL byte or a kilobyte of junk in it
         raise UnknownNewsletter(", ".join(slug[:64] for slug in malformed[:3]))
-    query = select(Newsletter).where(Newsletter.archived.is_(False))
+    lists = open_lists()
     if wanted:
-        found = list(db.session.scalars(query.where(Newsletter.slug.in_(wanted))))
-        missing = set(wanted) - {newsletter.slug for newsletter in found}
+        by_slug = {newsletter.slug: newsletter for newsletter in lists}
+        missing = [slug for slug in wanted if slug not in by_slug]
         if missing:
             raise UnknownNewsletter(", ".join(sorted(missing)))
-        return sorted(found, key=lambda newsletter: wanted.index(newsletter.slug))
-    defaults = list(db.session.scalars(query.where(Newsletter.is_default.is_(True))))
+        return [by_slug[slug] for slug in wanted]
+    defaults = [newsletter for newsletter in lists if newsletter.is_default]
     if not defaults:
         raise UnknownNewsletter("no default newsletter is set up")
-    return sorted(defaults, key=lambda newsletter: newsletter.id)
+    return defaults
 
 
 # --- signup -------------------------------------------------------------------------------
@@ -169,7 +171,9 @@ def _upsert_subscriber(address: str) -> tuple[int, bool]:
     return row.id, row.created_at == now
 
 
-def upsert_subscriptions(subscriber_id: int, newsletters: list[Newsletter]) -> dict[int, str]:
+def upsert_subscriptions(
+    subscriber_id: int, newsletters: Sequence[OpenList | Newsletter]
+) -> dict[int, str]:
     """Each list's status after the signup: new and unsubscribed become pending, others stay."""
     table = Subscription.__table__
     now = utcnow()
@@ -195,7 +199,7 @@ def upsert_subscriptions(subscriber_id: int, newsletters: list[Newsletter]) -> d
     return {row.newsletter_id: row.status for row in db.session.execute(statement)}
 
 
-def slugs_key(newsletters: list[Newsletter]) -> str:
+def slugs_key(newsletters: Sequence[OpenList | Newsletter]) -> str:
     """The lists of one opt-in as the consent record stores them (sorted: comparable)."""
     return " ".join(sorted(newsletter.slug for newsletter in newsletters))
 
@@ -266,7 +270,10 @@ def _claim_already_subscribed_notice(subscriber_id: int) -> bool:
 
 
 def queue_confirmation(
-    address: str, subscriber_id: int, newsletters: list[Newsletter], consent_id: int | None
+    address: str,
+    subscriber_id: int,
+    newsletters: Sequence[OpenList | Newsletter],
+    consent_id: int | None,
 ) -> None:
     queue_mail(
         to=address,
@@ -296,6 +303,7 @@ def add_list(slug: str, name: str, description: str = "", is_default: bool = Fal
         .returning(table.c.id)
     )
     created = db.session.execute(statement).first() is not None
+    mark_lists_changed()
     if not created:
         db.session.execute(update(table).where(table.c.slug == slug).values(**values))
     return created

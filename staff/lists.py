@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, literal, select
 
 from extensions import db
+from newsletters.catalogue import mark_lists_changed
 from newsletters.models import (
     CONFIRMED,
     PENDING,
@@ -139,6 +140,7 @@ def create_list(slug: str, name: str, description: str, is_default: bool) -> New
         slug=slug, name=name, description=description.strip(), is_default=is_default
     )
     db.session.add(newsletter)
+    mark_lists_changed()
     return newsletter
 
 
@@ -148,9 +150,11 @@ def edit_list(newsletter: Newsletter, name: str, description: str, is_default: b
     newsletter.name = name
     newsletter.description = description.strip()
     newsletter.is_default = is_default
+    mark_lists_changed()
 
 
 def set_archived(newsletter: Newsletter, archived: bool) -> None:
     newsletter.archived = archived
+    mark_lists_changed()
     if archived:
         newsletter.is_default = False

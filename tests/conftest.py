@@ -44,6 +44,7 @@ def _test_settings(database_url: str, instance_path) -> dict:
         "WTF_CSRF_ENABLED": False,
         "EMAIL_CHECK_DELIVERABILITY": False,
         "GOAL_CACHE_SECONDS": 0,
+        "LISTS_CACHE_SECONDS": 0,
         "STRIPE_SECRET_KEY": None,
         "STRIPE_WEBHOOK_SECRET": "whsec_test_secret",
         "STRIPE_API_BASE": None,
