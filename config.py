@@ -59,7 +59,7 @@ def load_settings(instance_path: Path) -> dict:
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         # Redis down or restarting: limit in this process's memory meanwhile, never fail signups.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
-        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_HEADERS_ENABLED": False,  # security.py adds Retry-After to 429 answers
         "RATELIMIT_SIGNUP": os.environ.get("RATELIMIT_SIGNUP", "10/minute;100/day"),
         "RATELIMIT_SIGNUP_EMAIL": os.environ.get("RATELIMIT_SIGNUP_EMAIL", "5/hour"),
         "RATELIMIT_LOGIN": os.environ.get("RATELIMIT_LOGIN", "5/minute"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import wraps
 from typing import IO
 
@@ -10,6 +11,8 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import cached_property
 from werkzeug.wsgi import LimitedStream
+
+from extensions import limiter
 
 # Stripe's hosted pages are reached by a redirect after our forms post, which form-action governs.
 STRIPE_FORM_TARGETS = "https://checkout.stripe.com https://billing.stripe.com"
@@ -97,18 +100,24 @@ def _content_security_policy() -> str:
     )
 
 
+def _seconds_until_limit_resets() -> int:
+    breached = limiter.current_limit
+    if breached is None:
+        return 60
+    return max(1, int(breached.reset_at - time.time()))
+
+
 def init_app(app: Flask) -> None:
-    """Register before the other extensions: after_request handlers run last-registered first,
-    so these see the headers the rate limiter has added."""
     app.session_interface = _SessionInterface()
     app.request_class = BoundedRequest
 
     @app.after_request
     def set_security_headers(response):
         response.headers["X-Content-Type-Options"] = "nosniff"
-        if response.status_code not in (429, 503):
-            # Flask-Limiter adds Retry-After to every answer; it only means something on these.
-            response.headers.pop("Retry-After", None)
+        if response.status_code == 429 and "Retry-After" not in response.headers:
+            # Flask-Limiter's own headers cost two more storage round trips on every request;
+            # only a refused request needs to know when to come back.
+            response.headers["Retry-After"] = str(_seconds_until_limit_resets())
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if response.mimetype == "text/html" or response.mimetype == "image/svg+xml":
             response.headers["Content-Security-Policy"] = _content_security_policy()

@@ -93,13 +93,7 @@ def forbidden(_error):
 def too_many_attempts(error):
     form = LoginForm()
     message = "Too many sign-in attempts. Please wait a minute and try again."
-    response = current_app.make_response(
-        (render_template("staff/login.html", form=form, error=message, next=""), 429)
-    )
-    current = limiter.current_limit
-    wait = int(current.reset_at - time.time()) if current else 60
-    response.headers["Retry-After"] = str(max(1, wait))
-    return response
+    return render_template("staff/login.html", form=form, error=message, next=""), 429
 
 
 @bp.errorhandler(CSRFError)
