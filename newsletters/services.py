@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import case, insert, or_, select, update
 
 from addresses import email_key, normalise_email
 from database import upsert, utcnow
@@ -126,19 +126,21 @@ def signup(request: SignupRequest) -> SignupOutcome:
     slugs = slugs_key(waiting)
     if not created and not claim_confirmation(subscriber_id, slugs):
         return SignupOutcome(subscriber_id, confirmation_queued=False, already_subscribed=False)
-    consent = Consent(
-        subscriber_id=subscriber_id,
-        newsletter_slugs=slugs,
-        source=request.source,
-        source_url=_clip(request.source_url, MAX_SOURCE_URL),
-        ip=_clip(request.ip, 64),
-        user_agent=_clip(request.user_agent, MAX_USER_AGENT),
-        wording=f"{request.wording} ({'; '.join(newsletter.name for newsletter in waiting)})",
-        signed_up_at=utcnow(),
-    )
-    db.session.add(consent)
-    db.session.flush()  # the consent id goes into the signed link
-    queue_confirmation(address, subscriber_id, waiting, consent.id)
+    consent_id = db.session.execute(
+        insert(Consent)
+        .values(
+            subscriber_id=subscriber_id,
+            newsletter_slugs=slugs,
+            source=request.source,
+            source_url=_clip(request.source_url, MAX_SOURCE_URL),
+            ip=_clip(request.ip, 64),
+            user_agent=_clip(request.user_agent, MAX_USER_AGENT),
+            wording=f"{request.wording} ({'; '.join(newsletter.name for newsletter in waiting)})",
+            signed_up_at=utcnow(),
+        )
+        .returning(Consent.id)  # the consent id goes into the signed link
+    ).scalar_one()
+    queue_confirmation(address, subscriber_id, waiting, consent_id)
     return SignupOutcome(subscriber_id, confirmation_queued=True, already_subscribed=False)
 
 
