@@ -41,13 +41,19 @@ class UTCDateTime(TypeDecorator):
 
 def upsert(table: Table):
     """An INSERT that supports on_conflict_do_nothing/do_update on either database."""
-    if db.engine.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+    return upsert_for(dialect_name(), table)
+
+
+def upsert_for(dialect: str, table: Table):
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
+def dialect_name() -> str:
+    return db.engine.dialect.name
 
 
 def is_postgresql() -> bool:
-    return db.engine.dialect.name == "postgresql"
+    return dialect_name() == "postgresql"
 
 
 @event.listens_for(Engine, "connect")

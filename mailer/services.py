@@ -31,6 +31,9 @@ def list_id_header(name: str, slug: str) -> str:
     return f'"{phrase}" <{slug}.{host}>'
 
 
+_INSERT_MESSAGE = insert(OutboxMessage.__table__)  # one compiled form, parameters per call
+
+
 def queue_mail(
     *,
     to: str,
@@ -59,7 +62,8 @@ def queue_mail(
     # A Core INSERT, not an ORM object: it joins the caller's transaction just the same, and
     # skips the unit-of-work bookkeeping on the signup path's hottest line.
     db.session.execute(
-        insert(OutboxMessage).values(
+        _INSERT_MESSAGE,
+        dict(
             kind=template,
             to_addr=to,
             subject=" ".join(subject.split()),
@@ -71,5 +75,5 @@ def queue_mail(
             attempts=0,
             next_attempt_at=now,
             created_at=now,
-        )
+        ),
     )

@@ -13,12 +13,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
 from flask import current_app
 from sqlalchemy import case, insert, or_, select, update
 
 from addresses import email_key, normalise_email
-from database import upsert, utcnow
+from database import dialect_name, upsert, upsert_for, utcnow
 from extensions import db
 from mailer.services import queue_mail
 from newsletters import links
@@ -97,6 +98,39 @@ def lists_for_signup(slugs: list[str]) -> list[OpenList]:
     return defaults
 
 
+# --- statements on the signup path -------------------------------------------------------
+# Built once and executed with parameters, so SQLAlchemy reuses one compiled form instead of
+# building, keying and compiling a fresh statement on every signup.
+
+_INSERT_CONSENT = insert(Consent.__table__).returning(Consent.__table__.c.id)
+
+
+@cache
+def _subscriber_upsert(dialect: str):
+    """New rows count today's first confirmation; on a conflict the no-op update locks the row."""
+    table = Subscriber.__table__
+    statement = upsert_for(dialect, table)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.email_key], set_={"email_key": statement.excluded.email_key}
+    ).returning(table.c.id, table.c.created_at)
+
+
+@cache
+def _subscriptions_upsert(dialect: str):
+    table = Subscription.__table__
+    statement = upsert_for(dialect, table)
+    rejoining = table.c.status == UNSUBSCRIBED
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.subscriber_id, table.c.newsletter_id],
+        set_={
+            "status": case((rejoining, PENDING), else_=table.c.status),
+            "updated_at": case(
+                (rejoining, statement.excluded.updated_at), else_=table.c.updated_at
+            ),
+        },
+    ).returning(table.c.newsletter_id, table.c.status)
+
+
 # --- signup -------------------------------------------------------------------------------
 
 
@@ -127,18 +161,17 @@ def signup(request: SignupRequest) -> SignupOutcome:
     if not created and not claim_confirmation(subscriber_id, slugs):
         return SignupOutcome(subscriber_id, confirmation_queued=False, already_subscribed=False)
     consent_id = db.session.execute(
-        insert(Consent)
-        .values(
-            subscriber_id=subscriber_id,
-            newsletter_slugs=slugs,
-            source=request.source,
-            source_url=_clip(request.source_url, MAX_SOURCE_URL),
-            ip=_clip(request.ip, 64),
-            user_agent=_clip(request.user_agent, MAX_USER_AGENT),
-            wording=f"{request.wording} ({'; '.join(newsletter.name for newsletter in waiting)})",
-            signed_up_at=utcnow(),
-        )
-        .returning(Consent.id)  # the consent id goes into the signed link
+        _INSERT_CONSENT,  # returns the id: it goes into the signed link
+        {
+            "subscriber_id": subscriber_id,
+            "newsletter_slugs": slugs,
+            "source": request.source,
+            "source_url": _clip(request.source_url, MAX_SOURCE_URL),
+            "ip": _clip(request.ip, 64),
+            "user_agent": _clip(request.user_agent, MAX_USER_AGENT),
+            "wording": f"{request.wording} ({'; '.join(n.name for n in waiting)})",
+            "signed_up_at": utcnow(),
+        },
     ).scalar_one()
     queue_confirmation(address, subscriber_id, waiting, consent_id)
     return SignupOutcome(subscriber_id, confirmation_queued=True, already_subscribed=False)
@@ -157,19 +190,15 @@ def _upsert_subscriber(address: str) -> tuple[int, bool]:
     until the commit (PostgreSQL), so concurrent signups of one address run one after another.
     The row is ours when it carries the exact creation time we wrote (microseconds).
     """
-    table = Subscriber.__table__
     now = utcnow()
-    statement = upsert(table).values(
-        email=address,
-        email_key=email_key(address),
-        created_at=now,
-        confirmations_day=now.date(),
-        confirmations_sent=1,
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c.email_key], set_={"email_key": statement.excluded.email_key}
-    ).returning(table.c.id, table.c.created_at)
-    row = db.session.execute(statement).one()
+    parameters = {
+        "email": address,
+        "email_key": email_key(address),
+        "created_at": now,
+        "confirmations_day": now.date(),
+        "confirmations_sent": 1,
+    }
+    row = db.session.execute(_subscriber_upsert(dialect_name()), parameters).one()
     return row.id, row.created_at == now
 
 
@@ -177,7 +206,6 @@ def upsert_subscriptions(
     subscriber_id: int, newsletters: Sequence[OpenList | Newsletter]
 ) -> dict[int, str]:
     """Each list's status after the signup: new and unsubscribed become pending, others stay."""
-    table = Subscription.__table__
     now = utcnow()
     rows = [
         {
@@ -189,16 +217,8 @@ def upsert_subscriptions(
         }
         for newsletter in newsletters
     ]
-    statement = upsert(table).values(rows)
-    rejoining = table.c.status == UNSUBSCRIBED
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c.subscriber_id, table.c.newsletter_id],
-        set_={
-            "status": case((rejoining, PENDING), else_=table.c.status),
-            "updated_at": case((rejoining, now), else_=table.c.updated_at),
-        },
-    ).returning(table.c.newsletter_id, table.c.status)
-    return {row.newsletter_id: row.status for row in db.session.execute(statement)}
+    statement = _subscriptions_upsert(dialect_name())
+    return {row.newsletter_id: row.status for row in db.session.execute(statement, rows)}
 
 
 def slugs_key(newsletters: Sequence[OpenList | Newsletter]) -> str:
