@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import click
@@ -20,6 +21,14 @@ members_cli = AppGroup("members", help="Membership maintenance.")
 MAX_PRICE_AMOUNT = 99_999_999
 
 
+def _price_id(value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"[A-Za-z0-9_]{1,255}", value):
+        raise click.BadParameter(
+            "a Stripe Price id looks like price_1Pgafm…", param_hint="--stripe-price"
+        )
+    return value
+
+
 @tiers_cli.command("add")
 @click.argument("slug")
 @click.option("--name", required=True)
@@ -31,7 +40,14 @@ MAX_PRICE_AMOUNT = 99_999_999
 )
 @click.option("--currency", required=True)
 @click.option("--interval", required=True, type=click.Choice(["month", "year"]))
-@click.option("--stripe-price", "stripe_price", default=None, help="An existing Stripe Price id.")
+@click.option(
+    "--stripe-price",
+    "stripe_price",
+    default=None,
+    type=click.STRING,
+    callback=lambda _ctx, _param, value: _price_id(value),
+    help="An existing Stripe Price id.",
+)
 def add_tier_command(slug, name, amount, currency, interval, stripe_price) -> None:
     """Add a membership tier (idempotent on SLUG)."""
     try:
@@ -47,7 +63,7 @@ def add_tier_command(slug, name, amount, currency, interval, stripe_price) -> No
         hint = "SLUG" if exc.field == "slug" else f"--{exc.field}"
         raise click.BadParameter(exc.message, param_hint=hint) from exc
     except GatewayError as exc:
-        raise click.ClickException(f"Stripe refused to create the price: {exc}") from exc
+        raise click.ClickException(f"Could not create the price in Stripe: {exc}") from exc
     db.session.commit()
     verb = "added" if created else "already exists"
     click.echo(f"tier {tier.slug} {verb} (price {tier.stripe_price_id})")

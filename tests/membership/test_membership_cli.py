@@ -203,3 +203,12 @@ def test_tiers_add_refuses_an_amount_stripe_would_not_take(app, runner):
     assert result.exception is None or isinstance(result.exception, SystemExit)
     with app.app_context():
         assert db.session.execute(select(Tier)).first() is None
+
+
+def test_tiers_add_refuses_a_price_id_that_is_not_one(app, runner):
+    for price in ("p" * 300, "price 1", "price_1;drop"):
+        args = ["tiers", "add", "gold", "--name", "Gold", "--amount", "2500", "--currency", "usd"]
+        result = runner.invoke(args=[*args, "--interval", "month", "--stripe-price", price])
+        assert result.exit_code != 0
+        assert "--stripe-price" in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
