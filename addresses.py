@@ -47,3 +47,13 @@ def _check_deliverability(ascii_domain: str, domain: str, timeout: float) -> Non
 
 def email_key(normalised: str) -> str:
     return normalised.lower()
+
+
+def rate_limit_key(raw: str) -> str | None:
+    """The address as it will be stored, for the per-address limit: spellings that normalise
+    to one address (case, Unicode forms) share one budget. Syntax only, never DNS."""
+    try:
+        info = validate_email(raw.strip()[:320], check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    return email_key(info.normalized)

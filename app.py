@@ -7,10 +7,12 @@ from typing import Any
 
 from flask import Flask, redirect, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 import errors
 import security
 from config import load_settings
+from database import MAX_DATABASE_ID
 from extensions import cors, csrf, db, limiter, login_manager, migrate
 
 
@@ -25,11 +27,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
     security.init_app(app)
+    app.url_map.converters["int"] = DatabaseId
     _init_extensions(app)
     _register_blueprints(app)
     _register_commands(app)
     errors.init_app(app)
     return app
+
+
+class DatabaseId(IntegerConverter):
+    """<int:…> in our routes never matches past a 64-bit id: 404, not a database overflow."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 (werkzeug's own argument name)
+        kwargs.setdefault("max", MAX_DATABASE_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def _init_extensions(app: Flask) -> None:

@@ -12,6 +12,16 @@ from sqlalchemy.types import TypeDecorator
 
 from extensions import db
 
+MAX_DATABASE_ID = 2**63 - 1  # BIGINT; larger numbers overflow in the driver
+
+
+def database_id(text: str) -> int:
+    """A query-string id for request.args.get(..., type=database_id); out of range is None."""
+    value = int(text)
+    if not 0 <= value <= MAX_DATABASE_ID:
+        raise ValueError("out of range")
+    return value
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -27,7 +27,7 @@ def configured_sender() -> Sender:
 def list_id_header(name: str, slug: str) -> str:
     """RFC 2919: a phrase and a unique dotted id under our own host name."""
     host = urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
-    phrase = name.replace('"', "'")
+    phrase = " ".join(name.split()).replace('"', "'")  # a header value is one line
     return f'"{phrase}" <{slug}.{host}>'
 
 

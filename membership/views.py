@@ -22,6 +22,7 @@ from membership import services
 from membership.goal import forget_cached_progress, goal_progress
 from membership.models import MemberSubscription
 from membership.services import InvalidInput
+from newsletters.limits import signup_per_email
 from payments import gateway, simulated
 from payments.webhook import simulated_mode
 from security import embeddable, shared_cacheable
@@ -31,7 +32,7 @@ bp = Blueprint("membership", __name__)
 
 
 def _signup_limit() -> str:
-    return current_app.config.get("RATELIMIT_SIGNUP", "10/minute;100/day")
+    return current_app.config["RATELIMIT_SIGNUP"]
 
 
 @bp.app_context_processor
@@ -185,6 +186,7 @@ def manage():
 
 @bp.post("/membership/manage")
 @limiter.limit(_signup_limit)
+@signup_per_email  # each link is a mail to that address: the signup budget per address applies
 def request_manage_link():
     form = {"email": request.form.get("email", "")}
     try:

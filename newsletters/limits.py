@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import current_app, request
 
+from addresses import rate_limit_key
 from extensions import client_address, limiter
 
 
@@ -30,8 +31,9 @@ def signup_email_key() -> str:
             email = data.get("email")
     else:
         email = request.form.get("email")
-    if isinstance(email, str) and email.strip():
-        return "email:" + email.strip().lower()[:320]
+    key = rate_limit_key(email) if isinstance(email, str) else None
+    if key:
+        return "email:" + key
     return "no-email:" + client_address()
 
 

@@ -317,6 +317,7 @@ def queue_confirmation(
 def add_list(slug: str, name: str, description: str = "", is_default: bool = False) -> bool:
     """Create or update the list with this slug; True when it was created."""
     table = Newsletter.__table__
+    name = " ".join(name.split())  # one line: the name goes into mail headers (List-Id)
     values = {"name": name, "description": description or "", "is_default": is_default}
     statement = (
         upsert(table)

@@ -35,6 +35,8 @@ def safe_next(target: str | None) -> str:
     default = url_for("staff.dashboard")
     if not target:
         return default
+    if any(ord(character) < 0x20 or character == "\x7f" for character in target):
+        return default  # a line break would make an invalid Location header
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or "\\" in target or not parts.path.startswith("/staff/"):
         return default

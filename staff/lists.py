@@ -19,9 +19,9 @@ from newsletters.models import (
     Newsletter,
     Subscription,
 )
+from newsletters.services import SLUG_PATTERN
 from staff.sqltime import as_date, monday_of, start_of_day, week_of
 
-SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SIGNUP_WEEKS = 8
 
 
@@ -123,17 +123,24 @@ def signups_by_source(today: date, weeks: int = SIGNUP_WEEKS, slug: str | None =
     return list(series.values())
 
 
-def _clean(slug: str, name: str) -> tuple[str, str]:
-    slug, name = slug.strip().lower(), name.strip()
-    if not SLUG_PATTERN.match(slug) or len(slug) > 64:
-        raise ListError("slug", "Use lower-case letters, digits and single hyphens (up to 64).")
+def _clean_slug(slug: str) -> str:
+    slug = slug.strip().lower()
+    if not re.fullmatch(SLUG_PATTERN, slug):
+        raise ListError(
+            "slug", "Use lower-case letters, digits, hyphens and underscores (up to 64)."
+        )
+    return slug
+
+
+def _clean_name(name: str) -> str:
+    name = " ".join(name.split())  # one line: the name goes into mail headers (List-Id)
     if not name or len(name) > 200:
         raise ListError("name", "Give the list a name (up to 200 characters).")
-    return slug, name
+    return name
 
 
 def create_list(slug: str, name: str, description: str, is_default: bool) -> Newsletter:
-    slug, name = _clean(slug, name)
+    slug, name = _clean_slug(slug), _clean_name(name)
     if db.session.scalar(select(Newsletter.id).where(Newsletter.slug == slug)) is not None:
         raise ListError("slug", f"A list with the slug {slug!r} already exists.")
     newsletter = Newsletter(
@@ -146,8 +153,7 @@ def create_list(slug: str, name: str, description: str, is_default: bool) -> New
 
 def edit_list(newsletter: Newsletter, name: str, description: str, is_default: bool) -> None:
     """The slug stays: it is in every signup form and embed already published."""
-    _, name = _clean(newsletter.slug, name)
-    newsletter.name = name
+    newsletter.name = _clean_name(name)
     newsletter.description = description.strip()
     newsletter.is_default = is_default
     mark_lists_changed()

@@ -21,7 +21,7 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
-from database import utcnow
+from database import database_id, utcnow
 from extensions import client_address, db, limiter, login_manager
 from membership.goal import forget_cached_progress, goal_progress
 from staff import charts, stats
@@ -42,6 +42,12 @@ AUDIT_PAGE_SIZE = 100
 SIGNED_IN_AT = "staff_signed_in_at"
 LOGIN_ENTRY = "staff_login_entry"  # the audit row of this session's sign-in
 OPEN_ENDPOINTS = {"staff.login"}
+
+
+def _typed_address(typed: str | None) -> str:
+    """What was typed as the email, for the audit log; never a mistyped password."""
+    typed = (typed or "").strip()
+    return typed[:320] if "@" in typed and " " not in typed else "(not an email address)"
 
 
 @login_manager.user_loader
@@ -130,7 +136,7 @@ def login():
             return _start_session(attempt.user, target)
         record_action(
             "login_failed",
-            f"{form.email.data.strip()}: {attempt.refusal}",
+            f"{_typed_address(form.email.data)}: {attempt.refusal}",
             staff_id=attempt.user.id if attempt.user else None,
             ip=client_address(),
         )
@@ -204,7 +210,7 @@ def change_goal():
 @bp.get("/audit")
 @admin_required
 def audit_log():
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", type=database_id)
     query = (
         select(AuditLog, StaffUser.email)
         .outerjoin(StaffUser, AuditLog.staff_id == StaffUser.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, render_template, request
 
-from database import utcnow
+from database import database_id, utcnow
 from extensions import db
 from staff import exports, people
 from staff.access import admin_required, audit
@@ -20,7 +20,7 @@ def people_search():
     if kind not in KINDS:
         kind = "subscribers"
     text = request.args.get("q", "")[:320]
-    after = request.args.get("after", type=int)
+    after = request.args.get("after", type=database_id)
     search = people.search_members if kind == "members" else people.search_subscribers
     return render_template(
         "staff/people.html", kind=kind, q=text, after=after, page=search(text, after)

@@ -168,3 +168,18 @@ def test_reading_pages_is_not_limited(app, client):
     for _ in range(5):
         assert client.get("/").status_code == 200
         assert client.get("/api/newsletters").status_code == 200
+
+
+def test_spellings_of_one_address_share_its_per_address_budget(make_app):
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_SIGNUP_EMAIL="1/hour")
+    with app.app_context():
+        from extensions import db
+        from newsletters.services import add_list
+
+        add_list("daily", "Daily", is_default=True)
+        db.session.commit()
+    client = app.test_client()
+    first = client.post("/api/subscriptions", json={"email": "reader@example.com"})
+    # A full-width "ｅ" normalises to the same stored address.
+    second = client.post("/api/subscriptions", json={"email": "reader@\uff45xample.com"})
+    assert (first.status_code, second.status_code) == (202, 429)
