@@ -135,7 +135,6 @@ def load_demo_tiers() -> list[Tier]:
         add_tier(slug, name=name, amount=amount, currency="usd", interval=interval)[0]
         for slug, name, amount, interval in DEMO_TIERS
     ]
-    db.session.commit()
     return tiers
 
 

@@ -74,9 +74,8 @@ class SignupOutcome:
 # --- addresses and lists ------------------------------------------------------------------
 
 
-def public_lists() -> list[Newsletter]:
-    query = select(Newsletter).where(Newsletter.archived.is_(False)).order_by(Newsletter.id)
-    return list(db.session.scalars(query))
+def public_lists() -> list[OpenList]:
+    return list(open_lists())
 
 
 def lists_for_signup(slugs: list[str]) -> list[OpenList]:
