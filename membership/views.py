@@ -24,6 +24,7 @@ from membership.models import MemberSubscription
 from membership.services import InvalidInput
 from newsletters.limits import signup_per_email
 from payments import gateway, simulated
+from payments.checkout import contribution_checkout_url, membership_checkout_url
 from payments.webhook import simulated_mode
 from security import embeddable, shared_cacheable
 from signing import TokenExpired, TokenInvalid, read_token
@@ -83,17 +84,11 @@ def checkout():
         errors[exc.field] = exc.message
     if errors:
         return _render_page(errors, form, 422)
-    if simulated_mode():
-        token = simulated.open_session(mode="subscription", email=email, tier=tier)
-        return redirect(url_for("payments.simulated_checkout", token=token), 303)
-    key = services.checkout_idempotency_key(
-        "membership", tier.slug, email, attempt=request.form.get("attempt")
-    )
     try:
-        session = gateway.create_subscription_checkout(tier, email, key)
+        url = membership_checkout_url(tier, email, request.form.get("attempt"))
     except gateway.GatewayError:
         return _unavailable()
-    return redirect(session["url"], 303)
+    return redirect(url, 303)
 
 
 @bp.post("/membership/contribute")
@@ -114,18 +109,11 @@ def contribute():
         return _render_page(
             errors, {"amount": form["amount"], "contribution_email": form["email"]}, 422
         )
-    currency = services.CONTRIBUTION_CURRENCY
-    if simulated_mode():
-        token = simulated.open_session(mode="payment", email=email, amount=cents, currency=currency)
-        return redirect(url_for("payments.simulated_checkout", token=token), 303)
-    key = services.checkout_idempotency_key(
-        "contribution", str(cents), email or "", attempt=request.form.get("attempt")
-    )
     try:
-        session = gateway.create_contribution_checkout(cents, currency, email, key)
+        url = contribution_checkout_url(cents, email, request.form.get("attempt"))
     except gateway.GatewayError:
         return _unavailable()
-    return redirect(session["url"], 303)
+    return redirect(url, 303)
 
 
 def _completed_session(session_id: str) -> dict:
