@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.types import TypeDecorator
 
 from extensions import db
@@ -75,3 +76,20 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.close()
+
+
+def run_in_transaction(work, attempts: int = 3):
+    """Run `work` and commit; a unique-index race or a busy SQLite lock runs it again whole.
+
+    `work` must only touch the database, so that running it again after a rollback is safe.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            result = work()
+            db.session.commit()
+            return result
+        except (IntegrityError, OperationalError):
+            db.session.rollback()
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")

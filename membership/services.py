@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 import addresses
 from extensions import db
@@ -225,17 +224,3 @@ def request_portal_link(email: str) -> bool:
         )
         sent = True
     return sent
-
-
-def run_in_transaction(work, attempts: int = 3):
-    """Run `work` and commit; a unique-index race or a busy SQLite lock runs it once more."""
-    for attempt in range(1, attempts + 1):
-        try:
-            result = work()
-            db.session.commit()
-            return result
-        except (IntegrityError, OperationalError):
-            db.session.rollback()
-            if attempt == attempts:
-                raise
-    raise AssertionError("unreachable")

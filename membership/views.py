@@ -17,6 +17,7 @@ from flask import (
 )
 from sqlalchemy import select
 
+from database import run_in_transaction
 from extensions import csrf, db, limiter
 from membership import services
 from membership.goal import forget_cached_progress, goal_progress
@@ -137,7 +138,7 @@ def welcome():
         # The webhook records the membership anyway; the reader just sees it a little later.
         result = services.WelcomeResult("pending")
     else:
-        result = services.run_in_transaction(lambda: services.record_completed_session(session))
+        result = run_in_transaction(lambda: services.record_completed_session(session))
         forget_cached_progress()
     return render_template(
         "membership/welcome.html", result=result, invalid=False, progress=goal_progress()

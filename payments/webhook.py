@@ -14,9 +14,8 @@ import logging
 
 import stripe
 from flask import current_app
-from sqlalchemy.exc import IntegrityError, OperationalError
 
-from database import upsert, utcnow
+from database import run_in_transaction, upsert, utcnow
 from extensions import db
 from membership.goal import forget_cached_progress
 from payments.handlers import dispatch
@@ -26,7 +25,6 @@ log = logging.getLogger(__name__)
 
 SIGNATURE_TOLERANCE_SECONDS = 300
 DUPLICATE = "duplicate"
-ATTEMPTS = 3
 
 
 class InvalidEvent(Exception):
@@ -92,25 +90,21 @@ def _claim(event: dict) -> bool:
 
 def handle_event(event: dict) -> str:
     """Apply a verified event once; returns handled, ignored or duplicate. Commits."""
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            if not _claim(event):
-                db.session.rollback()
-                return DUPLICATE
-            outcome = dispatch(event)
-            if outcome != "handled":
-                db.session.get(ProcessedEvent, event["id"]).outcome = outcome
-            db.session.commit()
-        except (IntegrityError, OperationalError):
-            # Two different events for one new subscription raced, or SQLite was busy: the
-            # transaction is gone as a whole, so running it again is safe.
-            db.session.rollback()
-            if attempt == ATTEMPTS:
-                raise
-            continue
-        forget_cached_progress()
+
+    def claim_and_apply() -> str:
+        if not _claim(event):
+            return DUPLICATE
+        outcome = dispatch(event)
+        if outcome != "handled":
+            db.session.get(ProcessedEvent, event["id"]).outcome = outcome
         return outcome
-    raise AssertionError("unreachable")
+
+    # Two different events for one new subscription may race, or SQLite may be busy: the
+    # transaction is then gone as a whole, so running it again is safe.
+    outcome = run_in_transaction(claim_and_apply)
+    if outcome != DUPLICATE:
+        forget_cached_progress()
+    return outcome
 
 
 def receive_event(payload: bytes, signature_header: str | None) -> str:
