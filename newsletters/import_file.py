@@ -119,6 +119,7 @@ class ImportFile:
             if not source.seekable():
                 self._owned = self._binary = tempfile.TemporaryFile()
                 shutil.copyfileobj(source, self._binary, CHUNK)
+                self._binary.seek(0)
         try:
             self._origin = self._binary.tell()
             head = self._binary.read(4096)
