@@ -115,6 +115,11 @@ def test_unreadable_optin_ip_makes_the_row_unusable_with_the_reason():
     assert rows[0].problem == "OPTIN_IP '10.0.0.999' is not an IP address"
 
 
+def test_ip_addresses_are_kept_in_their_canonical_form():
+    _, rows = read(MAILCHIMP_HEADER + "a@example.com,,2001:DB8:0::1,,192.0.2.1\n")
+    assert (rows[0].optin_ip, rows[0].confirm_ip) == ("2001:db8::1", "192.0.2.1")
+
+
 def test_unreadable_unsub_time_still_gives_the_address_to_suppress():
     _, rows = read('"Email Address","UNSUB_TIME"\n"left@example.com","yesterday"\n')
     assert rows[0].problem is None and rows[0].left_at is None
