@@ -60,19 +60,24 @@ def measure(path: Path, stage: str) -> dict:
     return json.loads(done.stdout)
 
 
-def main() -> None:
+def cached_export(folder: str, rows: int) -> Path:
+    """A subscribed export of that many rows (bad rows, repeats, quoted newlines), made once."""
     from tools.make_mailchimp_export import write_export
 
+    path = Path(folder) / f"subscribed_{rows}.csv"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_export(path, rows=rows, bad_every=500, repeat_every=997, newline_every=50)
+    return path
+
+
+def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 1_000_000])
     parser.add_argument("--dir", default="/tmp/import-bench")
     arguments = parser.parse_args()
-    folder = Path(arguments.dir)
-    folder.mkdir(parents=True, exist_ok=True)
     for count in arguments.rows:
-        path = folder / f"subscribed_{count}.csv"
-        if not path.exists():
-            write_export(path, rows=count, bad_every=500, repeat_every=997, newline_every=50)
+        path = cached_export(arguments.dir, count)
         size_mib = path.stat().st_size / 2**20
         print(f"{count:,} rows, {size_mib:,.0f} MiB")
         for stage in ("floor", "check", "read", "validate"):

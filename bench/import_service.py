@@ -96,7 +96,7 @@ def run(database_url: str, path: Path | str) -> dict:
 
 
 def main() -> None:
-    from tools.make_mailchimp_export import write_export
+    from bench.import_read import cached_export
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--database-url")
@@ -106,12 +106,8 @@ def main() -> None:
     arguments = parser.parse_args()
     if arguments.child:
         return child(*arguments.child)
-    folder = Path(arguments.dir)
-    folder.mkdir(parents=True, exist_ok=True)
     for count in arguments.rows:
-        path = folder / f"subscribed_{count}.csv"
-        if not path.exists():
-            write_export(path, rows=count, bad_every=500, repeat_every=997, newline_every=50)
+        path = cached_export(arguments.dir, count)
         prepare(arguments.database_url)
         floor = run(arguments.database_url, "-")
         print(

@@ -333,21 +333,22 @@ def _row_reader(header: tuple[str, ...]) -> tuple[ImportKind, Callable[..., Impo
         )
     width = len(header)
 
-    def wrong_width(line: int, fields: list[str]) -> ImportRow:
-        email = fields[address].strip() if address < len(fields) else ""
-        problem = f"the row has {len(fields)} fields where the header has {width}"
-        return ImportRow(line, email, problem=problem)
+    def address_of(line: int, fields: list[str]) -> str | ImportRow:
+        """The row's address, or the row as unusable, saying why."""
+        if len(fields) != width:
+            email = fields[address].strip() if address < len(fields) else ""
+            problem = f"the row has {len(fields)} fields where the header has {width}"
+            return ImportRow(line, email, problem=problem)
+        return fields[address].strip() or ImportRow(line, "", problem="no address")
 
     if left_column:
         kind = ImportKind.UNSUBSCRIBED if left_column[0] == UNSUB_TIME else ImportKind.CLEANED
         left = keys.index(left_column[0])
 
         def suppression(line: int, fields: list[str]) -> ImportRow:
-            if len(fields) != width:
-                return wrong_width(line, fields)
-            email = fields[address].strip()
-            if not email:
-                return ImportRow(line, "", problem="no address")
+            email = address_of(line, fields)
+            if isinstance(email, ImportRow):
+                return email
             try:
                 left_at = _utc_time(fields[left], header[left])
             except _Unusable:
@@ -359,21 +360,17 @@ def _row_reader(header: tuple[str, ...]) -> tuple[ImportKind, Callable[..., Impo
     if not (mailchimp and all(key in keys for key in EVIDENCE_COLUMNS)):
 
         def plain(line: int, fields: list[str]) -> ImportRow:
-            if len(fields) != width:
-                return wrong_width(line, fields)
-            email = fields[address].strip()
-            return ImportRow(line, email, problem=None if email else "no address")
+            email = address_of(line, fields)
+            return email if isinstance(email, ImportRow) else ImportRow(line, email)
 
         return ImportKind.GENERIC, plain
 
     optin_time, optin_ip, confirm_time, confirm_ip = (keys.index(k) for k in EVIDENCE_COLUMNS)
 
     def subscribed(line: int, fields: list[str]) -> ImportRow:
-        if len(fields) != width:
-            return wrong_width(line, fields)
-        email = fields[address].strip()
-        if not email:
-            return ImportRow(line, "", problem="no address")
+        email = address_of(line, fields)
+        if isinstance(email, ImportRow):
+            return email
         try:
             return ImportRow(
                 line,
