@@ -77,7 +77,10 @@ def read_report(raw: bytes) -> ReportReading:
 
 
 def _read(raw: bytes) -> ReportReading:
-    if not raw or not raw.strip():
+    # A message cut off mid-line (a size limit, a broken pipe) may end in half an address:
+    # "reader@example.co" is an address too, just not the reader's.
+    raw = raw[: raw.rfind(b"\n") + 1]
+    if not raw.strip():
         return ReportReading(NOT_A_REPORT, notes=("the message is empty",))
     message = message_from_bytes(raw, policy=_POLICY)
     if message.is_multipart():
