@@ -96,8 +96,9 @@ def suppress(address: str, reason: str, detail: str = "") -> bool:
             created_at=utcnow(),
         )
         .on_conflict_do_nothing(index_elements=["address_hash"])
+        .returning(Suppression.id)  # a row only when this call inserted it
     )
-    return db.session.execute(statement).rowcount > 0
+    return db.session.execute(statement).first() is not None
 
 
 def suppress_hash_only(address: str) -> None:
@@ -121,8 +122,12 @@ def suppress_hash_only(address: str) -> None:
 
 def unsuppress(address: str) -> bool:
     """Lift a suppression; False if the address was not suppressed."""
-    statement = delete(Suppression).where(Suppression.address_hash == address_hash(address))
-    return db.session.execute(statement).rowcount > 0
+    statement = (
+        delete(Suppression)
+        .where(Suppression.address_hash == address_hash(address))
+        .returning(Suppression.id)
+    )
+    return db.session.execute(statement).first() is not None
 
 
 def is_suppressed(address: str) -> bool:
