@@ -81,7 +81,9 @@ def _read(raw: bytes) -> ReportReading:
     # "reader@example.co" is an address too, just not the reader's.
     raw = raw[: raw.rfind(b"\n") + 1]
     if not raw.strip():
-        return ReportReading(NOT_A_REPORT, notes=("the message is empty",))
+        return ReportReading(
+            NOT_A_REPORT, notes=("nothing readable: empty, or cut off before its first line ended",)
+        )
     message = message_from_bytes(raw, policy=_POLICY)
     if message.is_multipart():
         parts = [part for part in message.get_payload() if isinstance(part, Message)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 
 import click
 from flask.cli import AppGroup
@@ -26,8 +27,29 @@ mail_cli = AppGroup("mail", help="Mail that comes back to us: bounces and compla
 _ADDABLE_REASONS = tuple(reason for reason in REASONS if reason != ERASED)
 
 
+class EmailAddress(click.ParamType):
+    """An address as the suppression list keys it (normalised), or a usage error."""
+
+    name = "email"
+
+    def convert(self, value, param, ctx):
+        try:
+            return suppressions.normalised_address(value)
+        except InvalidEmail as error:
+            self.fail(f"{value!r} is not an email address ({error})", param, ctx)
+
+
+@contextmanager
+def _database_errors_explained():
+    try:
+        yield
+    except SQLAlchemyError as error:
+        _rollback()
+        raise _database_trouble(error) from None
+
+
 @suppressions_cli.command("add")
-@click.argument("email")
+@click.argument("email", type=EmailAddress())
 @click.option(
     "--reason",
     default=MANUAL,
@@ -38,42 +60,26 @@ _ADDABLE_REASONS = tuple(reason for reason in REASONS if reason != ERASED)
 def add_command(email: str, reason: str) -> None:
     """Stop all list mail to EMAIL (campaigns, welcome and notices; confirmations still go)."""
     code, detail = _reason_and_detail(reason)
-    try:
+    with _database_errors_explained():
         added = suppressions.suppress(email, code, detail)
         db.session.commit()
         entry = None if added else suppressions.suppression_for(email)
-    except InvalidEmail as error:
-        raise click.BadParameter(
-            f"{email!r} is not an email address ({error})", param_hint="EMAIL"
-        ) from None
-    except SQLAlchemyError as error:
-        _rollback()
-        raise _database_trouble(error) from None
-    address = suppressions.normalised_address(email)
     if entry is None:
-        click.echo(f"suppressed {address} ({code})")
+        click.echo(f"suppressed {email} ({code})")
     else:
-        click.echo(f"{address} was already suppressed ({_since(entry)}); left as it was")
+        click.echo(f"{email} was already suppressed ({_since(entry)}); left as it was")
 
 
 @suppressions_cli.command("remove")
-@click.argument("email")
+@click.argument("email", type=EmailAddress())
 def remove_command(email: str) -> None:
     """Let list mail reach EMAIL again."""
-    try:
+    with _database_errors_explained():
         removed = suppressions.unsuppress(email)
         db.session.commit()
-    except InvalidEmail as error:
-        raise click.BadParameter(
-            f"{email!r} is not an email address ({error})", param_hint="EMAIL"
-        ) from None
-    except SQLAlchemyError as error:
-        _rollback()
-        raise _database_trouble(error) from None
-    address = suppressions.normalised_address(email)
     if not removed:
-        raise click.ClickException(f"{address} is not suppressed; nothing was removed")
-    click.echo(f"removed {address}: list mail reaches it again")
+        raise click.ClickException(f"{email} is not suppressed; nothing was removed")
+    click.echo(f"removed {email}: list mail reaches it again")
 
 
 @suppressions_cli.command("list")
@@ -82,11 +88,8 @@ def remove_command(email: str) -> None:
 @click.option("--per-page", type=click.IntRange(1, 1000), default=100, show_default=True)
 def list_command(reason: str | None, page: int, per_page: int) -> None:
     """Suppressed addresses, newest first: date, reason, address, note."""
-    try:
+    with _database_errors_explained():
         listing = suppressions.list_suppressions(page=page, per_page=per_page, reason=reason)
-    except SQLAlchemyError as error:
-        _rollback()
-        raise _database_trouble(error) from None
     for entry in listing.entries:
         shown = entry.address or f"(erased reader {entry.address_hash[:12]}…)"
         line = f"{entry.created_at:%Y-%m-%d %H:%M}  {entry.reason:<19}  {shown}"

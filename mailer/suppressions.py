@@ -141,14 +141,19 @@ def suppression_for(address: str) -> SuppressionEntry | None:
     return _entry(row) if row else None
 
 
-def suppressed_among(addresses: Iterable[str]) -> set[str]:
-    """The given addresses (spelt as given) that are suppressed: one query per 5,000."""
+def suppressed_among(addresses: Iterable[str], *, already_normalised: bool = False) -> set[str]:
+    """The given addresses (spelt as given) that are suppressed: one query per 5,000.
+
+    `already_normalised` skips validating each address (about 20 µs each) for addresses read
+    from our own tables, which were stored as normalised_address() writes them.
+    """
     by_hash: dict[str, list[str]] = {}
     for address in addresses:
         try:
-            by_hash.setdefault(address_hash(address), []).append(address)
+            hashed = _hash_of_normalised(address) if already_normalised else address_hash(address)
         except InvalidEmail:
             continue
+        by_hash.setdefault(hashed, []).append(address)
     hashes = list(by_hash)
     statement = select(Suppression.address_hash).where(
         Suppression.address_hash.in_(bindparam("hashes", expanding=True))

@@ -101,6 +101,14 @@ def test_a_batch_is_checked_in_one_query_and_answered_in_the_spellings_given(app
     assert len([s for s in statements if "suppressions" in s]) == 1
 
 
+def test_a_batch_of_stored_addresses_can_skip_validation_and_finds_the_same(app_ctx):
+    suppressions.suppress("Reader@Bücher.example", BOUNCE)
+    db.session.commit()
+    stored = [suppressions.normalised_address(a) for a in ("reader@bücher.example", "x@y.example")]
+
+    assert suppressions.suppressed_among(stored, already_normalised=True) == {stored[0]}
+
+
 def test_an_erased_reader_stays_suppressed_with_no_address_or_note_left(app_ctx):
     suppressions.suppress("gone@example.com", BOUNCE, "550 5.1.1 <gone@example.com> unknown")
     db.session.commit()
