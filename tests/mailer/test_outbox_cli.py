@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mailer.models import FAILED, QUEUED
-from mailer.senders import SmtpUrlError, parse_smtp_url
+from mailer.smtp_url import SmtpUrlError, parse_smtp_url
 from tests.mailer.conftest import CONFIRM_LINK
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
