@@ -126,6 +126,11 @@ class _DeliveryPass:
         return self.result
 
     def _hand_over_batch(self, batch: list[Mail]) -> None:
+        """Hand each claimed message over in turn; what is left untried goes back to the queue.
+
+        Past half the lease the rest go back too: their lease must not run out while they are
+        still ours, or another worker could claim and send them as well.
+        """
         claimed_at = utcnow()
         untried = list(batch)
         try:
