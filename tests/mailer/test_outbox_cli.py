@@ -63,6 +63,19 @@ def test_work_exits_nonzero_when_smtp_url_is_not_understood(
     assert outbox_row(message_id).status == QUEUED
 
 
+def test_an_smtp_url_not_understood_is_reported_without_its_password(
+    make_app, queue_message, work_once
+):
+    app = make_app(SMTP_URL="smtp://desk:hunter2-secret@mail.example:twenty-five")
+    queue_message()
+
+    result = work_once(app)
+
+    assert result.exit_code != 0
+    assert "smtp://desk:***@mail.example:twenty-five" in result.output
+    assert "hunter2-secret" not in result.output
+
+
 def test_work_exits_nonzero_without_an_outbox_table(app, make_app, tmp_path, work_once):
     empty = make_app(
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'empty.db'}", SQLALCHEMY_ENGINE_OPTIONS={}
