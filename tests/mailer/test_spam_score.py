@@ -6,10 +6,10 @@ from email.utils import make_msgid
 
 from campaigns.content import render
 from database import utcnow
-from mailer.message import Mail, Sender, build_message
+from mailer.message import Mail, MailFrom, build_message
 from tests.spam import needs_spamassassin, spam_verdict
 
-SENDER = Sender("newsletters@newsroom.example", "The Newsroom")
+SENDER = MailFrom("newsletters@newsroom.example", "The Newsroom")
 UNSUBSCRIBE = "https://newsroom.example/unsubscribe/eyJzIjo0Mn0.Z1p2dw.c2lnbmF0dXJl"
 PREFERENCES = "https://newsroom.example/preferences/eyJzIjo0Mn0.Z1p2dw.cHJlZnM"
 
