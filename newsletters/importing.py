@@ -12,10 +12,10 @@ added to the suppressions, `skipped` every other row. A row repeated in the file
 repeated within its batch, and as already known in a later batch (no set of every address read
 is kept: that would grow with the file).
 
-Suppressions belong to another package; its two functions are passed in (they work in the
-caller's session and never commit):
-- is_suppressed_batch(email_keys) -> the set of those keys that are suppressed (an erased
-  reader's hashed entry included): such rows are skipped and create no subscriber.
+Suppressions belong to the mailer (mailer.suppressions); the import reaches them through two
+calls, which work in the caller's session and never commit, and which a caller may replace:
+- is_suppressed_batch(email_keys) -> those of the keys that are suppressed (an erased reader's
+  hashed entry included): such rows are skipped and create no subscriber.
 - suppress_batch(entries) -> how many it added (the others were there already).
 Unsubscribed and cleaned Mailchimp exports only call suppress_batch and subscribe nobody.
 """
@@ -34,6 +34,8 @@ from sqlalchemy.dialects import postgresql
 from addresses import email_key
 from database import dialect_name, run_in_transaction, upsert_for, utcnow
 from extensions import db
+from mailer.suppression_models import IMPORT_CLEANED, IMPORT_UNSUBSCRIBED
+from mailer.suppressions import suppress, suppressed_among
 from newsletters.import_file import ImportFile, ImportKind, ImportRow, normalised_address
 from newsletters.models import CONFIRMED, PENDING, Consent, Newsletter, Subscriber, Subscription
 from newsletters.services import UnknownNewsletter, claim_confirmation, queue_confirmation
@@ -49,15 +51,27 @@ KIND_NAMES = {
 
 
 @dataclass(frozen=True)
-class SuppressionEntry:
+class ImportedSuppression:
     email: str  # as email-validator normalises it
     email_key: str
-    reason: str  # cites the file and its line
+    reason: str  # IMPORT_UNSUBSCRIBED or IMPORT_CLEANED
+    detail: str  # cites the file and its line, and the time Mailchimp gives
     since: datetime | None  # UNSUB_TIME or CLEAN_TIME, when readable
 
 
 IsSuppressedBatch = Callable[[Collection[str]], Collection[str]]
-SuppressBatch = Callable[[Sequence[SuppressionEntry]], int]
+SuppressBatch = Callable[[Sequence[ImportedSuppression]], int]
+
+
+def suppressed_keys(keys: Collection[str]) -> Collection[str]:
+    """is_suppressed_batch through the suppression list (keys are normalised addresses)."""
+    return suppressed_among(keys, already_normalised=True)
+
+
+def suppress_imported(entries: Sequence[ImportedSuppression]) -> int:
+    """suppress_batch through the suppression list: one suppress() a row, as it has no batched
+    write yet (unsubscribed and cleaned exports are a fraction of an audience)."""
+    return sum(suppress(entry.email, entry.reason, entry.detail) for entry in entries)
 
 
 @dataclass(frozen=True)
@@ -88,8 +102,8 @@ def import_subscribers(
     upload: ImportFile,
     newsletter_slug: str,
     *,
-    is_suppressed_batch: IsSuppressedBatch,
-    suppress_batch: SuppressBatch,
+    is_suppressed_batch: IsSuppressedBatch = suppressed_keys,
+    suppress_batch: SuppressBatch = suppress_imported,
     send_confirmations: bool = False,
     report_problem: Callable[[RowProblem], None] | None = None,
     progress: Callable[[int], None] | None = None,
@@ -165,12 +179,15 @@ def _accepted(rows: list[ImportRow]) -> tuple[dict[str, tuple[str, ImportRow]], 
 
 def _suppressions(
     upload: ImportFile, accepted: dict[str, tuple[str, ImportRow]]
-) -> list[SuppressionEntry]:
+) -> list[ImportedSuppression]:
+    reason = IMPORT_UNSUBSCRIBED if upload.kind is ImportKind.UNSUBSCRIBED else IMPORT_CLEANED
     origin = f'{KIND_NAMES[upload.kind]} "{upload.name}"'
-    return [
-        SuppressionEntry(address, key, f"{origin}, line {row.line}", row.left_at)
-        for key, (address, row) in sorted(accepted.items())
-    ]
+    entries = []
+    for key, (address, row) in sorted(accepted.items()):
+        since = f"; {upload.kind} {row.left_at:%Y-%m-%d %H:%M:%S} UTC" if row.left_at else ""
+        detail = f"{origin}, line {row.line}{since}"
+        entries.append(ImportedSuppression(address, key, reason, detail, row.left_at))
+    return entries
 
 
 # --- subscribing ---------------------------------------------------------------------------

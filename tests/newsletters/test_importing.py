@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from extensions import db
+from mailer import suppressions
+from mailer.suppression_models import IMPORT_UNSUBSCRIBED, MANUAL, Suppression
 from newsletters.import_file import ImportFile
 from newsletters.importing import SOURCE_IMPORT, import_subscribers
 from newsletters.models import Consent, Subscriber, Subscription
@@ -31,27 +33,8 @@ UNSUBSCRIBED = SAMPLES / "unsubscribed_members_export_sample.csv"
 CLEANED = SAMPLES / "cleaned_members_export_sample.csv"
 
 
-class SuppressionsStandIn:
-    """Stands in for the suppressions service (another helper's) until the lead wires it in:
-    the same two calls, over a set of address keys."""
-
-    def __init__(self, keys=()):
-        self.keys = set(keys)
-        self.entries = []
-
-    def is_suppressed_batch(self, keys):
-        return self.keys & set(keys)
-
-    def suppress_batch(self, entries):
-        new = [entry for entry in entries if entry.email_key not in self.keys]
-        self.keys.update(entry.email_key for entry in new)
-        self.entries.extend(new)
-        return len(new)
-
-
-def run_import(app, source, slug="explaining-ukraine", suppressions=None, encoding=None, **kw):
-    """Import like the command will; returns (result, problems as (line, reason))."""
-    suppressions = suppressions if suppressions is not None else SuppressionsStandIn()
+def run_import(app, source, slug="explaining-ukraine", encoding=None, **options):
+    """Import as the command will; returns (result, problems as (line, reason))."""
     problems = []
     if isinstance(source, str):
         source = io.BytesIO(source.encode())
@@ -59,12 +42,29 @@ def run_import(app, source, slug="explaining-ukraine", suppressions=None, encodi
         result = import_subscribers(
             upload,
             slug,
-            is_suppressed_batch=suppressions.is_suppressed_batch,
-            suppress_batch=suppressions.suppress_batch,
             report_problem=lambda problem: problems.append((problem.line, problem.reason)),
-            **kw,
+            **options,
         )
     return result, problems
+
+
+def suppress_now(app, address: str, erased: bool = False) -> None:
+    with app.app_context():
+        if erased:
+            suppressions.suppress_hash_only(address)
+        else:
+            suppressions.suppress(address, MANUAL)
+        db.session.commit()
+
+
+def suppression(app, address: str):
+    with app.app_context():
+        return suppressions.suppression_for(address)
+
+
+def suppression_count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Suppression))
 
 
 def table_counts(app) -> tuple[int, int, int]:
@@ -204,32 +204,53 @@ def test_address_repeated_in_a_later_batch_is_skipped_too(lists):
 
 
 def test_suppressed_address_is_skipped_and_leaves_no_trace(lists):
-    suppressions = SuppressionsStandIn({"mark.t@example.com"})
-    result, _ = run_import(lists, SUBSCRIBED.open("rb"), suppressions=suppressions)
+    suppress_now(lists, "Mark.T@example.com")
+    result, _ = run_import(lists, SUBSCRIBED.open("rb"))
     assert result.summary() == "imported 3, skipped 2, suppressed 0"
     assert statuses(lists, "mark.t@example.com") == {}
+
+
+def test_erased_reader_is_not_brought_back_by_an_import(lists):
+    suppress_now(lists, "olena.k@example.com", erased=True)
+    run_import(lists, SUBSCRIBED.open("rb"))
+    assert statuses(lists, "olena.k@example.com") == {}
+    assert suppression(lists, "olena.k@example.com").address is None
+
+
+def test_import_never_lifts_a_suppression(lists):
+    suppress_now(lists, "mark.t@example.com")
+    run_import(lists, SUBSCRIBED.open("rb"), send_confirmations=True)
+    assert suppression(lists, "mark.t@example.com").reason == MANUAL
 
 
 # --- unsubscribed and cleaned exports -----------------------------------------------------------
 
 
 def test_unsubscribed_export_suppresses_its_addresses_and_subscribes_nobody(lists):
-    suppressions = SuppressionsStandIn()
-    result, _ = run_import(lists, UNSUBSCRIBED.open("rb"), suppressions=suppressions)
+    result, _ = run_import(lists, UNSUBSCRIBED.open("rb"))
     assert result.summary() == "imported 0, skipped 0, suppressed 1"
-    (entry,) = suppressions.entries
-    assert (entry.email, entry.email_key) == ("left.us@example.com", "left.us@example.com")
-    assert entry.reason == 'Mailchimp export of unsubscribed contacts "readers.csv", line 2'
-    assert entry.since == datetime(2024, 8, 8, 8, 8, 8, tzinfo=UTC)
+    entry = suppression(lists, "left.us@example.com")
+    assert (entry.address, entry.reason) == ("left.us@example.com", IMPORT_UNSUBSCRIBED)
+    assert entry.detail == (
+        'Mailchimp export of unsubscribed contacts "readers.csv", line 2; '
+        "unsubscribed 2024-08-08 08:08:08 UTC"
+    )
     assert table_counts(lists) == (0, 0, 0)
 
 
 def test_cleaned_export_imported_twice_suppresses_once(lists):
-    suppressions = SuppressionsStandIn()
-    run_import(lists, CLEANED.open("rb"), suppressions=suppressions)
-    result, _ = run_import(lists, CLEANED.open("rb"), suppressions=suppressions)
+    run_import(lists, CLEANED.open("rb"))
+    result, _ = run_import(lists, CLEANED.open("rb"))
     assert result.summary() == "imported 0, skipped 1, suppressed 0"
-    assert len(suppressions.entries) == 1
+    assert suppression(lists, "bounced.away@example.com").reason == "import-cleaned"
+    assert suppression_count(lists) == 1
+
+
+def test_unsubscribed_export_skips_an_address_suppressed_already(lists):
+    suppress_now(lists, "left.us@example.com")
+    result, _ = run_import(lists, UNSUBSCRIBED.open("rb"))
+    assert result.summary() == "imported 0, skipped 1, suppressed 0"
+    assert suppression(lists, "left.us@example.com").reason == MANUAL
 
 
 def test_unsubscribed_export_leaves_a_known_readers_subscription_alone(lists, client):
