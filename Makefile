@@ -28,7 +28,9 @@ translations: $(COMPILED)
 # After changing a marked string: extract, then update the catalogues and translate what is new.
 translations-extract: $(VENV)/.installed
 	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords lazy_gettext --sort-by-file \
-	  --project newsletters --width 99 --output-file translations/messages.pot .
+	  --project newsletters --copyright-holder "The Newsroom" --msgid-bugs-address "" \
+	  --header-comment "# Messages of the reader pages and mail; made by make translations-extract." \
+	  --width 99 --output-file translations/messages.pot .
 
 translations-update: translations-extract
 	$(BIN)/pybabel update --input-file translations/messages.pot --output-dir translations \

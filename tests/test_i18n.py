@@ -198,6 +198,12 @@ def test_after_a_form_post_the_switch_leads_to_a_page_that_exists(client):
     assert client.get(links["en"]["href"]).status_code == 200
 
 
+def test_the_switch_never_links_off_the_site(client):
+    response = client.get("/", environ_overrides={"PATH_INFO": "//elsewhere.example/page"})
+    label, links = language_switch(response)
+    assert links["uk"]["href"] == "/elsewhere.example/page?lang=uk"
+
+
 # The words of a Ukrainian page, and numbers, money and dates written the Ukrainian way.
 
 
