@@ -69,7 +69,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from membership.views import bp as membership_bp
     from newsletters.api import bp as newsletters_api_bp
-    from newsletters.views import bp as newsletters_bp
+    from newsletters.routes import bp as newsletters_bp
     from payments.views import bp as payments_bp
     from staff.views import bp as staff_bp
 

@@ -2,22 +2,16 @@
 
 from extensions import db
 from newsletters.models import Newsletter
-from newsletters.services import add_list
 from staff.lists import set_archived
+from tests.newsletters.helpers import add_default_list, subscribe_api
 
 
 def _cached_app(make_app):
-    app = make_app(LISTS_CACHE_SECONDS=3600)
-    with app.app_context():
-        add_list("daily", "Daily", is_default=True)
-        db.session.commit()
-    return app
+    return add_default_list(make_app(LISTS_CACHE_SECONDS=3600))
 
 
 def _signup(client, slugs):
-    return client.post(
-        "/api/subscriptions", json={"email": "reader@example.com", "newsletters": slugs}
-    )
+    return subscribe_api(client, "reader@example.com", slugs)
 
 
 def test_a_list_added_by_the_command_takes_signups_at_once_despite_the_snapshot(make_app):
