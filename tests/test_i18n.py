@@ -14,7 +14,13 @@ from extensions import db
 from i18n import long_date, money
 from membership.goal import GoalProgress
 from membership.services import load_demo_tiers
-from tests.newsletters.helpers import confirm_path, links_in, load_lists, outbox, path_of
+from tests.newsletters.helpers import (
+    confirm_path,
+    load_lists,
+    outbox,
+    preferences_path,
+    unsubscribe_path,
+)
 
 NBSP = "\N{NO-BREAK SPACE}"
 
@@ -148,8 +154,6 @@ def reader_pages(app, client) -> list[str]:
     confirm = confirm_path(app, "reader@example.com")
     client.post(confirm)
     (welcome,) = outbox(app, "welcome")
-    (preferences,) = links_in(welcome.text_body, "/preferences/")
-    (unsubscribe,) = links_in(welcome.text_body, "/unsubscribe/")
     checkout = client.post(
         "/membership/checkout", data={"tier": "member", "email": "member@example.com"}
     ).headers["Location"]
@@ -160,8 +164,8 @@ def reader_pages(app, client) -> list[str]:
         "/membership/widget",
         "/embed/signup?newsletter=morning-briefing",
         confirm,
-        path_of(preferences),
-        path_of(unsubscribe),
+        preferences_path(welcome),
+        unsubscribe_path(welcome),
         checkout,
         "/membership/welcome?session_id=forged",
         "/confirm/not-a-token",
