@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 import errors
+import i18n
 import security
 from config import load_settings
 from database import MAX_DATABASE_ID
@@ -29,6 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     app.url_map.converters["int"] = DatabaseId
     _init_extensions(app)
+    i18n.init_app(app, english_only_blueprints=("staff",))
     _register_blueprints(app)
     _register_commands(app)
     errors.init_app(app)
