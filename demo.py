@@ -5,7 +5,7 @@ from flask.cli import with_appcontext
 
 from extensions import db
 from membership.services import load_demo_tiers
-from newsletters.services import load_demo_lists
+from newsletters.lists import load_demo_lists
 
 
 @click.command("demo")

@@ -14,8 +14,8 @@ from sqlalchemy import exists, select, text
 from database import is_postgresql, upsert
 from extensions import db
 from mailer.services import queue_mail
-from membership.goal import adjust_member_counter
-from membership.models import COUNTING_STATUSES, Contribution, MemberEvent, MemberSubscription, Tier
+from membership.goal import COUNTS_AS_MEMBER, adjust_member_counter
+from membership.models import Contribution, MemberEvent, MemberSubscription, Tier
 from signing import external_url
 
 
@@ -59,10 +59,6 @@ def timestamp(value: int | float | None) -> datetime | None:
     return datetime.fromtimestamp(int(value), UTC)
 
 
-def counts(status: str | None) -> bool:
-    return status in COUNTING_STATUSES
-
-
 def _lock_customer(customer_id: str) -> None:
     """Serialise changes per customer, so two subscriptions cannot both add the same member,
     and so what we read below (the row, was-a-member) cannot change before we write."""
@@ -77,14 +73,7 @@ def _lock_customer(customer_id: str) -> None:
 
 
 def customer_is_member(customer_id: str) -> bool:
-    query = select(
-        exists().where(
-            MemberSubscription.customer_id == customer_id,
-            MemberSubscription.status.in_(COUNTING_STATUSES),
-            MemberSubscription.tier_id.is_not(None),
-            MemberSubscription.deleted.is_(False),
-        )
-    )
+    query = select(exists().where(MemberSubscription.customer_id == customer_id, COUNTS_AS_MEMBER))
     return bool(db.session.execute(query).scalar())
 
 

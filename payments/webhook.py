@@ -17,7 +17,6 @@ from flask import current_app
 
 from database import run_in_transaction, upsert, utcnow
 from extensions import db
-from membership.goal import forget_cached_progress
 from payments.handlers import dispatch
 from payments.models import ProcessedEvent
 
@@ -101,10 +100,7 @@ def handle_event(event: dict) -> str:
 
     # Two different events for one new subscription may race, or SQLite may be busy: the
     # transaction is then gone as a whole, so running it again is safe.
-    outcome = run_in_transaction(claim_and_apply)
-    if outcome != DUPLICATE:
-        forget_cached_progress()
-    return outcome
+    return run_in_transaction(claim_and_apply)
 
 
 def receive_event(payload: bytes, signature_header: str | None) -> str:

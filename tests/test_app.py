@@ -7,7 +7,7 @@ from sqlalchemy import create_engine
 
 from app import create_app
 from extensions import db
-from newsletters.services import add_list
+from newsletters.lists import add_list
 
 
 def test_every_response_says_nosniff_and_html_pages_forbid_framing(client):

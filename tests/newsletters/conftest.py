@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from extensions import db
-from newsletters.services import load_demo_lists
+from newsletters.lists import load_demo_lists
 
 
 @pytest.fixture

@@ -75,7 +75,7 @@ def subscribe_and_confirm(app, client, email, newsletters=None) -> None:
 
 
 def load_lists(app):
-    from newsletters.services import load_demo_lists
+    from newsletters.lists import load_demo_lists
 
     with app.app_context():
         load_demo_lists()

@@ -1,9 +1,8 @@
 """Signups read the open lists from a per-process snapshot; changes still show at once here."""
 
 from extensions import db
+from newsletters.lists import add_list, set_archived
 from newsletters.models import Newsletter
-from newsletters.services import add_list
-from staff.lists import set_archived
 
 
 def _cached_app(make_app):

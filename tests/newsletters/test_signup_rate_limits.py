@@ -174,7 +174,7 @@ def test_spellings_of_one_address_share_its_per_address_budget(make_app):
     app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_SIGNUP_EMAIL="1/hour")
     with app.app_context():
         from extensions import db
-        from newsletters.services import add_list
+        from newsletters.lists import add_list
 
         add_list("daily", "Daily", is_default=True)
         db.session.commit()

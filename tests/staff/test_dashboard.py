@@ -9,9 +9,8 @@ import pytest
 
 from database import utcnow
 from extensions import db
-from membership.goal import forget_cached_progress, goal_progress
+from membership.goal import forget_cached_progress, goal_progress, set_goal
 from staff import stats
-from staff.settings import set_goal
 from staff.sqltime import start_of_day
 from tests.staff.factories import make_contribution, make_member, make_tier, member_event
 
