@@ -85,8 +85,8 @@ def _register_blueprints(app: Flask) -> None:
 def _register_commands(app: Flask) -> None:
     from demo import demo_command
     from mailer.cli import outbox_cli
-    from membership.cli import members_cli, tiers_cli
     from newsletters.cli import newsletters_cli
+    from payments.cli import members_cli, tiers_cli
     from staff.cli import staff_cli
 
     for command in (newsletters_cli, tiers_cli, members_cli, staff_cli, outbox_cli, demo_command):

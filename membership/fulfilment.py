@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import exists, select, text
 
+from addresses import email_key
 from database import is_postgresql, upsert
 from extensions import db
 from mailer.services import queue_mail
@@ -145,7 +146,7 @@ def apply_subscription_state(state: SubscriptionState) -> Outcome:
 
 
 def _learn_email(row: MemberSubscription, state: SubscriptionState) -> None:
-    row.email = state.email.strip().lower()
+    row.email = email_key(state.email)
     if customer_is_member(row.customer_id) and _welcome_owed(row):
         _queue_member_welcome(row.email, row.tier or state.tier)
 
@@ -173,7 +174,7 @@ def _copy_state(row: MemberSubscription, state: SubscriptionState) -> None:
     row.status_event_created = state.as_of
     row.deleted = state.final
     if state.email:
-        row.email = state.email.strip().lower()  # looked up by "Manage membership"
+        row.email = email_key(state.email)  # looked up by "Manage membership"
     # Fields an event does not carry (checkout sessions know no period) keep what we had.
     for name in ("period_end", "started_at", "cancel_at", "canceled_at", "ended_at"):
         value = getattr(state, name)

@@ -14,7 +14,6 @@ from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 from addresses import InvalidEmail
 from errors import api_error, wants_json
 from extensions import client_address, csrf, db
-from membership.goal import goal_progress
 from newsletters import services
 from newsletters.forms import (
     EMAIL_ERROR,
@@ -111,9 +110,7 @@ def _render_article(failed: SignupForm | None = None, error_field=None, error=No
             target.source_url = failed.source_url
         if target.choose:
             target.checked = set(failed.newsletters)
-    return render_template(
-        "newsletters/article.html", forms=forms, progress=goal_progress()
-    ), status
+    return render_template("newsletters/article.html", forms=forms), status
 
 
 @bp.get("/")

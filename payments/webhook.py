@@ -18,6 +18,7 @@ from flask import current_app
 from database import run_in_transaction, upsert, utcnow
 from extensions import db
 from payments.handlers import dispatch
+from payments.mode import simulated_mode
 from payments.models import ProcessedEvent
 
 log = logging.getLogger(__name__)
@@ -28,13 +29,6 @@ DUPLICATE = "duplicate"
 
 class InvalidEvent(Exception):
     """The body is not a Stripe event signed with our secret (or is too old)."""
-
-
-def simulated_mode() -> bool:
-    """No Stripe key: checkout is simulated, except in production, where anyone could then
-    "pay" and raise the public count; there checkout answers that it is unavailable."""
-    config = current_app.config
-    return not config.get("STRIPE_SECRET_KEY") and config.get("APP_ENV") != "production"
 
 
 def webhook_secret() -> str | None:

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from extensions import db
 from membership.models import MemberSubscription, Tier
-from tests.payments.stripe_testing import (
+from tests.stripe_helpers import (
     FOREIGN_PRICE,
     MEMBER_PRICE,
     add_tiers,
