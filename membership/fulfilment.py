@@ -116,8 +116,8 @@ def apply_subscription_state(state: SubscriptionState) -> Outcome:
         row = MemberSubscription(
             stripe_subscription_id=state.subscription_id, customer_id=state.customer_id
         )
-        db.session.add(row)
-    _copy_state(row, state)
+    _copy_state(row, state)  # before add(): a lazy load in between must not flush a bare row
+    db.session.add(row)
     db.session.flush()
     is_member = customer_is_member(state.customer_id)
     delta = int(is_member) - int(was_member)
