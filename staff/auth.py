@@ -54,6 +54,10 @@ def normalise_staff_email(email: str) -> str:
         raise StaffAccountError(f"{email!r} is not a valid email address: {exc}") from exc
 
 
+def staff_user_by_id(staff_id: int) -> StaffUser | None:
+    return db.session.get(StaffUser, staff_id)
+
+
 def create_staff_user(email: str, password: str, role: str) -> StaffUser:
     """Adds an account to the session (the caller commits); refuses duplicates and weak input."""
     if role not in ROLES:

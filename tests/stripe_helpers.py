@@ -119,24 +119,23 @@ def post_event(client, event: dict, **signing):
     )
 
 
+TEST_TIERS = (
+    ("member", "Member", 1000, "month", MEMBER_PRICE),
+    ("annual", "Annual member", 10000, "year", ANNUAL_PRICE),
+)
+
+
 def add_tiers() -> dict[str, Tier]:
     tiers = {
-        "member": Tier(
-            slug="member",
-            name="Member",
-            amount=1000,
+        slug: Tier(
+            slug=slug,
+            name=name,
+            amount=amount,
             currency="usd",
-            interval="month",
-            stripe_price_id=MEMBER_PRICE,
-        ),
-        "annual": Tier(
-            slug="annual",
-            name="Annual member",
-            amount=10000,
-            currency="usd",
-            interval="year",
-            stripe_price_id=ANNUAL_PRICE,
-        ),
+            interval=interval,
+            stripe_price_id=price,
+        )
+        for slug, name, amount, interval, price in TEST_TIERS
     }
     db.session.add_all(tiers.values())
     db.session.commit()

@@ -18,11 +18,10 @@ from flask import (
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 
-from extensions import db, login_manager
+from extensions import login_manager
 from staff import stats
-from staff.auth import signed_out_since
+from staff.auth import signed_out_since, staff_user_by_id
 from staff.forms import LoginForm
-from staff.models import StaffUser
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -37,7 +36,7 @@ OPEN_ENDPOINTS = {"staff.login"}
 
 @login_manager.user_loader
 def load_staff_user(user_id: str):
-    return db.session.get(StaffUser, int(user_id)) if user_id.isdigit() else None
+    return staff_user_by_id(int(user_id)) if user_id.isdigit() else None
 
 
 @bp.app_template_filter("staff_money")
