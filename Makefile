@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test venv chromium lint bench
+.PHONY: run test venv chromium spamassassin lint bench
 
 venv: $(VENV)/.installed
 
@@ -34,6 +34,11 @@ test: venv
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# Campaign mail is scored with SpamAssassin's local rules in the tests (they skip without it).
+spamassassin:
+	@command -v spamassassin >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq spamassassin >/dev/null; }
 
 lint: venv
 	$(BIN)/ruff check .

@@ -45,6 +45,7 @@ class DatabaseId(IntegerConverter):
 
 def _init_extensions(app: Flask) -> None:
     import mailer.models  # noqa: F401  (every model registered before migrations look)
+    import mailer.suppression_models  # noqa: F401
     import membership.models  # noqa: F401
     import newsletters.models  # noqa: F401
     import payments.models  # noqa: F401
@@ -67,7 +68,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from membership.views import bp as membership_bp
     from newsletters.api import bp as newsletters_api_bp
-    from newsletters.views import bp as newsletters_bp
+    from newsletters.routes import bp as newsletters_bp
     from payments.views import bp as payments_bp
     from staff.views import bp as staff_bp
 
@@ -85,9 +86,12 @@ def _register_blueprints(app: Flask) -> None:
 def _register_commands(app: Flask) -> None:
     from demo import demo_command
     from mailer.cli import outbox_cli
+    from mailer.suppression_cli import mail_cli, suppressions_cli
     from newsletters.cli import newsletters_cli
     from payments.cli import members_cli, tiers_cli
     from staff.cli import staff_cli
 
     for command in (newsletters_cli, tiers_cli, members_cli, staff_cli, outbox_cli, demo_command):
+        app.cli.add_command(command)
+    for command in (suppressions_cli, mail_cli):
         app.cli.add_command(command)

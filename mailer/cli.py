@@ -12,9 +12,9 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from extensions import db
-from mailer import ledger
+from mailer import outbox_queue
 from mailer import worker as outbox_worker
-from mailer.senders import SmtpUrlError, describe_smtp_url, make_sender
+from mailer.smtp_url import SmtpUrlError, describe_smtp_url
 
 outbox_cli = AppGroup("outbox", help="Deliver queued mail.")
 
@@ -45,22 +45,16 @@ def work_command(once: bool, batch_size: int, poll_interval: float) -> None:
     Exits 0 when messages failed and wait for a retry; non-zero only when it cannot run at all
     (SMTP_URL not understood, no database or no outbox table).
     """
-    smtp_url = current_app.config["SMTP_URL"]
+    stop = threading.Event()
     try:
-        sender = make_sender(smtp_url, outbox_worker.sender_identity())
+        worker = outbox_worker.configured_worker(batch_size=batch_size, should_stop=stop.is_set)
     except SmtpUrlError as error:
         raise click.ClickException(str(error)) from None
     _check_database()
-    stop = threading.Event()
-    worker = outbox_worker.OutboxWorker(
-        sender,
-        batch_size=batch_size,
-        max_attempts=current_app.config["OUTBOX_MAX_ATTEMPTS"],
-        should_stop=stop.is_set,
-    )
     if once:
         _work_once(worker)
         return
+    smtp_url = current_app.config["SMTP_URL"]
     _report(f"delivering through {describe_smtp_url(smtp_url)}; Ctrl-C stops")
     restore = _stop_on_signals(stop)
     try:
@@ -89,8 +83,8 @@ def _work_once(worker: outbox_worker.OutboxWorker) -> None:
 def status_command() -> None:
     """Count messages by status."""
     _check_database()
-    counts = ledger.count_by_status()
-    due = ledger.count_due()
+    counts = outbox_queue.count_by_status()
+    due = outbox_queue.count_due()
     click.echo(
         f"queued {counts['queued']} ({due} due now), sent {counts['sent']}, "
         f"failed {counts['failed']}"
@@ -105,13 +99,13 @@ def requeue_command(ids: tuple[int, ...], all_failed: bool) -> None:
     if not ids and not all_failed:
         raise click.UsageError("name message ids or pass --all-failed")
     _check_database()
-    count = ledger.requeue(None if all_failed else ids)
+    count = outbox_queue.requeue(None if all_failed else ids)
     click.echo(f"requeued {count}")
 
 
 def _check_database() -> None:
     try:
-        ledger.count_due()
+        outbox_queue.count_due()
     except SQLAlchemyError as error:
         raise click.ClickException(
             f"cannot read the outbox ({outbox_worker.first_line(error)}); is DATABASE_URL right, "

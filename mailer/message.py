@@ -1,7 +1,8 @@
 """Turning an outbox row into the bytes an SMTP server receives.
 
-Built with the `email.mime` classes rather than `EmailMessage`: they cost a quarter of the CPU
-(NOTES.md), and at a thousand messages a second that is the whole budget.
+Built with the `email.mime` classes rather than `EmailMessage`: measured side by side they cost
+0.7-0.9 ms of CPU a message against about 3 ms, and at a thousand messages a second that is the
+whole budget.
 """
 
 from __future__ import annotations
@@ -35,13 +36,13 @@ class UndeliverableAddress(ValueError):
     """This address cannot be written for this server; retrying will not change that."""
 
 
-class UnusableSender(UndeliverableAddress):
+class UnusableMailFrom(UndeliverableAddress):
     """MAIL_FROM itself cannot be written for this server: no message can go until it changes."""
 
 
 @dataclass(frozen=True)
 class Mail:
-    """What the worker hands a sender: one outbox row, detached from the database session."""
+    """What the worker hands a transport: one outbox row, detached from the database session."""
 
     id: int
     to_addr: str
@@ -55,7 +56,9 @@ class Mail:
 
 
 @dataclass(frozen=True)
-class Sender:
+class MailFrom:
+    """Who the mail is from (MAIL_FROM): the envelope's MAIL FROM and the From header."""
+
     address: str
     name: str = ""
 
@@ -94,16 +97,16 @@ def envelope_address(address: str, *, smtputf8: bool) -> str:
     return f"{local}@{ascii_domain}"
 
 
-def build_message(mail: Mail, sender: Sender, *, smtputf8: bool) -> BuiltMessage:
+def build_message(mail: Mail, mail_from: MailFrom, *, smtputf8: bool) -> BuiltMessage:
     """multipart/alternative (text/plain, then text/html) in UTF-8 with the row's own headers.
 
     `smtputf8` says whether the server offers SMTPUTF8; addresses are converted accordingly.
     Date and Message-ID come from the row, so a retried message is the same message.
     """
     try:
-        envelope_from = envelope_address(sender.address, smtputf8=smtputf8)
+        envelope_from = envelope_address(mail_from.address, smtputf8=smtputf8)
     except UndeliverableAddress as error:
-        raise UnusableSender(f"MAIL_FROM: {error}") from None
+        raise UnusableMailFrom(f"MAIL_FROM: {error}") from None
     envelope_to = envelope_address(mail.to_addr, smtputf8=smtputf8)
     needs_smtputf8 = not (envelope_from.isascii() and envelope_to.isascii())
 
@@ -112,7 +115,7 @@ def build_message(mail: Mail, sender: Sender, *, smtputf8: bool) -> BuiltMessage
     message = MIMEMultipart("alternative", boundary=f"=_{os.urandom(12).hex()}")
     message["Date"] = format_datetime(mail.created_at, usegmt=True)
     message["Message-ID"] = _checked(mail.message_id)
-    message["From"] = _address_header(sender.name, envelope_from)
+    message["From"] = _address_header(mail_from.name, envelope_from)
     message["To"] = _raw_utf8(envelope_to)
     message["Subject"] = _text_header(" ".join(mail.subject.split()), "Subject")
     for name, value in (mail.headers or {}).items():

@@ -10,18 +10,18 @@ from sqlalchemy import insert
 
 from database import utcnow
 from extensions import db
-from mailer.message import Sender
+from mailer.message import MailFrom
 from mailer.models import QUEUED, OutboxMessage
 
 
-def configured_sender() -> Sender:
-    """MAIL_FROM as a bare address (named by MAIL_FROM_NAME) or as "Name <address>"."""
+def from_identity() -> MailFrom:
+    """Who mail is from: MAIL_FROM, a bare address (named by MAIL_FROM_NAME) or "Name <address>"."""
     config = current_app.config
     raw = config["MAIL_FROM"].strip()
     name, address = parseaddr(raw)
     if not address:  # unreadable: sent as written, so the worker's error names it
-        return Sender(raw, config.get("MAIL_FROM_NAME") or "")
-    return Sender(address, name or config.get("MAIL_FROM_NAME") or "")
+        return MailFrom(raw, config.get("MAIL_FROM_NAME") or "")
+    return MailFrom(address, name or config.get("MAIL_FROM_NAME") or "")
 
 
 def list_id_header(name: str, slug: str) -> str:
@@ -57,7 +57,7 @@ def queue_mail(
     if unsubscribe_url:
         headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    sender_domain = configured_sender().address.rpartition("@")[2] or "localhost"
+    from_domain = from_identity().address.rpartition("@")[2] or "localhost"
     now = utcnow()
     # A Core INSERT, not an ORM object: it joins the caller's transaction just the same, and
     # skips the unit-of-work bookkeeping on the signup path's hottest line.
@@ -70,7 +70,7 @@ def queue_mail(
             text_body=render_template(f"email/{template}.txt", **context),
             html_body=render_template(f"email/{template}.html", **context),
             headers=headers,
-            message_id=make_msgid(domain=sender_domain),
+            message_id=make_msgid(domain=from_domain),
             status=QUEUED,
             attempts=0,
             next_attempt_at=now,

@@ -1,9 +1,10 @@
-"""The outbox worker: claim due rows, send them on one connection, record each outcome at once.
+"""The outbox worker: claims due mail from the outbox queue and hands it to a transport.
 
-A message the server accepted is marked sent before the next one is tried, so stopping or
-crashing never makes a delivered message go again (see mailer/ledger.py for the one exception).
-A temporary refusal costs that message one attempt and a backoff; a server that is down costs
-one message one attempt and ends the pass, the rest of the batch waiting untried.
+Each message the transport accepts is recorded as sent before the next one is handed over, so
+stopping or crashing never makes a delivered message go again (the one exception is described
+in mailer/outbox_queue.py). A temporary refusal costs that message one attempt and a back-off;
+a server that is down costs one message one attempt and ends the pass, the rest of the batch
+handed back to the queue untried.
 """
 
 from __future__ import annotations
@@ -19,16 +20,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from database import utcnow
 from extensions import db
-from mailer.ledger import LEASE, OutboxLedger, ledger, retry_delay
-from mailer.message import Mail, Sender
-from mailer.senders import (
-    OutboxSender,
+from mailer.message import Mail
+from mailer.outbox_queue import LEASE, OutboxQueue, open_outbox_queue, retry_delay
+from mailer.services import from_identity
+from mailer.transports import make_transport
+from mailer.transports.base import (
     PermanentFailure,
     ServerUnavailable,
     TemporaryFailure,
-    make_sender,
+    Transport,
 )
-from mailer.services import configured_sender
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,20 @@ class PassResult:
         return f"sent {self.sent}, retry {self.retry}, failed {self.failed}"
 
 
-def sender_identity() -> Sender:
-    return configured_sender()
+def configured_worker(
+    *, batch_size: int = DEFAULT_BATCH_SIZE, should_stop: Callable[[], bool] = lambda: False
+) -> OutboxWorker:
+    """A worker for SMTP_URL, MAIL_FROM and OUTBOX_MAX_ATTEMPTS (needs an app context).
+
+    Raises SmtpUrlError when SMTP_URL names no transport.
+    """
+    config = current_app.config
+    return OutboxWorker(
+        make_transport(config["SMTP_URL"], from_identity()),
+        batch_size=batch_size,
+        max_attempts=config["OUTBOX_MAX_ATTEMPTS"],
+        should_stop=should_stop,
+    )
 
 
 def deliver_due(*, batch_size: int = DEFAULT_BATCH_SIZE) -> PassResult:
@@ -63,78 +76,83 @@ def deliver_due(*, batch_size: int = DEFAULT_BATCH_SIZE) -> PassResult:
 
     Uses a connection of its own: the caller's db.session is neither committed nor touched.
     """
-    sender = make_sender(current_app.config["SMTP_URL"], sender_identity())
-    worker = OutboxWorker(
-        sender, batch_size=batch_size, max_attempts=current_app.config["OUTBOX_MAX_ATTEMPTS"]
-    )
-    return worker.run_pass()
+    return configured_worker(batch_size=batch_size).run_pass()
 
 
 class OutboxWorker:
+    """Takes batches from the outbox queue and hands each message to one transport."""
+
     def __init__(
         self,
-        sender: OutboxSender,
+        transport: Transport,
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
         max_attempts: int = 12,
         should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
-        self.sender = sender
+        self.transport = transport
         self.batch_size = batch_size
         self.max_attempts = max_attempts
         self.should_stop = should_stop
 
     def run_pass(self) -> PassResult:
         """Drain what is due, batch after batch, on one connection; stop if the server is down."""
-        with ledger() as book:
-            return _Pass(self, book).run()
+        with open_outbox_queue() as queue:
+            return _DeliveryPass(self, queue).run()
 
 
-class _Pass:
-    def __init__(self, worker: OutboxWorker, book: OutboxLedger) -> None:
+class _DeliveryPass:
+    """One pass of the worker over the queue; counts what happened in its PassResult."""
+
+    def __init__(self, worker: OutboxWorker, queue: OutboxQueue) -> None:
         self.worker = worker
-        self.book = book
+        self.queue = queue
         self.result = PassResult()
         self.temporary_streak = 0
 
     def run(self) -> PassResult:
-        if not self.book.has_due():  # an idle poll stays a read; claiming is a write
+        if not self.queue.has_due():  # an idle poll stays a read; claiming is a write
             return self.result
         try:
             while not self.worker.should_stop():
-                batch = self.book.claim_due(self.worker.batch_size)
+                batch = self.queue.claim_due(self.worker.batch_size)
                 if not batch:
                     break
-                self._send_batch(batch)
+                self._hand_over_batch(batch)
                 if self.result.server_unavailable:
                     break
         finally:
-            self.worker.sender.close()
+            self.worker.transport.close()
         return self.result
 
-    def _send_batch(self, batch: list[Mail]) -> None:
+    def _hand_over_batch(self, batch: list[Mail]) -> None:
+        """Hand each claimed message over in turn; what is left untried goes back to the queue.
+
+        Past half the lease the rest go back too: their lease must not run out while they are
+        still ours, or another worker could claim and send them as well.
+        """
         claimed_at = utcnow()
         untried = list(batch)
         try:
             while untried:
                 if self.worker.should_stop() or utcnow() - claimed_at > LEASE / 2:
-                    self.book.release(mail.id for mail in untried)
+                    self.queue.release(mail.id for mail in untried)
                     return
                 mail = untried.pop(0)
-                retry_at = self._deliver(mail)
+                retry_at = self._hand_over(mail)
                 if self.result.server_unavailable:
                     # Nothing else can go now: the rest wait with the one that found the server
                     # down, without spending one of their own attempts on it.
-                    self.book.release((later.id for later in untried), at=retry_at)
+                    self.queue.release((later.id for later in untried), at=retry_at)
                     return
         except BaseException:
             self._release_quietly(untried)
             raise
 
-    def _deliver(self, mail: Mail) -> datetime:
-        """Send one message and record what happened; returns when it is due next."""
+    def _hand_over(self, mail: Mail) -> datetime:
+        """Give one message to the transport and record what happened; returns when it is due."""
         try:
-            self.worker.sender.send(mail)
+            self.worker.transport.send(mail)
         except ServerUnavailable as error:
             self.result.server_unavailable = str(error)
             return self._retry_or_fail(mail, error)
@@ -147,14 +165,14 @@ class _Pass:
             return self._retry_or_fail(mail, error)
         except PermanentFailure as error:
             self.temporary_streak = 0
-            self.book.mark_failed(mail, str(error))
+            self.queue.mark_failed(mail, str(error))
             self.result.failed += 1
             self.result.problems.append(f"#{mail.id} to {mail.to_addr} failed: {error}")
             return utcnow()
         except Exception as error:  # an unforeseen error must cost one attempt, never the row
             log.exception("outbox message %s could not be sent", mail.id)
             return self._retry_or_fail(mail, error)
-        self.book.mark_sent(mail)
+        self.queue.mark_sent(mail)
         self.temporary_streak = 0
         self.result.sent += 1
         return utcnow()
@@ -163,11 +181,11 @@ class _Pass:
         reason = str(error) or type(error).__name__
         attempts = mail.attempts + 1
         if attempts >= self.worker.max_attempts:
-            self.book.mark_failed(mail, f"gave up after {attempts} attempts: {reason}")
+            self.queue.mark_failed(mail, f"gave up after {attempts} attempts: {reason}")
             self.result.failed += 1
             self.result.problems.append(f"#{mail.id} to {mail.to_addr} failed for good: {reason}")
             return utcnow() + retry_delay(1)
-        retry_at = self.book.mark_retry(mail, reason)
+        retry_at = self.queue.mark_retry(mail, reason)
         self.result.retry += 1
         self.result.problems.append(
             f"#{mail.id} to {mail.to_addr} retries at {retry_at:%H:%M:%S} UTC: {reason}"
@@ -176,7 +194,7 @@ class _Pass:
 
     def _release_quietly(self, untried: list[Mail]) -> None:
         try:
-            self.book.release(mail.id for mail in untried)
+            self.queue.release(mail.id for mail in untried)
         except SQLAlchemyError:
             log.warning("could not hand back claimed outbox rows; they come due after the lease")
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from werkzeug.datastructures import MultiDict
 
 from newsletters.models import SOURCE_EMBED, SOURCE_PAGE
+from newsletters.services import SignupRequest
 
-EMAIL_LABEL = "Enter your email to subscribe"
 EMAIL_ERROR = "Please enter a correct email address"
 NEWSLETTER_ERROR = "Please choose one of our newsletters"
 SUCCESS_MESSAGE = "Thank you for signing up. We've sent you a confirmation email."
@@ -43,3 +43,14 @@ class SignupForm:
     @property
     def is_bot(self) -> bool:
         return bool(self.website)
+
+    def signup_request(self, ip: str | None, user_agent: str | None) -> SignupRequest:
+        """The signup this form asks for, worded as the form's label (the default wording)."""
+        return SignupRequest(
+            email=self.email,
+            slugs=self.newsletters,
+            source=self.source,
+            source_url=self.source_url,
+            ip=ip,
+            user_agent=user_agent,
+        )

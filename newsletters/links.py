@@ -69,6 +69,11 @@ def read_confirm_token(token: str) -> ConfirmClaim:
     return confirm_claim(read_token("confirm", token, max_age))
 
 
+def read_expired_confirm_token(token: str) -> ConfirmClaim:
+    """A confirm link's claim whatever its age, for a fresh link: the signature must hold."""
+    return confirm_claim(read_token("confirm", token, None))
+
+
 def unsubscribe_token(subscriber_id: int, slugs: list[str] | None) -> str:
     return make_token("unsubscribe", {"s": subscriber_id, "l": slugs})
 
@@ -87,9 +92,12 @@ def preferences_token(subscriber_id: int) -> str:
     return make_token("preferences", {"s": subscriber_id})
 
 
+def preferences_path(subscriber_id: int) -> str:
+    return f"/preferences/{preferences_token(subscriber_id)}"
+
+
 def preferences_url(subscriber_id: int) -> str:
-    token = preferences_token(subscriber_id)
-    return external_url(f"/preferences/{token}")
+    return external_url(preferences_path(subscriber_id))
 
 
 def read_preferences_token(token: str) -> int:

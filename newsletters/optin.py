@@ -19,7 +19,13 @@ from newsletters.models import (
     Subscriber,
     Subscription,
 )
-from newsletters.services import claim_confirmation, queue_confirmation, slugs_key
+from newsletters.services import (
+    claim_confirmation,
+    confirm_pending,
+    lists_named,
+    queue_confirmation,
+    slugs_key,
+)
 from signing import TokenInvalid
 
 
@@ -45,20 +51,8 @@ def confirm(claim: links.ConfirmClaim) -> ConfirmOutcome:
     subscriber = db.session.get(Subscriber, claim.subscriber_id)
     if subscriber is None:
         raise TokenInvalid()
-    named = _lists_named(claim.slugs)
-    now = utcnow()
-    changed = db.session.execute(
-        update(Subscription)
-        .where(
-            Subscription.subscriber_id == subscriber.id,
-            Subscription.newsletter_id.in_([newsletter.id for newsletter in named]),
-            Subscription.status == PENDING,
-        )
-        .values(status=CONFIRMED, confirmed_at=now, updated_at=now)
-        .returning(Subscription.newsletter_id)
-        .execution_options(synchronize_session=False)
-    )
-    newly_ids = set(changed.scalars())
+    named = lists_named(claim.slugs)
+    newly_ids = confirm_pending(subscriber.id, [newsletter.id for newsletter in named])
     newly = [newsletter for newsletter in named if newsletter.id in newly_ids]
     if newly:
         if claim.consent_id is not None:
@@ -69,7 +63,7 @@ def confirm(claim: links.ConfirmClaim) -> ConfirmOutcome:
                     Consent.subscriber_id == subscriber.id,
                     Consent.confirmed_at.is_(None),
                 )
-                .values(confirmed_at=now)
+                .values(confirmed_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
         queue_welcome(subscriber, newly)
@@ -115,13 +109,6 @@ def resend_confirmation(claim: links.ConfirmClaim) -> bool:
         consent_id = None
     queue_confirmation(subscriber.email, subscriber.id, waiting, consent_id)
     return True
-
-
-def _lists_named(slugs: tuple[str, ...]) -> list[Newsletter]:
-    if not slugs:
-        return []
-    found = db.session.scalars(select(Newsletter).where(Newsletter.slug.in_(slugs)))
-    return sorted(found, key=lambda newsletter: slugs.index(newsletter.slug))
 
 
 def subscription_statuses(

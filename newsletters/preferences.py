@@ -15,32 +15,63 @@ from sqlalchemy import select, update
 
 from database import utcnow
 from extensions import db
+from newsletters.links import UnsubscribeClaim
 from newsletters.models import (
     CONFIRMED,
     PENDING,
     SOURCE_PAGE,
     UNSUBSCRIBED,
-    Consent,
     Newsletter,
     Subscriber,
     Subscription,
 )
 from newsletters.services import (
+    ConsentSource,
     claim_confirmation,
+    confirm_pending,
+    lists_named,
     queue_confirmation,
+    record_consent,
     slugs_key,
     upsert_subscriptions,
 )
+from signing import TokenInvalid
 
 PREFERENCES_WORDING = "Chose lists on the newsletter preferences page"
 
 
+@dataclass(frozen=True)
+class ReaderLists:
+    """What the preferences page shows: the reader, and every open list with their status."""
+
+    subscriber: Subscriber
+    lists: list[tuple[Newsletter, str | None]]  # None: never joined
+
+
 @dataclass
 class PreferencesChange:
+    reader: ReaderLists | None = None  # the reader's lists as they stand after the change
     joined: list[Newsletter] = field(default_factory=list)
     awaiting_confirmation: list[Newsletter] = field(default_factory=list)
     left: list[Newsletter] = field(default_factory=list)
     confirmation_queued: bool = False
+
+
+@dataclass(frozen=True)
+class Departure:
+    """What the page after an unsubscribe says."""
+
+    every_list: bool
+    lists: list[Newsletter]  # the lists the link names
+    subscriber_id: int | None  # None: the reader's data is gone, so no preferences link
+
+
+def reader_lists(subscriber_id: int) -> ReaderLists:
+    """The reader a preferences link names; TokenInvalid when they are gone."""
+    subscriber = db.session.get(Subscriber, subscriber_id)
+    if subscriber is None:
+        raise TokenInvalid()
+    return ReaderLists(subscriber, lists_with_status(subscriber_id))
 
 
 def lists_with_status(subscriber_id: int) -> list[tuple[Newsletter, str | None]]:
@@ -59,65 +90,64 @@ def lists_with_status(subscriber_id: int) -> list[tuple[Newsletter, str | None]]
 
 
 def update_preferences(
-    subscriber: Subscriber,
+    subscriber_id: int,
     wanted_slugs: list[str],
     ip: str | None = None,
     user_agent: str | None = None,
 ) -> PreferencesChange:
     """Make the reader's open lists match the ticked ones."""
-    change = PreferencesChange()
-    current = lists_with_status(subscriber.id)
+    before = reader_lists(subscriber_id)
     wanted = set(wanted_slugs)
-    trusted = any(status == CONFIRMED for _, status in current)
-    to_join = [n for n, status in current if n.slug in wanted and status in (None, UNSUBSCRIBED)]
-    change.left = [
-        n for n, status in current if n.slug not in wanted and status in (PENDING, CONFIRMED)
+    trusted = any(status == CONFIRMED for _, status in before.lists)
+    to_join = [
+        n for n, status in before.lists if n.slug in wanted and status in (None, UNSUBSCRIBED)
     ]
-    now = utcnow()
-    if change.left:
-        db.session.execute(
-            update(Subscription)
-            .where(
-                Subscription.subscriber_id == subscriber.id,
-                Subscription.newsletter_id.in_([n.id for n in change.left]),
-            )
-            .values(status=UNSUBSCRIBED, unsubscribed_at=now, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    if not to_join:
-        return change
-    upsert_subscriptions(subscriber.id, to_join)  # new or left lists become pending
-    consent = Consent(
-        subscriber_id=subscriber.id,
-        newsletter_slugs=slugs_key(to_join),
-        source=SOURCE_PAGE,
-        source_url="/preferences",
-        ip=ip,
-        user_agent=(user_agent or None) and user_agent[:500],
-        wording=f"{PREFERENCES_WORDING} ({'; '.join(n.name for n in to_join)})",
-        signed_up_at=now,
-        confirmed_at=now if trusted else None,
+    change = PreferencesChange(
+        left=[
+            n
+            for n, status in before.lists
+            if n.slug not in wanted and status in (PENDING, CONFIRMED)
+        ]
     )
+    if change.left:
+        unsubscribe(subscriber_id, tuple(newsletter.slug for newsletter in change.left))
+    if to_join:
+        consent = ConsentSource(SOURCE_PAGE, PREFERENCES_WORDING, "/preferences", ip, user_agent)
+        _join(before.subscriber, to_join, consent, trusted, change)
+    change.reader = reader_lists(subscriber_id)
+    return change
+
+
+def _join(
+    subscriber: Subscriber,
+    to_join: list[Newsletter],
+    consent: ConsentSource,
+    trusted: bool,
+    change: PreferencesChange,
+) -> None:
+    """A reader with a confirmed list joins at once; any other confirms by mail first."""
+    upsert_subscriptions(subscriber.id, to_join)  # new or left lists become pending
     if trusted:
-        db.session.add(consent)
-        db.session.execute(
-            update(Subscription)
-            .where(
-                Subscription.subscriber_id == subscriber.id,
-                Subscription.newsletter_id.in_([n.id for n in to_join]),
-            )
-            .values(status=CONFIRMED, confirmed_at=now, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        record_consent(subscriber.id, to_join, consent, confirmed_at=utcnow())
+        confirm_pending(subscriber.id, [newsletter.id for newsletter in to_join])
         change.joined = to_join
-        return change
+        return
     change.awaiting_confirmation = to_join
     if claim_confirmation(subscriber.id, slugs_key(to_join)):
-        db.session.add(consent)
-        db.session.flush()
-        queue_confirmation(subscriber.email, subscriber.id, to_join, consent.id)
+        consent_id = record_consent(subscriber.id, to_join, consent)
+        queue_confirmation(subscriber.email, subscriber.id, to_join, consent_id)
         change.confirmation_queued = True
-    return change
+
+
+def leave(claim: UnsubscribeClaim, every_list: bool) -> Departure:
+    """Leave the lists of an unsubscribe link, or every list; safe to repeat."""
+    unsubscribe(claim.subscriber_id, None if every_list else claim.slugs)
+    known = db.session.get(Subscriber, claim.subscriber_id) is not None
+    return Departure(
+        every_list=every_list or claim.slugs is None,
+        lists=lists_named(claim.slugs),
+        subscriber_id=claim.subscriber_id if known else None,
+    )
 
 
 def unsubscribe(subscriber_id: int, slugs: tuple[str, ...] | None) -> list[Newsletter]:
@@ -142,10 +172,3 @@ def unsubscribe(subscriber_id: int, slugs: tuple[str, ...] | None) -> list[Newsl
         select(Newsletter).where(Newsletter.id.in_(left_ids)).order_by(Newsletter.id)
     )
     return list(found)
-
-
-def lists_named(slugs: tuple[str, ...] | None) -> list[Newsletter]:
-    query = select(Newsletter).order_by(Newsletter.id)
-    if slugs is not None:
-        query = query.where(Newsletter.slug.in_(slugs))
-    return list(db.session.scalars(query))

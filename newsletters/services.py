@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 
 from flask import current_app
@@ -25,6 +25,7 @@ from mailer.services import queue_mail
 from newsletters import links
 from newsletters.catalogue import OpenList, open_lists
 from newsletters.models import (
+    CONFIRMED,
     PENDING,
     SOURCES,
     UNSUBSCRIBED,
@@ -51,6 +52,17 @@ class UnknownNewsletter(ValueError):
 
 
 @dataclass(frozen=True)
+class ConsentSource:
+    """Where an opt-in came from and the words the reader agreed to, as the consent keeps them."""
+
+    source: str  # page, embed or api
+    wording: str
+    source_url: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+@dataclass(frozen=True)
 class SignupRequest:
     email: str
     slugs: list[str]
@@ -59,6 +71,10 @@ class SignupRequest:
     ip: str | None = None
     user_agent: str | None = None
     wording: str = FORM_WORDING
+
+    @property
+    def consent(self) -> ConsentSource:
+        return ConsentSource(self.source, self.wording, self.source_url, self.ip, self.user_agent)
 
 
 @dataclass(frozen=True)
@@ -75,6 +91,16 @@ class SignupOutcome:
 
 def public_lists() -> list[OpenList]:
     return list(open_lists())
+
+
+def lists_named(slugs: Sequence[str] | None) -> list[Newsletter]:
+    """The lists a link names, in its order, archived ones too; None names every list."""
+    if slugs is None:
+        return list(db.session.scalars(select(Newsletter).order_by(Newsletter.id)))
+    if not slugs:
+        return []
+    found = db.session.scalars(select(Newsletter).where(Newsletter.slug.in_(slugs)))
+    return sorted(found, key=lambda newsletter: list(slugs).index(newsletter.slug))
 
 
 def lists_for_signup(slugs: list[str]) -> list[OpenList]:
@@ -158,21 +184,34 @@ def signup(request: SignupRequest) -> SignupOutcome:
     slugs = slugs_key(waiting)
     if not created and not claim_confirmation(subscriber_id, slugs):
         return SignupOutcome(subscriber_id, confirmation_queued=False, already_subscribed=False)
-    consent_id = db.session.execute(
-        _INSERT_CONSENT,  # returns the id: it goes into the signed link
-        {
-            "subscriber_id": subscriber_id,
-            "newsletter_slugs": slugs,
-            "source": request.source,
-            "source_url": _clip(request.source_url, MAX_SOURCE_URL),
-            "ip": _clip(request.ip, 64),
-            "user_agent": _clip(request.user_agent, MAX_USER_AGENT),
-            "wording": f"{request.wording} ({'; '.join(n.name for n in waiting)})",
-            "signed_up_at": utcnow(),
-        },
-    ).scalar_one()
+    consent_id = record_consent(subscriber_id, waiting, request.consent)
     queue_confirmation(address, subscriber_id, waiting, consent_id)
     return SignupOutcome(subscriber_id, confirmation_queued=True, already_subscribed=False)
+
+
+def record_consent(
+    subscriber_id: int,
+    newsletters: Sequence[OpenList | Newsletter],
+    source: ConsentSource,
+    confirmed_at: datetime | None = None,
+) -> int:
+    """The opt-in as the reader made it: where, from which address and agent, to what wording.
+
+    Returns its id, which goes into the signed confirmation link.
+    """
+    values = {
+        "subscriber_id": subscriber_id,
+        "newsletter_slugs": slugs_key(newsletters),
+        "source": source.source,
+        "source_url": _clip(source.source_url, MAX_SOURCE_URL),
+        "ip": _clip(source.ip, 64),
+        "user_agent": _clip(source.user_agent, MAX_USER_AGENT),
+        "wording": f"{source.wording} ({'; '.join(n.name for n in newsletters)})",
+        "signed_up_at": utcnow(),
+    }
+    if confirmed_at is not None:
+        values["confirmed_at"] = confirmed_at
+    return db.session.execute(_INSERT_CONSENT, values).scalar_one()
 
 
 def _clip(value: str | None, length: int) -> str | None:
@@ -247,46 +286,60 @@ def claim_confirmation(subscriber_id: int, slugs: str) -> bool:
         )
         .exists()
     )
-    statement = (
-        update(Subscriber)
-        .where(
-            Subscriber.id == subscriber_id,
-            or_(
-                Subscriber.confirmations_day.is_(None),
-                Subscriber.confirmations_day != today,
-                Subscriber.confirmations_sent < int(config["CONFIRMATIONS_PER_DAY"]),
-            ),
-            ~recently_sent,
-        )
-        .values(
-            confirmations_sent=case(
-                (Subscriber.confirmations_day == today, Subscriber.confirmations_sent + 1),
-                else_=1,
-            ),
-            confirmations_day=today,
-        )
-        .returning(Subscriber.id)
-        .execution_options(synchronize_session=False)
+    under_the_cap = or_(
+        Subscriber.confirmations_day.is_(None),
+        Subscriber.confirmations_day != today,
+        Subscriber.confirmations_sent < int(config["CONFIRMATIONS_PER_DAY"]),
     )
-    return db.session.execute(statement).first() is not None
+    counted = case(
+        (Subscriber.confirmations_day == today, Subscriber.confirmations_sent + 1), else_=1
+    )
+    return _claim(
+        subscriber_id,
+        [under_the_cap, ~recently_sent],
+        {"confirmations_sent": counted, "confirmations_day": today},
+    )
 
 
 def _claim_already_subscribed_notice(subscriber_id: int) -> bool:
     now = utcnow()
+    not_today = or_(
+        Subscriber.already_subscribed_notice_at.is_(None),
+        Subscriber.already_subscribed_notice_at <= now - timedelta(days=1),
+    )
+    return _claim(subscriber_id, [not_today], {"already_subscribed_notice_at": now})
+
+
+def _claim(subscriber_id: int, conditions: list, values: dict) -> bool:
+    """Update the subscriber only where the conditions hold: True when this request won."""
     statement = (
         update(Subscriber)
-        .where(
-            Subscriber.id == subscriber_id,
-            or_(
-                Subscriber.already_subscribed_notice_at.is_(None),
-                Subscriber.already_subscribed_notice_at <= now - timedelta(days=1),
-            ),
-        )
-        .values(already_subscribed_notice_at=now)
+        .where(Subscriber.id == subscriber_id, *conditions)
+        .values(**values)
         .returning(Subscriber.id)
         .execution_options(synchronize_session=False)
     )
     return db.session.execute(statement).first() is not None
+
+
+def confirm_pending(subscriber_id: int, newsletter_ids: Sequence[int]) -> set[int]:
+    """Of these lists, the reader's pending subscriptions become confirmed; the ids that did.
+
+    One UPDATE … RETURNING: of two concurrent confirmations one sees the rows, the other none.
+    """
+    now = utcnow()
+    changed = db.session.execute(
+        update(Subscription)
+        .where(
+            Subscription.subscriber_id == subscriber_id,
+            Subscription.newsletter_id.in_(newsletter_ids),
+            Subscription.status == PENDING,
+        )
+        .values(status=CONFIRMED, confirmed_at=now, updated_at=now)
+        .returning(Subscription.newsletter_id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(changed.scalars())
 
 
 def queue_confirmation(

@@ -9,6 +9,7 @@ import threading
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import text
+from werkzeug.serving import make_server
 
 from app import create_app
 from extensions import db, limiter
@@ -113,6 +114,23 @@ def runner(app):
 def app_ctx(app):
     with app.app_context():
         yield app
+
+
+@pytest.fixture
+def live_server(app):
+    """The test app served over real HTTP on a free loopback port; yields its base URL.
+
+    For browsers, and for bodies a test client cannot send (chunked, without Content-Length).
+    """
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
 
 
 def free_port() -> int:

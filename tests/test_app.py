@@ -1,5 +1,6 @@
 """The app as a whole: headers every response carries, errors that never show a trace."""
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import upgrade
@@ -7,7 +8,7 @@ from sqlalchemy import create_engine
 
 from app import create_app
 from extensions import db
-from newsletters.lists import add_list
+from tests.newsletters.helpers import add_default_list
 
 
 def test_every_response_says_nosniff_and_html_pages_forbid_framing(client):
@@ -60,8 +61,6 @@ def test_migrations_build_exactly_the_schema_the_models_describe(tmp_path):
 
 
 def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
-    import pytest
-
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
@@ -75,11 +74,8 @@ def test_the_goal_can_be_held_by_shared_caches(client):
 
 
 def test_retry_after_appears_only_on_a_rate_limited_answer(make_app):
-    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_SIGNUP="1/minute")
+    app = add_default_list(make_app(RATELIMIT_ENABLED=True, RATELIMIT_SIGNUP="1/minute"))
     client = app.test_client()
-    with app.app_context():
-        add_list("daily", "Daily", is_default=True)
-        db.session.commit()
     body = {"email": "reader@example.com"}
     first = client.post("/api/subscriptions", json=body)
     assert first.status_code == 202

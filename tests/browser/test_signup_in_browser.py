@@ -26,6 +26,7 @@ def test_reader_sees_the_error_by_the_field_then_the_success_message(
     assert error.inner_text() == "Please enter a correct email address"
     assert field.get_attribute("aria-invalid") == "true"
     assert field.get_attribute("aria-describedby") == "signup-explaining-email-error"
+    assert page.evaluate("document.activeElement.id") == "signup-explaining-email"
     assert page.url == live_server + "/"  # submitted in place, no reload
 
     field.fill("reader@example.com")
@@ -34,6 +35,7 @@ def test_reader_sees_the_error_by_the_field_then_the_success_message(
     status.wait_for(state="visible")
     assert status.inner_text() == "Thank you for signing up. We've sent you a confirmation email."
     assert form.is_hidden()
+    assert page.evaluate("document.activeElement.id") == "signup-explaining-status"
     screenshot("signup-in-place")
     assert statuses(app, "reader@example.com") == {"explaining-ukraine": "pending"}
     assert [m.to_addr for m in outbox(app, "confirm")] == ["reader@example.com"]

@@ -22,8 +22,6 @@ from tests.staff.factories import (
     make_tier,
 )
 
-pytestmark = pytest.mark.browser
-
 
 @pytest.fixture
 def app(make_app):
@@ -129,44 +127,6 @@ def _signups(newsletter, rng, today) -> None:
     db.session.commit()
 
 
-def _watch_for_blocked_content(page) -> list[str]:
-    """Console errors and uncaught exceptions: CSP refusals (inline script or style) show here."""
-    problems: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            problems.append(f"{page.url}: {message.text}")
-            if message.type == "error" or "Content Security Policy" in message.text
-            else None
-        ),
-    )
-    page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
-    return problems
-
-
-# WCAG 2.2 AA basics the page itself can show: a language, a title, a label for every field,
-# headers with a scope, a text alternative for every chart.
-_ACCESSIBILITY_GAPS = """() => {
-  const gaps = [];
-  if (!document.documentElement.lang) gaps.push("no lang");
-  if (!document.title.trim()) gaps.push("no title");
-  for (const field of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
-    const named = field.labels.length || field.getAttribute("aria-label")
-      || field.getAttribute("aria-labelledby");
-    if (!named) gaps.push("unlabelled field " + (field.name || field.id));
-  }
-  for (const header of document.querySelectorAll("th:not([scope])")) {
-    gaps.push("th without scope: " + header.textContent.trim());
-  }
-  for (const chart of document.querySelectorAll("svg")) {
-    const described = chart.getAttribute("role") === "img" && chart.querySelector("title")
-      && chart.querySelector("desc");
-    if (!described) gaps.push("svg without role=img, title and desc");
-  }
-  return gaps;
-}"""
-
-
 def _join_in_the_browser(page, live_server, email: str) -> None:
     """/membership → a tier and an address → the test-mode checkout → Pay → the welcome page."""
     page.goto(live_server + "/membership")
@@ -190,10 +150,9 @@ def _sign_in(page, live_server) -> None:
 
 
 def test_a_reader_joins_in_the_browser_and_staff_see_the_public_count_and_the_chart(
-    app, live_server, page, screenshot
+    app, live_server, page, screenshot, blocked_content
 ):
     members_before = _a_membership_drive(app)
-    problems = _watch_for_blocked_content(page)
 
     _join_in_the_browser(page, live_server, "new.member@example.org")
     _sign_in(page, live_server)
@@ -212,18 +171,19 @@ def test_a_reader_joins_in_the_browser_and_staff_see_the_public_count_and_the_ch
     assert page.locator("#growth-chart path.members-line").count() == 1
     assert page.locator("#growth-chart rect").count() > 50
     assert page.locator("#growth-chart > title").text_content().startswith("Members over")
-    assert screenshot("staff-dashboard").exists()
-    assert problems == []
+    screenshot("staff-dashboard")
+    assert blocked_content == []
 
 
-def test_every_staff_page_renders_without_blocked_content(app, live_server, page, screenshot):
+def test_every_staff_page_renders_without_blocked_content(
+    app, live_server, page, screenshot, blocked_content, accessibility_gaps, focus_outline
+):
     _a_membership_drive(app)
     with app.app_context():
         list_id = db.session.scalar(select(Newsletter.id))
         subscriber_id = db.session.scalar(select(Subscriber.id).order_by(Subscriber.id))
-    problems = _watch_for_blocked_content(page)
     page.goto(live_server + "/staff/login")
-    assert page.evaluate(_ACCESSIBILITY_GAPS) == []
+    assert accessibility_gaps(page) == []
     _sign_in(page, live_server)
     for path in [
         "/staff/?days=365",
@@ -241,12 +201,11 @@ def test_every_staff_page_renders_without_blocked_content(app, live_server, page
         assert response.status == 200, path
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"], path
         assert page.locator("h1").count() == 1, path
-        assert page.evaluate(_ACCESSIBILITY_GAPS) == [], path
+        assert accessibility_gaps(page) == [], path
     page.goto(live_server + "/staff/")
     for _ in range(3):  # the skip link, the site name, the first menu item: each shows focus
         page.keyboard.press("Tab")
-        outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
-        assert outline == "solid", page.evaluate("document.activeElement.outerHTML")
+        assert focus_outline(page) == "solid", page.evaluate("document.activeElement.outerHTML")
     page.set_viewport_size({"width": 360, "height": 740})  # a phone: tables and charts scroll
     for path in ["/staff/", "/staff/lists", "/staff/people?kind=members", "/staff/audit"]:
         page.goto(live_server + path)
@@ -257,9 +216,9 @@ def test_every_staff_page_renders_without_blocked_content(app, live_server, page
     page.goto(live_server + "/staff/lists")
     assert page.locator("#lists-table").get_by_role("link", name="The Daily").is_visible()
     assert page.locator(".signups-chart rect").count() > 0
-    assert screenshot("staff-lists").exists()
+    screenshot("staff-lists")
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/staff/login")
     page.goto(live_server + "/staff/")
     assert "/staff/login" in page.url
-    assert problems == []
+    assert blocked_content == []

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from database import utcnow
 from extensions import db
 from mailer.models import QUEUED, OutboxMessage
-from mailer.senders import MEMORY_OUTBOX
+from mailer.transports.memory import MEMORY_OUTBOX
 from tests.conftest import SmtpSink, free_port
 
 CONFIRM_LINK = "http://newsroom.test/confirm/eyJzIjoxfQ.aGVsbG8.c2lnbmVk"

@@ -66,7 +66,7 @@ def test_non_ascii_local_part_is_delivered_when_the_server_offers_smtputf8(
     assert sink.envelopes[0].rcpt_tos == ["читач@приклад.укр"]
 
 
-def test_a_sender_address_the_server_cannot_take_keeps_every_message_queued(
+def test_a_mail_from_address_the_server_cannot_take_keeps_every_message_queued(
     make_app, start_smtp, queue_message, work_once, outbox_row
 ):
     sink, smtp_url = start_smtp(smtputf8=False)

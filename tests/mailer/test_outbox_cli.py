@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mailer.models import FAILED, QUEUED
-from mailer.senders import SmtpUrlError, parse_smtp_url
+from mailer.smtp_url import SmtpUrlError, parse_smtp_url
 from tests.mailer.conftest import CONFIRM_LINK
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -61,6 +61,19 @@ def test_work_exits_nonzero_when_smtp_url_is_not_understood(
     assert result.exit_code != 0
     assert "SMTP_URL" in result.output
     assert outbox_row(message_id).status == QUEUED
+
+
+def test_an_smtp_url_not_understood_is_reported_without_its_password(
+    make_app, queue_message, work_once
+):
+    app = make_app(SMTP_URL="smtp://desk:hunter2-secret@mail.example:twenty-five")
+    queue_message()
+
+    result = work_once(app)
+
+    assert result.exit_code != 0
+    assert "smtp://desk:***@mail.example:twenty-five" in result.output
+    assert "hunter2-secret" not in result.output
 
 
 def test_work_exits_nonzero_without_an_outbox_table(app, make_app, tmp_path, work_once):

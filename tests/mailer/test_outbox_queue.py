@@ -67,7 +67,7 @@ def test_list_mail_arrives_with_list_id_and_one_click_unsubscribe(mail_app):
 def test_mail_from_written_as_name_and_address_sends_from_that_name_and_address(
     make_app, smtp_server
 ):
-    # listmonk and Ghost take their sender this way, so operators write it this way.
+    # listmonk and Ghost take their From address this way, so operators write it this way.
     sink, smtp_url = smtp_server
     app = make_app(SMTP_URL=smtp_url, MAIL_FROM="The Kyiv Desk <desk@newsroom.test>")
     app.jinja_env.loader = ChoiceLoader([DictLoader(TEMPLATES), app.jinja_env.loader])

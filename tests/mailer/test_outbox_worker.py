@@ -8,9 +8,10 @@ import pytest
 from database import utcnow
 from extensions import db
 from mailer import worker as outbox_worker
-from mailer.ledger import ledger
 from mailer.models import FAILED, QUEUED, SENT, OutboxMessage
-from mailer.senders import make_sender
+from mailer.outbox_queue import open_outbox_queue
+from mailer.services import from_identity
+from mailer.transports import make_transport
 from tests.conftest import free_port
 
 
@@ -178,9 +179,9 @@ def test_claimed_messages_are_not_handed_to_a_second_worker(app_ctx, queue_messa
     queue_message()
     queue_message()
 
-    with ledger() as book:
-        first = book.claim_due(10)
-        second = book.claim_due(10)
+    with open_outbox_queue() as queue:
+        first = queue.claim_due(10)
+        second = queue.claim_due(10)
 
     assert len(first) == 2
     assert second == []
@@ -191,15 +192,15 @@ def test_a_worker_told_to_stop_hands_back_what_it_has_not_sent(
 ):
     ids = [queue_message() for _ in range(3)]
     worker = outbox_worker.OutboxWorker(
-        make_sender("memory", outbox_worker.sender_identity()),
+        make_transport("memory", from_identity()),
         should_stop=lambda: len(memory_outbox) >= 1,
     )
 
     result = worker.run_pass()
 
     assert result.sent == 1
-    with ledger() as book:
-        assert len(book.claim_due(10)) == len(ids) - 1  # due again at once, untried
+    with open_outbox_queue() as queue:
+        assert len(queue.claim_due(10)) == len(ids) - 1  # due again at once, untried
 
 
 @pytest.mark.postgresql

@@ -1,16 +1,12 @@
-"""Newsletter fixtures: the demo lists loaded."""
+"""Newsletter fixtures: the app with the demo lists (tests/newsletters/helpers.load_lists)."""
 
 from __future__ import annotations
 
 import pytest
 
-from extensions import db
-from newsletters.lists import load_demo_lists
+from tests.newsletters.helpers import load_lists
 
 
 @pytest.fixture
 def lists(app):
-    with app.app_context():
-        load_demo_lists()
-        db.session.commit()
-    return app
+    return load_lists(app)

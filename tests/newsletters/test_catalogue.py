@@ -1,22 +1,17 @@
 """Signups read the open lists from a per-process snapshot; changes still show at once here."""
 
 from extensions import db
-from newsletters.lists import add_list, set_archived
+from newsletters.lists import set_archived
 from newsletters.models import Newsletter
+from tests.newsletters.helpers import add_default_list, subscribe_api
 
 
 def _cached_app(make_app):
-    app = make_app(LISTS_CACHE_SECONDS=3600)
-    with app.app_context():
-        add_list("daily", "Daily", is_default=True)
-        db.session.commit()
-    return app
+    return add_default_list(make_app(LISTS_CACHE_SECONDS=3600))
 
 
 def _signup(client, slugs):
-    return client.post(
-        "/api/subscriptions", json={"email": "reader@example.com", "newsletters": slugs}
-    )
+    return subscribe_api(client, "reader@example.com", slugs)
 
 
 def test_a_list_added_by_the_command_takes_signups_at_once_despite_the_snapshot(make_app):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.newsletters.helpers import consents, outbox, statuses
+from tests.newsletters.helpers import consents, outbox, statuses, subscribe_form
 
 
 def test_embed_page_may_be_framed_by_the_embed_origins(lists, client):
@@ -41,15 +41,13 @@ def test_embed_signup_is_recorded_with_source_embed_and_the_framing_page(lists, 
         headers={"Referer": "https://outlet.example/story"},
     ).get_data(as_text=True)
     assert 'name="source_url" value="https://outlet.example/story"' in page
-    response = client.post(
-        "/subscribe",
-        data={
-            "email": "reader@example.com",
-            "newsletters": "investigations",
-            "source": "embed",
-            "source_url": "https://outlet.example/story",
-            "form_id": "embed",
-        },
+    response = subscribe_form(
+        client,
+        "reader@example.com",
+        ["investigations"],
+        form_id="embed",
+        source="embed",
+        source_url="https://outlet.example/story",
     )
     assert response.status_code == 200
     assert "We&#39;ve sent you a confirmation email." in response.get_data(as_text=True)
@@ -64,10 +62,7 @@ def test_embed_signup_is_recorded_with_source_embed_and_the_framing_page(lists, 
 
 
 def test_embed_error_comes_back_inside_the_embed(lists, client):
-    response = client.post(
-        "/subscribe",
-        data={"email": "wrong", "newsletters": "investigations", "source": "embed"},
-    )
+    response = subscribe_form(client, "wrong", ["investigations"], form_id="embed", source="embed")
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert 'id="embed-email-error">Please enter a correct email address' in page

@@ -1,18 +1,11 @@
 """The whole reader flow over real SMTP (aiosmtpd): signup → mail → confirm → welcome → leave.
 
-It needs the mailer's `outbox work --once`; on a branch without it the test is skipped.
+Mail goes out as an operator sends it, with `flask outbox work --once`.
 """
 
 from __future__ import annotations
 
-import pytest
-
-from mailer.cli import outbox_cli
-from tests.newsletters.helpers import links_in, load_lists, path_of, statuses
-
-pytestmark = pytest.mark.skipif(
-    "work" not in outbox_cli.commands, reason="`outbox work` (mailer) is not on this branch yet"
-)
+from tests.newsletters.helpers import links_in, load_lists, path_of, statuses, subscribe_form
 
 
 def deliver(app) -> None:
@@ -32,9 +25,7 @@ def test_signup_confirm_welcome_and_one_click_unsubscribe_over_smtp(make_app, sm
     app = load_lists(make_app(SMTP_URL=smtp_url))
     client = app.test_client()
 
-    response = client.post(
-        "/subscribe", data={"email": "reader@example.com", "newsletters": "morning-briefing"}
-    )
+    response = subscribe_form(client, "reader@example.com", ["morning-briefing"])
     assert response.status_code == 200
     deliver(app)
     (confirmation,) = sink.messages()

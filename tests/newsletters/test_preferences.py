@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
+from tests.newsletters import helpers
 from tests.newsletters.helpers import (
     confirm_path,
     outbox,
-    path_of,
     statuses,
     subscribe_and_confirm,
     subscribe_api,
@@ -16,8 +16,7 @@ from tests.newsletters.helpers import (
 
 def preferences_path(app) -> str:
     (welcome,) = outbox(app, "welcome")
-    (link,) = re.findall(r"http://newsroom\.test/preferences/\S+", welcome.text_body)
-    return path_of(link)
+    return helpers.preferences_path(welcome)
 
 
 def test_page_lists_every_newsletter_with_the_readers_ones_ticked(lists, client):

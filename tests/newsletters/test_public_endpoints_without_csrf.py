@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.newsletters.helpers import confirm_path, links_in, load_lists, outbox, path_of, statuses
+from tests.newsletters.helpers import (
+    confirm_path,
+    load_lists,
+    outbox,
+    preferences_path,
+    statuses,
+    subscribe_api,
+    subscribe_form,
+    unsubscribe_path,
+)
 
 
 @pytest.fixture
@@ -13,22 +22,20 @@ def app(make_app):
 
 
 def test_form_and_api_signups_need_no_csrf_token(app, client):
-    assert client.post("/subscribe", data={"email": "a@example.com"}).status_code == 200
-    assert client.post("/api/subscriptions", json={"email": "b@example.com"}).status_code == 202
+    assert subscribe_form(client, "a@example.com").status_code == 200
+    assert subscribe_api(client, "b@example.com").status_code == 202
     assert len(outbox(app, "confirm")) == 2
 
 
 def test_confirm_preferences_and_unsubscribe_need_no_csrf_token(app, client):
-    client.post("/api/subscriptions", json={"email": "reader@example.com"})
+    subscribe_api(client, "reader@example.com")
     assert client.post(confirm_path(app)).status_code == 200
     (welcome,) = outbox(app, "welcome")
-    (preferences,) = links_in(welcome.text_body, "/preferences/")
-    response = client.post(path_of(preferences), data={"newsletters": ["investigations"]})
+    response = client.post(preferences_path(welcome), data={"newsletters": ["investigations"]})
     assert response.status_code == 200
     assert statuses(app, "reader@example.com") == {
         "explaining-ukraine": "unsubscribed",
         "investigations": "confirmed",
     }
-    unsubscribe = path_of(welcome.headers["List-Unsubscribe"].strip("<>"))
-    assert client.post(unsubscribe, data={"scope": "all"}).status_code == 200
+    assert client.post(unsubscribe_path(welcome), data={"scope": "all"}).status_code == 200
     assert set(statuses(app, "reader@example.com").values()) == {"unsubscribed"}

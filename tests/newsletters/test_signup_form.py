@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 
-from tests.newsletters.helpers import confirm_path, consents, count_subscribers, outbox, statuses
+from tests.newsletters.helpers import (
+    confirm_path,
+    consents,
+    count_subscribers,
+    outbox,
+    statuses,
+    subscribe_form,
+)
 
 ERROR = "Please enter a correct email address"
 SUCCESS = "Thank you for signing up. We&#39;ve sent you a confirmation email."
-
-
-def form_post(client, email, newsletters=("explaining-ukraine",), **extra):
-    data = {"email": email, "newsletters": list(newsletters), "form_id": "signup-explaining"}
-    data.update(extra)
-    return client.post("/subscribe", data=data)
 
 
 def test_article_page_has_headline_banner_and_several_signup_forms(lists, client):
@@ -41,7 +42,7 @@ def test_every_signup_form_opts_out_of_browser_validation(lists, client):
 
 
 def test_form_signup_shows_the_success_page_and_queues_one_confirmation(lists, client):
-    response = form_post(client, "reader@example.com")
+    response = subscribe_form(client, "reader@example.com")
     assert response.status_code == 200
     assert SUCCESS in response.get_data(as_text=True)
     assert statuses(lists, "reader@example.com") == {"explaining-ukraine": "pending"}
@@ -49,7 +50,7 @@ def test_form_signup_shows_the_success_page_and_queues_one_confirmation(lists, c
 
 
 def test_invalid_address_comes_back_with_the_error_by_the_field(lists, client):
-    response = form_post(client, "not-an-address")
+    response = subscribe_form(client, "not-an-address")
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert '<p class="field-error" id="signup-explaining-email-error">' + ERROR in page
@@ -61,19 +62,19 @@ def test_invalid_address_comes_back_with_the_error_by_the_field(lists, client):
 
 
 def test_display_name_form_of_an_address_is_refused(lists, client):
-    response = form_post(client, "Joe <joe@example.com>")
+    response = subscribe_form(client, "Joe <joe@example.com>")
     assert response.status_code == 422
     assert ERROR in response.get_data(as_text=True)
 
 
 def test_surrounding_white_space_is_ignored_and_the_address_normalised(lists, client):
-    form_post(client, "  Reader@EXAMPLE.com \n")
+    subscribe_form(client, "  Reader@EXAMPLE.com \n")
     assert statuses(lists, "Reader@example.com") == {"explaining-ukraine": "pending"}
 
 
 def test_same_address_in_another_case_is_the_same_subscriber(lists, client):
-    form_post(client, "reader@example.com")
-    form_post(client, "READER@example.com", newsletters=("morning-briefing",))
+    subscribe_form(client, "reader@example.com")
+    subscribe_form(client, "READER@example.com", newsletters=("morning-briefing",))
     assert count_subscribers(lists) == 1
     assert statuses(lists, "reader@example.com") == {
         "explaining-ukraine": "pending",
@@ -82,18 +83,13 @@ def test_same_address_in_another_case_is_the_same_subscriber(lists, client):
 
 
 def test_no_list_chosen_means_the_default_list(lists, client):
-    form_post(client, "reader@example.com", newsletters=())
+    subscribe_form(client, "reader@example.com", newsletters=())
     assert statuses(lists, "reader@example.com") == {"explaining-ukraine": "pending"}
 
 
 def test_unknown_list_comes_back_with_a_message_and_stores_nothing(lists, client):
-    response = client.post(
-        "/subscribe",
-        data={
-            "email": "reader@example.com",
-            "newsletters": "no-such-list",
-            "form_id": "signup-choose",
-        },
+    response = subscribe_form(
+        client, "reader@example.com", ["no-such-list"], form_id="signup-choose"
     )
     assert response.status_code == 422
     assert 'id="signup-choose-newsletters-error">Please choose one of our newsletters' in (
@@ -106,7 +102,7 @@ def test_list_gone_from_a_single_list_form_shows_the_message_with_the_lists_to_c
     lists, client
 ):
     # A page loaded before the list was archived, or an outlet's form naming a stale list.
-    response = form_post(client, "reader@example.com", newsletters=("gone",))
+    response = subscribe_form(client, "reader@example.com", newsletters=("gone",))
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert 'id="signup-choose-newsletters-error">Please choose one of our newsletters' in page
@@ -115,7 +111,7 @@ def test_list_gone_from_a_single_list_form_shows_the_message_with_the_lists_to_c
 
 
 def test_filled_honeypot_answers_as_success_but_stores_and_sends_nothing(lists, client):
-    response = form_post(client, "bot@example.com", website="http://spam.example")
+    response = subscribe_form(client, "bot@example.com", website="http://spam.example")
     assert response.status_code == 200
     assert SUCCESS in response.get_data(as_text=True)
     assert count_subscribers(lists) == 0
@@ -176,8 +172,8 @@ def test_in_place_submission_gets_the_error_for_the_field(lists, client):
 
 
 def test_form_answer_is_identical_for_new_pending_and_confirmed_addresses(lists, client):
-    first = form_post(client, "reader@example.com").get_data()
-    again = form_post(client, "reader@example.com").get_data()
+    first = subscribe_form(client, "reader@example.com").get_data()
+    again = subscribe_form(client, "reader@example.com").get_data()
     client.post(confirm_path(lists))
-    confirmed = form_post(client, "reader@example.com").get_data()
+    confirmed = subscribe_form(client, "reader@example.com").get_data()
     assert first == again == confirmed

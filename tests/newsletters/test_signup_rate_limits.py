@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import free_port
-from tests.newsletters.helpers import load_lists
+from tests.newsletters.helpers import add_default_list, load_lists, subscribe_api, subscribe_form
+
+CLIENT = "198.51.100.1"
 
 
 @pytest.fixture
@@ -17,17 +19,13 @@ def app(make_app):
     )
 
 
-def api(client, email, address="198.51.100.1"):
-    return client.post(
-        "/api/subscriptions", json={"email": email}, environ_base={"REMOTE_ADDR": address}
-    )
+def api(client, email, address=CLIENT, **headers):
+    return subscribe_api(client, email, address=address, **headers)
 
 
-def form(client, email, address="198.51.100.1", **extra):
-    return client.post(
-        "/subscribe",
-        data={"email": email, "form_id": "signup-choose", **extra},
-        environ_base={"REMOTE_ADDR": address},
+def form(client, email, address=CLIENT, newsletters=(), **fields):
+    return subscribe_form(
+        client, email, newsletters, form_id="signup-choose", address=address, **fields
     )
 
 
@@ -41,17 +39,9 @@ def test_api_past_the_limit_is_429_rate_limited_with_retry_after(app, client):
 
 
 def test_a_script_on_an_embed_origin_can_read_retry_after(app, client):
-    def signup(email):
-        return client.post(
-            "/api/subscriptions",
-            json={"email": email},
-            headers={"Origin": "https://outlet.example"},
-            environ_base={"REMOTE_ADDR": "198.51.100.1"},
-        )
-
-    signup("a@example.com")
-    signup("b@example.com")
-    response = signup("c@example.com")
+    for email in ("a@example.com", "b@example.com"):
+        api(client, email, Origin="https://outlet.example")
+    response = api(client, "c@example.com", Origin="https://outlet.example")
     assert response.status_code == 429
     assert response.headers["Access-Control-Allow-Origin"] == "https://outlet.example"
     # Retry-After is not a CORS-safelisted header: without this the script cannot see it.
@@ -77,7 +67,7 @@ def test_in_place_form_past_the_limit_gets_json_rate_limited(app, client):
         "/subscribe",
         data={"email": "c@example.com"},
         headers={"Accept": "application/json"},
-        environ_base={"REMOTE_ADDR": "198.51.100.1"},
+        environ_base={"REMOTE_ADDR": CLIENT},
     )
     assert response.status_code == 429
     assert response.get_json()["error"]["code"] == "rate_limited"
@@ -86,14 +76,14 @@ def test_in_place_form_past_the_limit_gets_json_rate_limited(app, client):
 
 def test_form_embed_and_api_share_one_budget(app, client):
     form(client, "a@example.com")
-    form(client, "b@example.com", source="embed", newsletters="investigations")
+    form(client, "b@example.com", source="embed", newsletters=["investigations"])
     assert api(client, "c@example.com").status_code == 429
 
 
 def test_embed_past_the_limit_answers_inside_the_embed(app, client):
     form(client, "a@example.com")
     form(client, "b@example.com")
-    response = form(client, "c@example.com", source="embed", newsletters="investigations")
+    response = form(client, "c@example.com", source="embed", newsletters=["investigations"])
     assert response.status_code == 429
     assert 'class="site-header"' not in response.get_data(as_text=True)
     assert (
@@ -171,15 +161,9 @@ def test_reading_pages_is_not_limited(app, client):
 
 
 def test_spellings_of_one_address_share_its_per_address_budget(make_app):
-    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_SIGNUP_EMAIL="1/hour")
-    with app.app_context():
-        from extensions import db
-        from newsletters.lists import add_list
-
-        add_list("daily", "Daily", is_default=True)
-        db.session.commit()
+    app = add_default_list(make_app(RATELIMIT_ENABLED=True, RATELIMIT_SIGNUP_EMAIL="1/hour"))
     client = app.test_client()
-    first = client.post("/api/subscriptions", json={"email": "reader@example.com"})
+    first = subscribe_api(client, "reader@example.com")
     # A full-width "ｅ" normalises to the same stored address.
-    second = client.post("/api/subscriptions", json={"email": "reader@\uff45xample.com"})
+    second = subscribe_api(client, "reader@\uff45xample.com")
     assert (first.status_code, second.status_code) == (202, 429)

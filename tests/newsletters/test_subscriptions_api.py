@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import http.client
 import json
-import threading
 from urllib.parse import urlsplit
 
 import pytest
-from werkzeug.serving import make_server
+from sqlalchemy import update
 
-from tests.conftest import free_port
+from extensions import db
+from newsletters.models import Newsletter
 from tests.newsletters.helpers import (
     confirm_path,
     consents,
@@ -35,11 +35,10 @@ def test_lists_the_open_newsletters(lists, client):
 
 
 def test_archived_lists_are_not_offered_and_not_accepted(lists, client):
-    from extensions import db
-    from newsletters.models import Newsletter
-
     with lists.app_context():
-        db.session.query(Newsletter).filter_by(slug="culture-notes").update({"archived": True})
+        db.session.execute(
+            update(Newsletter).where(Newsletter.slug == "culture-notes").values(archived=True)
+        )
         db.session.commit()
     slugs = [n["slug"] for n in client.get("/api/newsletters").get_json()["newsletters"]]
     assert "culture-notes" not in slugs
@@ -85,7 +84,15 @@ def test_invalid_address_is_422_invalid_email(lists, client, email):
     assert count_subscribers(lists) == 0
 
 
-@pytest.mark.parametrize("body", [{}, {"email": None}, {"newsletters": ["explaining-ukraine"]}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"email": None},
+        {"newsletters": ["explaining-ukraine"]},
+        {"email": None, "newsletters": "not a list"},  # the missing address is said first
+    ],
+)
 def test_missing_or_null_email_is_422_invalid_email(lists, client, body):
     response = client.post("/api/subscriptions", json=body)
     assert response.status_code == 422
@@ -105,22 +112,25 @@ def test_unknown_newsletter_is_422_with_field_newsletters(lists, client):
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "field"),
     [
-        {"email": "reader@example.com", "newsletters": "explaining-ukraine"},
-        {"email": "reader@example.com", "newsletters": [1, 2]},
-        {"email": "reader@example.com", "newsletters": [["explaining-ukraine"]]},
-        {"email": "reader@example.com", "newsletters": {"slug": "explaining-ukraine"}},
-        {"email": 12345},
-        {"email": ["reader@example.com"]},
-        {"email": {"address": "reader@example.com"}},
-        {"email": True},
+        ({"email": "reader@example.com", "newsletters": "explaining-ukraine"}, "newsletters"),
+        ({"email": "reader@example.com", "newsletters": [1, 2]}, "newsletters"),
+        ({"email": "reader@example.com", "newsletters": [["explaining-ukraine"]]}, "newsletters"),
+        ({"email": "reader@example.com", "newsletters": {"slug": "x"}}, "newsletters"),
+        ({"email": 12345}, "email"),
+        ({"email": ["reader@example.com"]}, "email"),
+        ({"email": {"address": "reader@example.com"}}, "email"),
+        ({"email": True}, "email"),
+        ({"email": 12345, "newsletters": 5}, "email"),  # the first field wrong is the one named
     ],
 )
-def test_wrong_types_are_400_bad_request(lists, client, body):
+def test_wrong_types_are_400_bad_request_naming_the_field(lists, client, body, field):
     response = client.post("/api/subscriptions", json=body)
     assert response.status_code == 400
     assert error_of(response)["code"] == "bad_request"
+    assert error_of(response)["field"] == field
+    assert count_subscribers(lists) == 0
 
 
 @pytest.mark.parametrize(
@@ -172,18 +182,6 @@ def test_body_over_16_kib_is_413_payload_too_large(lists, client):
     assert count_subscribers(lists) == 0
 
 
-@pytest.fixture
-def served(lists):
-    """The app over real HTTP: chunked bodies reach it as production servers hand them over."""
-    port = free_port()
-    server = make_server("127.0.0.1", port, lists, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.shutdown()
-    thread.join(timeout=5)
-
-
 def post_chunked(base_url: str, path: str, body: bytes, content_type: str):
     """POST with Transfer-Encoding: chunked (no Content-Length), as a streaming client sends."""
     connection = http.client.HTTPConnection(urlsplit(base_url).netloc, timeout=10)
@@ -197,27 +195,27 @@ def post_chunked(base_url: str, path: str, body: bytes, content_type: str):
     return answer
 
 
-def test_chunked_body_over_16_kib_is_413_payload_too_large(lists, served):
+def test_chunked_body_over_16_kib_is_413_payload_too_large(lists, live_server):
     body = json.dumps({"email": "reader@example.com", "padding": "x" * 17000}).encode()
-    status, _, answer = post_chunked(served, "/api/subscriptions", body, "application/json")
+    status, _, answer = post_chunked(live_server, "/api/subscriptions", body, "application/json")
     assert status == 413
     assert json.loads(answer)["error"]["code"] == "payload_too_large"
     assert count_subscribers(lists) == 0
 
 
-def test_chunked_form_over_16_kib_is_refused_not_cut_short(lists, served):
+def test_chunked_form_over_16_kib_is_refused_not_cut_short(lists, live_server):
     body = b"email=reader%40example.com&padding=" + b"x" * 17000
     status, content_type, _ = post_chunked(
-        served, "/subscribe", body, "application/x-www-form-urlencoded"
+        live_server, "/subscribe", body, "application/x-www-form-urlencoded"
     )
     assert status == 413
     assert content_type.startswith("text/html")
     assert count_subscribers(lists) == 0
 
 
-def test_chunked_body_within_the_limit_is_accepted(lists, served):
+def test_chunked_body_within_the_limit_is_accepted(lists, live_server):
     body = json.dumps({"email": "reader@example.com"}).encode()
-    status, _, answer = post_chunked(served, "/api/subscriptions", body, "application/json")
+    status, _, answer = post_chunked(live_server, "/api/subscriptions", body, "application/json")
     assert (status, json.loads(answer)) == (202, {"status": "pending"})
 
 
@@ -249,26 +247,25 @@ def test_unknown_fields_are_ignored(lists, client):
     assert response.status_code == 202
 
 
-def test_cors_preflight_from_an_embed_origin_is_allowed(lists, client):
-    response = client.options(
+def preflight(client, origin: str):
+    """What a browser asks before a script on `origin` may POST JSON to the API."""
+    return client.options(
         "/api/subscriptions",
         headers={
-            "Origin": "https://outlet.example",
+            "Origin": origin,
             "Access-Control-Request-Method": "POST",
             "Access-Control-Request-Headers": "Content-Type",
         },
     )
+
+
+def test_cors_preflight_from_an_embed_origin_is_allowed(lists, client):
+    response = preflight(client, "https://outlet.example")
     assert response.headers["Access-Control-Allow-Origin"] == "https://outlet.example"
 
 
 def test_cors_preflight_from_another_origin_is_not_allowed(lists, client):
-    response = client.options(
-        "/api/subscriptions",
-        headers={
-            "Origin": "https://elsewhere.example",
-            "Access-Control-Request-Method": "POST",
-        },
-    )
+    response = preflight(client, "https://elsewhere.example")
     assert "Access-Control-Allow-Origin" not in response.headers
 
 

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from tests.newsletters.helpers import outbox, path_of, statuses, subscribe_and_confirm
+from tests.newsletters.helpers import (
+    load_lists,
+    outbox,
+    statuses,
+    subscribe_and_confirm,
+    unsubscribe_path,
+)
 
 
 def one_click_path(app) -> str:
     (welcome,) = outbox(app, "welcome")
-    return path_of(welcome.headers["List-Unsubscribe"].strip("<>"))
+    return unsubscribe_path(welcome)
+
+
+def morning_briefing_link(app, client) -> str:
+    """A reader of Morning Briefing and Investigations: the first welcome's one-click link."""
+    subscribe_and_confirm(app, client, "reader@example.com", ["morning-briefing"])
+    subscribe_and_confirm(app, client, "reader@example.com", ["investigations"])
+    (first_welcome, _) = outbox(app, "welcome")
+    return unsubscribe_path(first_welcome)
 
 
 def test_one_click_post_unsubscribes_without_session_or_csrf(make_app):
-    from tests.newsletters.helpers import load_lists
-
     app = load_lists(make_app(WTF_CSRF_ENABLED=True))
     client = app.test_client()
     subscribe_and_confirm(app, client, "reader@example.com", ["morning-briefing"])
@@ -27,11 +39,7 @@ def test_one_click_post_unsubscribes_without_session_or_csrf(make_app):
 
 
 def test_one_click_leaves_only_the_lists_of_that_mail(lists, client):
-    subscribe_and_confirm(lists, client, "reader@example.com", ["morning-briefing"])
-    subscribe_and_confirm(lists, client, "reader@example.com", ["investigations"])
-    (first_welcome, _) = outbox(lists, "welcome")
-    path = path_of(first_welcome.headers["List-Unsubscribe"].strip("<>"))
-    client.post(path, data={"List-Unsubscribe": "One-Click"})
+    client.post(morning_briefing_link(lists, client), data={"List-Unsubscribe": "One-Click"})
     assert statuses(lists, "reader@example.com") == {
         "morning-briefing": "unsubscribed",
         "investigations": "confirmed",
@@ -55,12 +63,7 @@ def test_button_on_the_page_unsubscribes(lists, client):
 
 
 def test_leave_all_button_leaves_every_list(lists, client):
-    subscribe_and_confirm(lists, client, "reader@example.com", ["morning-briefing"])
-    subscribe_and_confirm(lists, client, "reader@example.com", ["investigations"])
-    (first_welcome, _) = outbox(lists, "welcome")
-    client.post(
-        path_of(first_welcome.headers["List-Unsubscribe"].strip("<>")), data={"scope": "all"}
-    )
+    client.post(morning_briefing_link(lists, client), data={"scope": "all"})
     assert set(statuses(lists, "reader@example.com").values()) == {"unsubscribed"}
 
 

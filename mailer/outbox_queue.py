@@ -1,4 +1,4 @@
-"""The outbox table as the worker uses it: claim due rows, record each outcome at once.
+"""The outbox queue: workers claim due messages from it and record each outcome at once.
 
 Every statement here runs on a connection in autocommit: each one is its own transaction and
 costs one round trip. Claiming moves a row's next_attempt_at a lease ahead (LEASE) in a single
@@ -28,17 +28,17 @@ FIRST_RETRY_SECONDS = 30
 LONGEST_RETRY_SECONDS = 3600
 _ERROR_LENGTH = 1000
 
-outbox = OutboxMessage.__table__
+_outbox = OutboxMessage.__table__
 _MAIL_COLUMNS = (
-    outbox.c.id,
-    outbox.c.to_addr,
-    outbox.c.subject,
-    outbox.c.text_body,
-    outbox.c.html_body,
-    outbox.c.message_id,
-    outbox.c.created_at,
-    outbox.c.headers,
-    outbox.c.attempts,
+    _outbox.c.id,
+    _outbox.c.to_addr,
+    _outbox.c.subject,
+    _outbox.c.text_body,
+    _outbox.c.html_body,
+    _outbox.c.message_id,
+    _outbox.c.created_at,
+    _outbox.c.headers,
+    _outbox.c.attempts,
 )
 
 
@@ -50,19 +50,21 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 @contextmanager
-def ledger() -> Iterator[OutboxLedger]:
-    """An OutboxLedger on a pooled connection of its own, apart from db.session."""
+def open_outbox_queue() -> Iterator[OutboxQueue]:
+    """The OutboxQueue on a pooled connection of its own, apart from db.session."""
     with db.engine.connect() as connection:
-        yield OutboxLedger(connection.execution_options(isolation_level="AUTOCOMMIT"))
+        yield OutboxQueue(connection.execution_options(isolation_level="AUTOCOMMIT"))
 
 
-class OutboxLedger:
+class OutboxQueue:
+    """Due messages out (claim_due), outcomes in (mark_sent, mark_retry, mark_failed, release)."""
+
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
     def has_due(self) -> bool:
-        due = select(outbox.c.id).where(
-            outbox.c.status == QUEUED, outbox.c.next_attempt_at <= utcnow()
+        due = select(_outbox.c.id).where(
+            _outbox.c.status == QUEUED, _outbox.c.next_attempt_at <= utcnow()
         )
         return self.connection.execute(due.limit(1)).first() is not None
 
@@ -70,15 +72,15 @@ class OutboxLedger:
         """Take up to batch_size due rows, oldest first, by moving them a lease ahead."""
         now = utcnow()
         due_ids = (
-            select(outbox.c.id)
-            .where(outbox.c.status == QUEUED, outbox.c.next_attempt_at <= now)
-            .order_by(outbox.c.next_attempt_at, outbox.c.id)
+            select(_outbox.c.id)
+            .where(_outbox.c.status == QUEUED, _outbox.c.next_attempt_at <= now)
+            .order_by(_outbox.c.next_attempt_at, _outbox.c.id)
             .limit(batch_size)
             .with_for_update(skip_locked=True)
         )
         claim = (
-            update(outbox)
-            .where(outbox.c.id.in_(due_ids.scalar_subquery()), outbox.c.status == QUEUED)
+            update(_outbox)
+            .where(_outbox.c.id.in_(due_ids.scalar_subquery()), _outbox.c.status == QUEUED)
             .values(next_attempt_at=now + LEASE)
             .returning(*_MAIL_COLUMNS)
         )
@@ -108,37 +110,40 @@ class OutboxLedger:
         ids = list(ids)
         if ids:
             self.connection.execute(
-                update(outbox)
-                .where(outbox.c.id.in_(ids), outbox.c.status == QUEUED)
+                update(_outbox)
+                .where(_outbox.c.id.in_(ids), _outbox.c.status == QUEUED)
                 .values(next_attempt_at=at or utcnow())
             )
 
     def _record(self, mail_id: int, **values) -> None:
-        self.connection.execute(update(outbox).where(outbox.c.id == mail_id).values(**values))
+        self.connection.execute(update(_outbox).where(_outbox.c.id == mail_id).values(**values))
+
+
+# The operator's view (`outbox status`, `outbox requeue`), through db.session.
 
 
 def count_by_status() -> dict[str, int]:
-    rows = db.session.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))
+    rows = db.session.execute(select(_outbox.c.status, func.count()).group_by(_outbox.c.status))
     return {QUEUED: 0, SENT: 0, FAILED: 0} | {status: count for status, count in rows}
 
 
 def count_due() -> int:
     return db.session.execute(
         select(func.count())
-        .select_from(outbox)
-        .where(outbox.c.status == QUEUED, outbox.c.next_attempt_at <= utcnow())
+        .select_from(_outbox)
+        .where(_outbox.c.status == QUEUED, _outbox.c.next_attempt_at <= utcnow())
     ).scalar_one()
 
 
 def requeue(ids: Iterable[int] | None = None) -> int:
     """Put failed messages back in the queue with a fresh count of attempts."""
     statement = (
-        update(outbox)
-        .where(outbox.c.status == FAILED)
+        update(_outbox)
+        .where(_outbox.c.status == FAILED)
         .values(status=QUEUED, attempts=0, next_attempt_at=utcnow())
     )
     if ids is not None:
-        statement = statement.where(outbox.c.id.in_(list(ids)))
+        statement = statement.where(_outbox.c.id.in_(list(ids)))
     count = db.session.execute(statement).rowcount
     db.session.commit()
     return count

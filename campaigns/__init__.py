@@ -1,0 +1,1 @@
+"""Campaigns: issues of a newsletter, written in Markdown and sent to its readers."""

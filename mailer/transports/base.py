@@ -1,0 +1,55 @@
+"""What every transport promises the worker, and the errors that tell it what to do next.
+
+A transport takes one message at a time and keeps whatever connection it needs between them.
+Its errors say what should happen to the message: TemporaryFailure (retry later),
+PermanentFailure (never retry) or ServerUnavailable (nothing can be sent now: stop the batch).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from mailer.message import (
+    BuiltMessage,
+    Mail,
+    MailFrom,
+    UndeliverableAddress,
+    UnusableMailFrom,
+    build_message,
+)
+
+
+class DeliveryError(Exception):
+    """The message was not delivered this time."""
+
+
+class TemporaryFailure(DeliveryError):
+    """This message should be tried again later (a 4xx answer, a connection lost mid-message)."""
+
+
+class PermanentFailure(DeliveryError):
+    """This message will never be accepted (a 5xx answer, an address this server cannot take)."""
+
+
+class ServerUnavailable(DeliveryError):
+    """Nothing can be sent now (server down, refusing our MAIL FROM or our login): stop."""
+
+
+class Transport(Protocol):
+    """Carries messages somewhere: an SMTP server, the console, a list in memory."""
+
+    def send(self, mail: Mail) -> None:
+        """Deliver one message or raise a DeliveryError saying what to do with it."""
+
+    def close(self) -> None:
+        """Let go of any connection; the transport may be used again afterwards."""
+
+
+def build_for_transport(mail: Mail, mail_from: MailFrom, *, smtputf8: bool) -> BuiltMessage:
+    """build_message, its errors turned into what the worker does about them."""
+    try:
+        return build_message(mail, mail_from, smtputf8=smtputf8)
+    except UnusableMailFrom as error:  # every message would fail the same way: stop, keep them
+        raise ServerUnavailable(str(error)) from None
+    except UndeliverableAddress as error:
+        raise PermanentFailure(str(error)) from None

@@ -1,0 +1,126 @@
+"""The JSON API's shapes: what a request must hold, what an answer holds, and each refusal.
+
+Requests are pydantic models validated strictly (no coercion: 12345 is not an address), and
+parse_json() turns a body into one or raises ApiError, the contract's error shape. The same
+models can describe the API as JSON Schema 2020-12, the dialect of OpenAPI 3.1.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, TypeVar
+
+from flask import Request, Response
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic_core import ErrorDetails
+
+from addresses import InvalidEmail
+from errors import api_error
+from newsletters.forms import EMAIL_ERROR
+from newsletters.models import SOURCE_API
+from newsletters.services import API_WORDING, SignupRequest, UnknownNewsletter
+
+# The error code of each field a signup can be refused for, for the API and the in-place form.
+ERROR_CODES = {"email": "invalid_email", "newsletters": "unknown_newsletter"}
+
+
+class ApiError(Exception):
+    """A refusal in the contract's shape: {"error": {"code", "message", "field"?}}."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.field = status, code, message, field
+
+    @classmethod
+    def bad_request(cls, message: str, field: str | None = None) -> ApiError:
+        return cls(400, "bad_request", message, field)
+
+    @classmethod
+    def refused_signup(cls, refusal: InvalidEmail | UnknownNewsletter) -> ApiError:
+        if isinstance(refusal, InvalidEmail):
+            return cls(422, ERROR_CODES["email"], EMAIL_ERROR, "email")
+        message = f"Unknown newsletter: {refusal}"
+        return cls(422, ERROR_CODES["newsletters"], message, "newsletters")
+
+    def response(self) -> Response:
+        return api_error(self.status, self.code, self.message, self.field)
+
+
+class ApiRequest(BaseModel):
+    """A JSON object body; fields it does not name are ignored."""
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
+    wrong_type: ClassVar[dict[str, str]] = {}  # per field: what to say when it is not that type
+
+    @classmethod
+    def refusal(cls, error: ErrorDetails) -> ApiError:
+        """The answer to the first thing wrong with a body (fields in the order declared)."""
+        field = str(error["loc"][0]) if error["loc"] else None
+        return ApiError.bad_request(cls.wrong_type.get(field or "", error["msg"]), field)
+
+
+class SubscriptionRequest(ApiRequest):
+    """POST /api/subscriptions: an address, and the lists (none or empty: the default lists)."""
+
+    email: str
+    newsletters: list[str] | None = None
+
+    wrong_type: ClassVar[dict[str, str]] = {
+        "email": "email must be a string.",
+        "newsletters": "newsletters must be a list of newsletter slugs.",
+    }
+
+    @classmethod
+    def refusal(cls, error: ErrorDetails) -> ApiError:
+        if error["loc"] == ("email",) and (error["type"] == "missing" or error["input"] is None):
+            return ApiError.refused_signup(InvalidEmail("no address"))
+        return super().refusal(error)
+
+    def signup(self, source_url: str | None, ip: str, user_agent: str) -> SignupRequest:
+        return SignupRequest(
+            email=self.email,
+            slugs=self.newsletters or [],
+            source=SOURCE_API,
+            source_url=source_url,
+            ip=ip,
+            user_agent=user_agent,
+            wording=API_WORDING,
+        )
+
+
+class NewsletterItem(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read from the open lists' snapshot
+
+    slug: str
+    name: str
+    description: str
+
+
+class NewsletterList(BaseModel):
+    """GET /api/newsletters."""
+
+    newsletters: list[NewsletterItem]
+
+
+class SignupAccepted(BaseModel):
+    """202 from POST /api/subscriptions: the same whether the address is new or known."""
+
+    status: str = "pending"
+
+
+Body = TypeVar("Body", bound=ApiRequest)
+
+
+def parse_json(model: type[Body], request: Request) -> Body:
+    """The request's JSON body as `model`, or ApiError (415, 400, 422 as the model says).
+
+    A body over the size limit raises werkzeug's 413 while it is read.
+    """
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError.bad_request("The body must be a JSON object.")
+    try:
+        return model.model_validate(body)
+    except ValidationError as invalid:
+        raise model.refusal(invalid.errors()[0]) from None
