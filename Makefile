@@ -45,7 +45,9 @@ run: venv
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT) --with-threads
 
+# Import contracts first (.importlinter): a layer imported the wrong way fails the build.
 test: venv
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
 # Browser tests drive Debian's Chromium (never a downloaded browser); needs root for apt-get.

@@ -89,8 +89,8 @@ def _register_commands(app: Flask) -> None:
     from demo import demo_command
     from mailer.cli import outbox_cli
     from mailer.suppression_cli import mail_cli, suppressions_cli
-    from membership.cli import members_cli, tiers_cli
     from newsletters.cli import newsletters_cli
+    from payments.cli import members_cli, tiers_cli
     from staff.cli import staff_cli
 
     for command in (newsletters_cli, tiers_cli, members_cli, staff_cli, outbox_cli, demo_command):
