@@ -31,6 +31,11 @@ class PermanentFailure(DeliveryError):
     """This message will never be accepted (a 5xx answer, an address this server cannot take)."""
 
 
+class RecipientRefused(PermanentFailure):
+    """The receiving server refused this recipient or message with a 5xx: the address is
+    suppressed (reason `refused`) as well as the message failed."""
+
+
 class ServerUnavailable(DeliveryError):
     """Nothing can be sent now (server down, refusing our MAIL FROM or our login): stop."""
 
@@ -38,8 +43,12 @@ class ServerUnavailable(DeliveryError):
 class Transport(Protocol):
     """Carries messages somewhere: an SMTP server, the console, a list in memory."""
 
-    def send(self, mail: Mail) -> None:
-        """Deliver one message or raise a DeliveryError saying what to do with it."""
+    def send(self, mail: Mail, then: Mail | None = None) -> None:
+        """Deliver one message or raise a DeliveryError saying what to do with it.
+
+        `then` is the message this transport will be given next, if known: one that pipelines
+        (SMTP) may start its transaction early; the error raised is always `mail`'s.
+        """
 
     def close(self) -> None:
         """Let go of any connection; the transport may be used again afterwards."""

@@ -19,7 +19,7 @@ class ConsoleTransport:
         self.mail_from = mail_from
         self.stream = stream
 
-    def send(self, mail: Mail) -> None:
+    def send(self, mail: Mail, then: Mail | None = None) -> None:
         built = build_for_transport(mail, self.mail_from, smtputf8=True)
         stream = self.stream or sys.stdout
         stream.write(render_for_console(mail.id, built.data))

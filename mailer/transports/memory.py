@@ -32,7 +32,7 @@ class MemoryTransport:
     def __init__(self, mail_from: MailFrom) -> None:
         self.mail_from = mail_from
 
-    def send(self, mail: Mail) -> None:
+    def send(self, mail: Mail, then: Mail | None = None) -> None:
         built = build_for_transport(mail, self.mail_from, smtputf8=True)
         MEMORY_OUTBOX.append(
             MemoryDelivery(mail.id, built.envelope_from, built.envelope_to, built.data)
