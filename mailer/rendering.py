@@ -22,6 +22,7 @@ from datetime import datetime
 from email.utils import parseaddr
 
 from flask import current_app
+from flask_babel import force_locale
 
 from mailer.message import Mail
 
@@ -112,15 +113,17 @@ def render_templates(rows: Sequence[QueuedMail]) -> list[RenderedMail]:
     for row in rows:
         context = {**(row.context or {}), "base_url": base_url, "mail_language": row.language}
         name = f"email/{row.kind}"
-        subject = environment.get_template(f"{name}.subject.txt").render(context)
-        rendered.append(
-            RenderedMail(
-                subject=" ".join(subject.split()),
-                text_body=environment.get_template(f"{name}.txt").render(context),
-                html_body=environment.get_template(f"{name}.html").render(context),
-                headers=list_headers(context.get("list_id"), context.get("unsubscribe_url")),
+        # In the reader's language: the templates' _() and number filters read Babel's locale.
+        with force_locale(row.language or "en"):
+            subject = environment.get_template(f"{name}.subject.txt").render(context)
+            rendered.append(
+                RenderedMail(
+                    subject=" ".join(subject.split()),
+                    text_body=environment.get_template(f"{name}.txt").render(context),
+                    html_body=environment.get_template(f"{name}.html").render(context),
+                    headers=list_headers(context.get("list_id"), context.get("unsubscribe_url")),
+                )
             )
-        )
     return rendered
 
 

@@ -8,7 +8,8 @@ from datetime import date, datetime
 from email.utils import parseaddr
 from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import current_app, has_request_context
+from flask_babel import get_locale
 from sqlalchemy import insert, inspect
 
 from database import utcnow
@@ -57,6 +58,8 @@ def queue_mail(
     /unsubscribe/<token> link). `language` is the reader's mail language (en, uk), if known.
     """
     current_app.jinja_env.get_template(f"email/{template}.txt")  # a typo fails here, not later
+    if language is None and has_request_context():
+        language = str(get_locale() or "en")  # the page or request the reader wrote from
     values = {key: plain_value(value) for key, value in (context or {}).items()}
     if list_id:
         values["list_id"] = list_id
