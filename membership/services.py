@@ -169,17 +169,22 @@ def request_portal_link(email: str) -> bool:
     ).scalars()
     sent = False
     for customer_id in customers:
-        token = make_token("portal", {"customer": customer_id})
         queue_mail(
             to=email,
             template="membership_portal",
             context={
-                "portal_url": external_url(f"/membership/portal/{token}"),
+                "portal_url": portal_url(customer_id),
                 "hours": PORTAL_LINK_MAX_AGE_SECONDS // 3600,
             },
         )
         sent = True
     return sent
+
+
+def portal_url(customer_id: str) -> str:
+    """A "Manage membership" link for the customer, valid PORTAL_LINK_MAX_AGE_SECONDS."""
+    token = make_token("portal", {"customer": customer_id})
+    return external_url(f"/membership/portal/{token}")
 
 
 class InvalidPortalLink(Exception):
