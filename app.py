@@ -98,9 +98,12 @@ def _register_commands(app: Flask) -> None:
     from privacy.cli import maintenance_cli
     from privacy.retention import DAILY_JOB, daily_purge
     from staff.cli import staff_cli
+    from staff.imports import delete_old_reports
 
     for command in (newsletters_cli, tiers_cli, members_cli, staff_cli, outbox_cli, demo_command):
         app.cli.add_command(command)
     for command in (suppressions_cli, mail_cli, subscribers_cli, maintenance_cli):
         app.cli.add_command(command)
-    register_daily_job(DAILY_JOB, daily_purge)  # run by `outbox work`, one process a day
+    # Run by `outbox work`, by one of its processes, once a day.
+    register_daily_job(DAILY_JOB, daily_purge)
+    register_daily_job("staff-import-reports", delete_old_reports)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     EmailField,
     IntegerField,
     PasswordField,
+    SelectField,
     StringField,
     TextAreaField,
 )
@@ -43,3 +45,18 @@ class ListForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(message="Enter a name."), Length(max=200)])
     description = TextAreaField("Description", validators=[Length(max=2000)])
     is_default = BooleanField("Default list (signups that name no list join it)")
+
+
+class ImportForm(FlaskForm):
+    file = FileField(
+        "File (a Mailchimp audience export, or any CSV with an email column)",
+        validators=[FileRequired(message="Choose a file to import.")],
+    )
+    newsletter = SelectField("Into the list", validate_choice=True)
+    encoding = StringField(
+        "Encoding, only for a file that is neither UTF-8 nor UTF-16 (cp1252, cp1251, …)",
+        validators=[Length(max=40)],
+    )
+    send_confirmations = BooleanField(
+        "Mail each pending reader a confirmation (through the outbox, within the daily caps)"
+    )
