@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from database import utcnow
 from extensions import db
@@ -42,8 +42,9 @@ def _moment(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _own_subscriptions(address_key: str):
-    return select(MemberSubscription).where(MemberSubscription.email == address_key)
+def _gift_from(address_key: str):
+    """Contributions keep the address as Stripe gave it; memberships keep it lower-cased."""
+    return func.lower(Contribution.email) == address_key
 
 
 def counted_customers(address_key: str) -> list[str]:
@@ -68,7 +69,7 @@ def member_record(address_key: str) -> MemberRecord:
         .order_by(MemberSubscription.id)
     ).all()
     contributions = db.session.scalars(
-        select(Contribution).where(Contribution.email == address_key).order_by(Contribution.id)
+        select(Contribution).where(_gift_from(address_key)).order_by(Contribution.id)
     ).all()
     subscription_ids = [row.stripe_subscription_id for row, _tier in rows]
     customer_ids = sorted(
@@ -131,7 +132,7 @@ def forget_member(address_key: str) -> ForgottenMember:
     ).all()
     contributions = db.session.execute(
         update(Contribution)
-        .where(Contribution.email == address_key)
+        .where(_gift_from(address_key))
         .values(email=None)
         .returning(Contribution.id)
         .execution_options(synchronize_session=False)

@@ -21,8 +21,7 @@ from signing import ReaderGone, TokenExpired, TokenInvalid
 
 
 def confirm(token: str):
-    claim = links.read_confirm_token(token)
-    lists = optin.subscription_statuses(claim.subscriber_id, claim.slugs)
+    lists = optin.lists_to_confirm(links.read_confirm_token(token))
     return render_template("newsletters/confirm.html", token=token, lists=lists)
 
 

@@ -118,6 +118,13 @@ def resend_confirmation(claim: links.ConfirmClaim) -> bool:
     return True
 
 
+def lists_to_confirm(claim: links.ConfirmClaim) -> list[tuple[Newsletter, str]]:
+    """What the confirmation page shows; ReaderGone when the reader's data is gone."""
+    if db.session.get(Subscriber, claim.subscriber_id) is None:
+        raise ReaderGone()
+    return subscription_statuses(claim.subscriber_id, claim.slugs)
+
+
 def subscription_statuses(
     subscriber_id: int, slugs: tuple[str, ...]
 ) -> list[tuple[Newsletter, str]]:

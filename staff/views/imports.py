@@ -19,22 +19,27 @@ from staff.forms import ImportForm
 from staff.views.blueprint import bp
 
 
-def _form() -> ImportForm:
-    form = ImportForm()
+def _form(blank: bool = False) -> ImportForm:
+    """The form as posted, or (blank) a fresh one that does not read the request's body."""
+    form = ImportForm(formdata=None) if blank else ImportForm()
     form.newsletter.choices = imports.list_choices()
     return form
 
 
+def _upload_limit() -> str:
+    limit = current_app.config["IMPORT_UPLOAD_MAX_BYTES"]
+    return f"{limit / 2**20:g} MB" if limit >= 2**20 else f"{limit / 1024:g} KB"
+
+
 def _page(form: ImportForm, status: int = 200, report=None, error: str | None = None):
-    limit_mb = current_app.config["IMPORT_UPLOAD_MAX_BYTES"] // 2**20
-    context = {"form": form, "report": report, "error": error, "limit_mb": limit_mb}
+    context = {"form": form, "report": report, "error": error, "limit": _upload_limit()}
     return render_template("staff/import.html", **context), status
 
 
 @bp.get("/import")
 @admin_required
 def import_form():
-    return _page(_form())
+    return _page(_form(blank=True))
 
 
 @bp.post("/import")
@@ -45,19 +50,19 @@ def import_upload():
     try:
         form = _form()
         if not form.validate_on_submit():
-            return _page(form, 400 if form.csrf_token.errors else 422)
+            return _page(form, 400 if "csrf_token" in form.errors else 422)
         upload = form.file.data
         report = imports.import_upload(
             upload.stream,
             upload.filename or "upload.csv",
             form.newsletter.data,
-            encoding=form.encoding.data.strip() or None,
+            encoding=(form.encoding.data or "").strip() or None,
             send_confirmations=form.send_confirmations.data,
         )
     except RequestEntityTooLarge:
-        limit = current_app.config["IMPORT_UPLOAD_MAX_BYTES"] // 2**20
-        message = f"The file is larger than {limit} MB: import it with `flask subscribers import`."
-        return _page(_form(), 413, error=message)
+        limit = _upload_limit()
+        message = f"The file is larger than {limit}: import it with `flask subscribers import`."
+        return _page(_form(blank=True), 413, error=message)
     except (ImportFileError, UnknownNewsletter) as refused:
         return _page(form, 422, error=f"{refused} Nothing was imported.")
     audit(
@@ -66,7 +71,7 @@ def import_upload():
         f"{report.result.summary()}; {report.rejected_count} rejected",
     )
     db.session.commit()
-    return _page(_form(), report=report)
+    return _page(_form(blank=True), report=report)
 
 
 @bp.get("/import/rejected/<name>.csv")
