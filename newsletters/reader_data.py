@@ -38,9 +38,11 @@ class PendingPurge:
     consents: int = 0
 
 
-def reader(subscriber_id: int) -> Reader:
-    """The reader a link names; ReaderGone when their data is gone."""
-    subscriber = db.session.get(Subscriber, subscriber_id)
+def reader(subscriber_id: int, *, lock: bool = False) -> Reader:
+    """The reader a link names; ReaderGone when their data is gone. `lock` holds the row until
+    the commit: of two erasures at once (a double click) the second finds the reader gone."""
+    query = select(Subscriber).where(Subscriber.id == subscriber_id)
+    subscriber = db.session.scalar(query.with_for_update() if lock else query)
     if subscriber is None:
         raise ReaderGone()
     return Reader(subscriber.id, subscriber.email, subscriber.email_key)

@@ -118,7 +118,7 @@ def erase_reader(subscriber_id: int, requested_by: str = BY_READER) -> ErasureDo
     """Delete every row that names the reader; keep their address only as a keyed hash among
     the suppressions. Memberships stay counted (their address cleared). ReaderGone when the
     reader is gone already."""
-    reader = newsletter_data.reader(subscriber_id)
+    reader = newsletter_data.reader(subscriber_id, lock=True)
     manage_urls = _manage_membership_urls(reader.email_key)
     member = member_data.forget_member(reader.email_key)
     payments = payment_data.forget_payments(member.customer_ids, member.subscription_ids)

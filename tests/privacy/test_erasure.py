@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 
+import itsdangerous.timed
 from sqlalchemy import func, select
 
 from extensions import db
@@ -14,6 +16,7 @@ from newsletters.models import Consent, Subscriber, Subscription
 from privacy.models import Erasure
 from tests.newsletters.helpers import (
     confirm_path,
+    load_lists,
     outbox,
     preferences_path,
     statuses,
@@ -179,3 +182,28 @@ def test_confirming_lifts_an_earlier_suppression_of_the_address(lists, client, r
 
     with lists.app_context():
         assert not is_suppressed(READER)
+
+
+def test_the_erasure_link_expires_after_24_hours(lists, client, monkeypatch):
+    preferences = confirmed_reader(lists, client, READER)
+    then = int(time.time() - 24.1 * 3600)
+    with monkeypatch.context() as clock:
+        clock.setattr(itsdangerous.timed.TimestampSigner, "get_timestamp", lambda self: then)
+        link = erasure_link(lists, client, preferences, READER)
+
+    assert client.get(link).status_code == 410
+    assert client.post(link).status_code == 410
+    assert statuses(lists, READER) == {"explaining-ukraine": "confirmed"}
+
+
+def test_asking_for_links_again_and_again_is_limited_per_reader(make_app):
+    app = load_lists(make_app(RATELIMIT_ENABLED=True, RATELIMIT_PRIVACY_LINKS="2/hour"))
+    client = app.test_client()
+    preferences = confirmed_reader(app, client, READER)
+
+    answers = [
+        client.post(f"{preferences}/{what}").status_code for what in ("data", "erase", "data")
+    ]
+
+    assert answers == [200, 200, 429]
+    assert len(outbox(app, "data_export_link")) + len(outbox(app, "erasure_link")) == 2
