@@ -44,6 +44,17 @@ def shared_cacheable(view):
     return wrapper
 
 
+def remote_images(view):
+    """Mark a page that shows a campaign's body, whose images come from https origins."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        g.remote_images = True
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
 class _SessionInterface(SecureCookieSessionInterface):
     def save_session(self, app, session, response):
         super().save_session(app, session, response)
@@ -89,7 +100,7 @@ def _content_security_policy() -> str:
     return "; ".join(
         [
             "default-src 'self'",
-            "img-src 'self' data:",
+            "img-src 'self' data: https:" if g.get("remote_images") else "img-src 'self' data:",
             "style-src 'self'",
             "script-src 'self'",
             "object-src 'none'",

@@ -185,3 +185,26 @@ def goal_progress() -> GoalProgress:
 def forget_cached_progress() -> None:
     """Called after this process changes membership, so its own next answer is fresh."""
     _cache.clear()
+
+
+def member_addresses():
+    """A SELECT of members' addresses, lower-cased (as subscribers.email_key keeps them), by the
+    same definition that counts members: for members-only lists and the archive's full text."""
+    return (
+        select(func.lower(MemberSubscription.email))
+        .where(
+            MemberSubscription.status.in_(COUNTING_STATUSES),
+            MemberSubscription.tier_id.is_not(None),
+            MemberSubscription.deleted.is_(False),
+            MemberSubscription.email.is_not(None),
+        )
+        .distinct()
+    )
+
+
+def is_member_address(address: str) -> bool:
+    """Whether this address belongs to a member right now."""
+    matching = member_addresses().where(
+        func.lower(MemberSubscription.email) == address.strip().lower()
+    )
+    return db.session.execute(matching.limit(1)).first() is not None
