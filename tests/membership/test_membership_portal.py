@@ -9,7 +9,7 @@ from sqlalchemy import select
 from extensions import db
 from mailer.models import OutboxMessage
 from signing import SALTS
-from tests.payments.stripe_testing import add_tiers, checkout_session, make_event, post_event
+from tests.stripe_helpers import add_tiers, checkout_session, make_event, post_event
 
 PORTAL_URL = "https://billing.stripe.com/p/session/test_standin"
 
