@@ -18,12 +18,14 @@ from newsletters.models import CONFIRMED, Newsletter, Subscriber, Subscription
 
 
 def audience(newsletter: Newsletter) -> Select:
-    """(subscriber_id, to_addr, language) of every reader the list's campaigns reach now."""
+    """(subscriber_id, to_addr, language, address_key) of every reader the list's campaigns
+    reach now."""
     statement = (
         select(
             Subscriber.id.label("subscriber_id"),
             Subscriber.email.label("to_addr"),
             null().label("language"),  # a reader's mail language arrives with i18n
+            Subscriber.email_key.label("address_key"),  # how suppressions are matched
         )
         .join(Subscription, Subscription.subscriber_id == Subscriber.id)
         .where(Subscription.newsletter_id == newsletter.id, Subscription.status == CONFIRMED)

@@ -1,10 +1,10 @@
 """A campaign as each reader gets it, rendered when the message goes out.
 
 The Markdown is converted, sanitised and put into the mail templates once per version of a
-campaign (its id and updated_at) and app; what differs per reader (their own unsubscribe and
-preferences links, the date they confirmed) is then put into that frame by plain string
-replacement, which costs microseconds where a template render costs a good fraction of a
-millisecond.
+campaign (its id and updated_at), language and app: that is the frame. What differs per reader
+(their own unsubscribe and preferences links, the sentence saying since when they subscribed)
+is then put into the frame by plain string replacement, which costs microseconds where a
+template render costs a good fraction of a millisecond.
 """
 
 from __future__ import annotations
@@ -13,15 +13,22 @@ import html
 import secrets
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from functools import lru_cache
 
+from babel.dates import format_date
 from flask import current_app, render_template
+from flask_babel import force_locale, gettext
 from markupsafe import Markup
+from sqlalchemy import select
 
 from campaigns import content
 from campaigns.models import Campaign
 from extensions import db
+from i18n import DEFAULT_LANGUAGE, LANGUAGES, LONG_DATE
+from mailer.rendering import RenderedMail
 from mailer.services import list_id_header
 from newsletters import links
 from newsletters.models import Newsletter
@@ -32,28 +39,24 @@ from signing import external_url
 _NONCE = secrets.token_hex(8)
 UNSUBSCRIBE_MARK = f"\x1f{_NONCE}:unsubscribe\x1f"
 PREFERENCES_MARK = f"\x1f{_NONCE}:preferences\x1f"
-SINCE_MARK = f"\x1f{_NONCE}:since\x1f"
+WHY_MARK = f"\x1f{_NONCE}:why\x1f"
+DATE_MARK = f"\x1f{_NONCE}:date\x1f"
 
 FRAMES_KEPT = 32  # versions of campaigns one process keeps rendered
 
 
 @dataclass(frozen=True)
 class Frame:
-    """What every reader of one version of a campaign shares."""
+    """What every reader of one version of a campaign in one language shares."""
 
     subject: str
     html: str  # with the markers above
     text: str
+    why_dated: str  # "… subscribed to <list> on <DATE_MARK>."
+    why_undated: str  # for a reader with no confirmation date (an import, say)
     list_id: str
     list_slug: str
-
-
-@dataclass(frozen=True)
-class RenderedMail:
-    subject: str
-    text: str
-    html: str
-    headers: dict[str, str]
+    language: str
 
 
 @dataclass(frozen=True)
@@ -76,19 +79,35 @@ def _template_values(newsletter: Newsletter, subject: str, body: content.Rendere
         "postal_address": current_app.config["ORG_POSTAL_ADDRESS"],
         "unsubscribe_url": UNSUBSCRIBE_MARK,
         "preferences_url": PREFERENCES_MARK,
-        "since": SINCE_MARK,
+        "why": WHY_MARK,
+        "test": False,
     }
 
 
-def build_frame(campaign: Campaign, newsletter: Newsletter, *, test: bool = False) -> Frame:
+def build_frame(
+    campaign: Campaign, newsletter: Newsletter, language: str, *, test: bool = False
+) -> Frame:
+    with force_locale(language):
+        return _build_frame(campaign, newsletter, language, test)
+
+
+def _build_frame(campaign: Campaign, newsletter: Newsletter, language: str, test: bool) -> Frame:
     body = content.render(campaign.body_markdown)
     values = _template_values(newsletter, campaign.subject, body) | {"test": test}
+    subject = gettext("[Test] %(subject)s", subject=campaign.subject) if test else None
     return Frame(
-        subject=f"[Test] {campaign.subject}" if test else campaign.subject,
+        subject=subject or campaign.subject,
         html=render_template("email/campaign.html", **values),
         text=render_template("email/campaign.txt", **values),
+        why_dated=gettext(
+            "You get this because you subscribed to %(list)s on %(date)s.",
+            list=newsletter.name,
+            date=DATE_MARK,
+        ),
+        why_undated=_why_undated(newsletter),
         list_id=list_id_header(newsletter.name, newsletter.slug),
         list_slug=newsletter.slug,
+        language=language,
     )
 
 
@@ -99,7 +118,7 @@ class _FrameCache:
         self.frames: OrderedDict[tuple, Frame] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key: tuple, build) -> Frame:
+    def get(self, key: tuple, build: Callable[[], Frame]) -> Frame:
         with self.lock:
             frame = self.frames.get(key)
             if frame is not None:
@@ -117,29 +136,36 @@ def _cache() -> _FrameCache:
     return current_app.extensions.setdefault("campaign_frames", _FrameCache())
 
 
-def frame_for(campaign_id: int, *, test: bool = False) -> Frame | None:
-    """The campaign's current frame (one small query; rendered again only when it changed)."""
+def frame_for(campaign_id: int, language: str | None, *, test: bool = False) -> Frame | None:
+    """The campaign's current frame in this language (one small query; rendered again only
+    when the campaign changed); None for an unknown campaign."""
     row = db.session.execute(
-        db.select(Campaign, Newsletter)
+        select(Campaign, Newsletter)
         .join(Newsletter, Newsletter.id == Campaign.newsletter_id)
         .where(Campaign.id == campaign_id)
     ).first()
     if row is None:
         return None
     campaign, newsletter = row
-    key = (campaign.id, campaign.updated_at, newsletter.name, test)
-    return _cache().get(key, lambda: build_frame(campaign, newsletter, test=test))
+    language = language if language in LANGUAGES else DEFAULT_LANGUAGE
+    key = (campaign.id, campaign.updated_at, newsletter.name, language, test)
+    return _cache().get(key, lambda: build_frame(campaign, newsletter, language, test=test))
 
 
 def for_reader(frame: Frame, subscriber_id: int, confirmed_at: datetime | None) -> RenderedMail:
     """The frame with this reader's own links: their one-click unsubscribe from this list."""
     unsubscribe = links.unsubscribe_url(subscriber_id, [frame.list_slug])
     preferences = links.preferences_url(subscriber_id)
-    since = f" on {confirmed_at.day} {confirmed_at:%B %Y}" if confirmed_at else ""
+    if confirmed_at is None:
+        why = frame.why_undated
+    else:
+        why = frame.why_dated.replace(DATE_MARK, _long_date(confirmed_at.date(), frame.language))
     return RenderedMail(
         subject=frame.subject,
-        text=_fill(frame.text, unsubscribe, preferences, since),
-        html=_fill(frame.html, html.escape(unsubscribe), html.escape(preferences), since),
+        text_body=_fill(frame.text, unsubscribe, preferences, why),
+        html_body=_fill(
+            frame.html, html.escape(unsubscribe), html.escape(preferences), html.escape(why)
+        ),
         headers={
             "List-Id": frame.list_id,
             "List-Unsubscribe": f"<{unsubscribe}>",
@@ -153,22 +179,31 @@ def for_test(frame: Frame) -> RenderedMail:
     return RenderedMail(frame.subject, frame.text, frame.html, headers={})
 
 
-def _fill(text: str, unsubscribe: str, preferences: str, since: str) -> str:
+@lru_cache(maxsize=4096)
+def _long_date(day: date, language: str) -> str:
+    """As i18n.long_date writes it, without a locale switch per message (readers share days)."""
+    return format_date(day, LONG_DATE, locale=language)
+
+
+def _fill(text: str, unsubscribe: str, preferences: str, why: str) -> str:
     return (
         text.replace(UNSUBSCRIBE_MARK, unsubscribe)
         .replace(PREFERENCES_MARK, preferences)
-        .replace(SINCE_MARK, since)
+        .replace(WHY_MARK, why)
     )
+
+
+def _why_undated(newsletter: Newsletter) -> str:
+    return gettext("You get this because you subscribed to %(list)s.", list=newsletter.name)
 
 
 def preview(newsletter: Newsletter, subject: str, markdown: str) -> Preview:
     """The body and footer as a reader of the list gets them, with example links."""
     body = content.render(markdown)
     values = _template_values(newsletter, subject, body) | {
-        "test": False,
         "unsubscribe_url": external_url("/unsubscribe/…"),
         "preferences_url": external_url("/preferences/…"),
-        "since": "",
+        "why": _why_undated(newsletter),
     }
     return Preview(
         html=render_template("email/_campaign_content.html", **values),

@@ -208,17 +208,27 @@ def start_due_campaigns() -> list[int]:
     return [id_ for id_ in due if _start(id_, from_status=SCHEDULED, now=now)]
 
 
-def finish_sent_campaigns() -> int:
+def finish_sent_campaigns() -> list[int]:
     """Campaigns with no message left to go become sent (and appear in the archive)."""
-    now = utcnow()
-    finished = db.session.execute(
-        update(Campaign)
-        .where(Campaign.status == SENDING, ~campaign_outbox.has_pending(Campaign.id))
-        .values(status=SENT, finished_at=now)
-        .returning(Campaign.id)
-        .execution_options(synchronize_session=False)
-    )
-    return len(finished.all())
+    sending = db.session.scalars(select(Campaign.id).where(Campaign.status == SENDING)).all()
+    finished = []
+    for campaign_id in sending:
+        counts = campaign_outbox.campaign_counts(campaign_id)
+        if counts["queued"] or counts["held"]:
+            continue
+        if _change(campaign_id, (SENDING,), status=SENT, finished_at=utcnow()):
+            finished.append(campaign_id)
+    return finished
+
+
+def move_campaigns_along() -> tuple[list[int], list[int]]:
+    """What `outbox work` runs on each pass: start the scheduled campaigns that are due, and
+    mark sent those with nothing left to go; (started, finished) ids. Commits."""
+    started = start_due_campaigns()
+    db.session.commit()
+    finished = finish_sent_campaigns()
+    db.session.commit()
+    return started, finished
 
 
 def pause(campaign_id: int) -> Campaign:

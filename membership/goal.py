@@ -187,16 +187,11 @@ def forget_cached_progress() -> None:
 
 
 def member_addresses():
-    """A SELECT of members' addresses, lower-cased (as subscribers.email_key keeps them), by the
-    same definition that counts members: for members-only lists and the archive's full text."""
+    """A SELECT of members' addresses, lower-cased as subscribers.email_key keeps them, by the
+    definition that counts members (COUNTS_AS_MEMBER): who a members-only list reaches."""
     return (
         select(func.lower(MemberSubscription.email))
-        .where(
-            MemberSubscription.status.in_(COUNTING_STATUSES),
-            MemberSubscription.tier_id.is_not(None),
-            MemberSubscription.deleted.is_(False),
-            MemberSubscription.email.is_not(None),
-        )
+        .where(COUNTS_AS_MEMBER, MemberSubscription.email.is_not(None))
         .distinct()
     )
 
