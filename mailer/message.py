@@ -53,6 +53,7 @@ class Mail:
     created_at: datetime
     headers: dict[str, str] = field(default_factory=dict)
     attempts: int = 0
+    language: str | None = None  # said in Content-Language when known
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ from sqlalchemy import Connection, func, select, update
 from database import utcnow
 from extensions import db
 from mailer.message import Mail
-from mailer.models import FAILED, QUEUED, SENT, OutboxMessage
+from mailer.models import FAILED, QUEUED, SENT, SUPPRESSED, OutboxMessage
+from mailer.rendering import QueuedMail
 
 LEASE = timedelta(minutes=15)
 FIRST_RETRY_SECONDS = 30
@@ -29,17 +30,27 @@ LONGEST_RETRY_SECONDS = 3600
 _ERROR_LENGTH = 1000
 
 _outbox = OutboxMessage.__table__
-_MAIL_COLUMNS = (
+_ROW_COLUMNS = (
     _outbox.c.id,
+    _outbox.c.kind,
     _outbox.c.to_addr,
-    _outbox.c.subject,
-    _outbox.c.text_body,
-    _outbox.c.html_body,
-    _outbox.c.message_id,
+    _outbox.c.context,
+    _outbox.c.language,
+    _outbox.c.campaign_id,
+    _outbox.c.subscriber_id,
     _outbox.c.created_at,
-    _outbox.c.headers,
     _outbox.c.attempts,
 )
+_STORED_COLUMNS = ("subject", "text_body", "html_body", "headers", "message_id")
+
+
+def queued_mail(row) -> QueuedMail:
+    """A claimed row as renderers see it; rows rendered when queued keep what was rendered."""
+    values = row._mapping
+    stored = None
+    if values["text_body"] is not None:
+        stored = {name: values[name] for name in _STORED_COLUMNS}
+    return QueuedMail(**{column.key: values[column.key] for column in _ROW_COLUMNS}, stored=stored)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -68,7 +79,7 @@ class OutboxQueue:
         )
         return self.connection.execute(due.limit(1)).first() is not None
 
-    def claim_due(self, batch_size: int) -> list[Mail]:
+    def claim_due(self, batch_size: int) -> list[QueuedMail]:
         """Take up to batch_size due rows, oldest first, by moving them a lease ahead."""
         now = utcnow()
         due_ids = (
@@ -82,17 +93,17 @@ class OutboxQueue:
             update(_outbox)
             .where(_outbox.c.id.in_(due_ids.scalar_subquery()), _outbox.c.status == QUEUED)
             .values(next_attempt_at=now + LEASE)
-            .returning(*_MAIL_COLUMNS)
+            .returning(*_ROW_COLUMNS, *(_outbox.c[name] for name in _STORED_COLUMNS))
         )
         rows = self.connection.execute(claim).all()
-        return sorted((Mail(**row._mapping) for row in rows), key=lambda mail: mail.id)
+        return sorted((queued_mail(row) for row in rows), key=lambda mail: mail.id)
 
-    def mark_sent(self, mail: Mail) -> None:
+    def mark_sent(self, mail: Mail | QueuedMail) -> None:
         self._record(
             mail.id, status=SENT, sent_at=utcnow(), attempts=mail.attempts + 1, last_error=None
         )
 
-    def mark_retry(self, mail: Mail, reason: str) -> datetime:
+    def mark_retry(self, mail: Mail | QueuedMail, reason: str) -> datetime:
         attempts = mail.attempts + 1
         retry_at = utcnow() + retry_delay(attempts)
         self._record(
@@ -100,10 +111,23 @@ class OutboxQueue:
         )
         return retry_at
 
-    def mark_failed(self, mail: Mail, reason: str) -> None:
+    def mark_failed(self, mail: Mail | QueuedMail, reason: str, *, bounced: bool = False) -> None:
         self._record(
-            mail.id, status=FAILED, attempts=mail.attempts + 1, last_error=reason[:_ERROR_LENGTH]
+            mail.id,
+            status=FAILED,
+            attempts=mail.attempts + 1,
+            last_error=reason[:_ERROR_LENGTH],
+            **({"bounced_at": utcnow()} if bounced else {}),
         )
+
+    def mark_suppressed(self, reasons: dict[int, str]) -> None:
+        """Rows not sent because nobody wants them any more; `reasons` maps id -> why."""
+        for mail_id, reason in reasons.items():
+            self.connection.execute(
+                update(_outbox)
+                .where(_outbox.c.id == mail_id, _outbox.c.status == QUEUED)
+                .values(status=SUPPRESSED, last_error=reason[:_ERROR_LENGTH])
+            )
 
     def release(self, ids: Iterable[int], *, at: datetime | None = None) -> None:
         """Hand claimed rows back untried, due at `at` (now by default)."""

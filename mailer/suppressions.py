@@ -91,6 +91,7 @@ def suppress(address: str, reason: str, detail: str = "") -> bool:
         .values(
             address_hash=_hash_of_normalised(normalised),
             address=normalised,
+            address_key=email_key(normalised),
             reason=reason,
             detail=detail,
             created_at=utcnow(),
@@ -109,13 +110,14 @@ def suppress_hash_only(address: str) -> None:
     statement = upsert(Suppression.__table__).values(
         address_hash=address_hash(address),
         address=None,
+        address_key=None,
         reason=ERASED,
         detail="",
         created_at=utcnow(),
     )
     statement = statement.on_conflict_do_update(
         index_elements=["address_hash"],
-        set_={"address": None, "reason": ERASED, "detail": ""},
+        set_={"address": None, "address_key": None, "reason": ERASED, "detail": ""},
     )
     db.session.execute(statement)
 

@@ -18,14 +18,20 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
+from addresses import InvalidEmail
 from database import utcnow
 from extensions import db
 from mailer.message import Mail
 from mailer.outbox_queue import LEASE, OutboxQueue, open_outbox_queue, retry_delay
+from mailer.recipients import unwanted
+from mailer.rendering import QueuedMail, RenderFailed, render_rows
 from mailer.services import from_identity
+from mailer.suppression_models import REFUSED
+from mailer.suppressions import suppress
 from mailer.transports import make_transport
 from mailer.transports.base import (
     PermanentFailure,
+    RecipientRefused,
     ServerUnavailable,
     TemporaryFailure,
     Transport,
@@ -45,14 +51,16 @@ class PassResult:
     sent: int = 0
     retry: int = 0
     failed: int = 0
+    suppressed: int = 0
     server_unavailable: str | None = None
     problems: list[str] = field(default_factory=list)
 
     def did_work(self) -> bool:
-        return bool(self.sent or self.retry or self.failed)
+        return bool(self.sent or self.retry or self.failed or self.suppressed)
 
     def summary(self) -> str:
-        return f"sent {self.sent}, retry {self.retry}, failed {self.failed}"
+        text = f"sent {self.sent}, retry {self.retry}, failed {self.failed}"
+        return f"{text}, not sent (suppressed) {self.suppressed}" if self.suppressed else text
 
 
 def configured_worker(
@@ -115,15 +123,40 @@ class _DeliveryPass:
             return self.result
         try:
             while not self.worker.should_stop():
-                batch = self.queue.claim_due(self.worker.batch_size)
-                if not batch:
+                claimed = self.queue.claim_due(self.worker.batch_size)
+                if not claimed:
                     break
-                self._hand_over_batch(batch)
+                self._hand_over_batch(self._prepare(claimed))
                 if self.result.server_unavailable:
                     break
         finally:
             self.worker.transport.close()
         return self.result
+
+    def _prepare(self, claimed: list[QueuedMail]) -> list[Mail]:
+        """Drop rows nobody wants any more, render the rest; a row that cannot be rendered fails."""
+        try:
+            skipped = unwanted(claimed)
+        finally:
+            db.session.remove()  # the filters read through db.session: no transaction left open
+        if skipped:
+            self.queue.mark_suppressed(skipped)
+            self.result.suppressed += len(skipped)
+        try:
+            rendered = render_rows([row for row in claimed if row.id not in skipped])
+        finally:
+            db.session.remove()
+        ready = []
+        for mail in rendered:
+            if isinstance(mail, RenderFailed):
+                continue
+            ready.append(mail)
+        for row, mail in zip([r for r in claimed if r.id not in skipped], rendered, strict=True):
+            if isinstance(mail, RenderFailed):
+                self.queue.mark_failed(row, str(mail))
+                self.result.failed += 1
+                self.result.problems.append(f"#{row.id} to {row.to_addr} failed: {mail}")
+        return ready
 
     def _hand_over_batch(self, batch: list[Mail]) -> None:
         """Hand each claimed message over in turn; what is left untried goes back to the queue.
@@ -165,7 +198,10 @@ class _DeliveryPass:
             return self._retry_or_fail(mail, error)
         except PermanentFailure as error:
             self.temporary_streak = 0
-            self.queue.mark_failed(mail, str(error))
+            refused = isinstance(error, RecipientRefused)
+            if refused:
+                suppress_refused(mail.to_addr, str(error))
+            self.queue.mark_failed(mail, str(error), bounced=refused)
             self.result.failed += 1
             self.result.problems.append(f"#{mail.id} to {mail.to_addr} failed: {error}")
             return utcnow()
@@ -229,6 +265,20 @@ def run_forever(
         else:
             outages = 0
             stop.wait(poll_interval)
+
+
+def suppress_refused(address: str, detail: str) -> None:
+    """A 5xx refusal of a recipient suppresses the address, in a transaction of its own."""
+    try:
+        suppress(address, REFUSED, detail[:300])
+        db.session.commit()
+    except InvalidEmail:
+        db.session.rollback()
+    except SQLAlchemyError:
+        db.session.rollback()
+        raise
+    finally:
+        db.session.remove()
 
 
 def first_line(error: Exception) -> str:

@@ -31,6 +31,11 @@ class PermanentFailure(DeliveryError):
     """This message will never be accepted (a 5xx answer, an address this server cannot take)."""
 
 
+class RecipientRefused(PermanentFailure):
+    """The receiving server refused this recipient or message with a 5xx: the address is
+    suppressed (reason `refused`) as well as the message failed."""
+
+
 class ServerUnavailable(DeliveryError):
     """Nothing can be sent now (server down, refusing our MAIL FROM or our login): stop."""
 

@@ -14,7 +14,7 @@ from functools import cache
 from mailer.message import BuiltMessage, Mail, MailFrom
 from mailer.smtp_url import SmtpSettings
 from mailer.transports.base import (
-    PermanentFailure,
+    RecipientRefused,
     ServerUnavailable,
     TemporaryFailure,
     build_for_transport,
@@ -109,7 +109,7 @@ class SmtpTransport:
             # Our own MAIL FROM or session was refused: every message would be, too.
             raise ServerUnavailable(text)
         if 500 <= code < 600:
-            raise PermanentFailure(text)
+            raise RecipientRefused(text)
         raise TemporaryFailure(text)
 
     def _reset(self) -> None:
