@@ -23,6 +23,7 @@ from database import utcnow
 from extensions import db
 from mailer.message import Mail
 from mailer.outbox_queue import LEASE, OutboxQueue, open_outbox_queue, retry_delay
+from mailer.pass_hooks import run_pass_hooks
 from mailer.recipients import unwanted
 from mailer.rendering import QueuedMail, RenderFailed, render_rows
 from mailer.services import from_identity
@@ -105,6 +106,7 @@ class OutboxWorker:
 
     def run_pass(self) -> PassResult:
         """Drain what is due, batch after batch, on one connection; stop if the server is down."""
+        run_pass_hooks()
         with open_outbox_queue() as queue:
             return _DeliveryPass(self, queue).run()
 
