@@ -70,6 +70,11 @@ def register_renderer(kind: str, renderer: Renderer) -> None:
     _renderers[kind] = renderer
 
 
+def has_renderer(kind: str) -> bool:
+    """Whether a higher package renders `kind` itself (it then has no templates of its own)."""
+    return kind in _renderers
+
+
 def render_rows(rows: Sequence[QueuedMail]) -> list[Mail | RenderFailed]:
     """Each row as a Mail ready to build, or the RenderFailed that says why it cannot be."""
     results: dict[int, Mail | RenderFailed] = {}
