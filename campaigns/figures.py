@@ -81,4 +81,3 @@ def outcome(campaign: Campaign) -> Outcome | None:
         bounced=delivery.bounced,
         unsubscribed_since=left,
     )
-

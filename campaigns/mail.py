@@ -13,8 +13,9 @@ from sqlalchemy import select
 from campaigns import rendering
 from campaigns.models import Campaign
 from campaigns.recipients import confirmed_since, still_subscribed
-from campaigns.services import CAMPAIGN_KIND, TEST_KIND
+from campaigns.services import CAMPAIGN_KIND, TEST_KIND, move_campaigns_along
 from extensions import db
+from mailer.pass_hooks import register_pass_hook
 from mailer.recipients import register_recipient_filter
 from mailer.rendering import QueuedMail, RenderedMail, register_renderer
 
@@ -27,6 +28,7 @@ def register_with_mailer() -> None:
     register_renderer(CAMPAIGN_KIND, render_campaign_rows)
     register_renderer(TEST_KIND, render_test_rows)
     register_recipient_filter(CAMPAIGN_KIND, rows_still_wanted)
+    register_pass_hook("campaigns", move_campaigns_along)
 
 
 def _lists_of(campaign_ids: set[int]) -> dict[int, int]:

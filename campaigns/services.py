@@ -188,9 +188,12 @@ def _start(campaign_id: int, *, from_status: str, now: datetime) -> bool:
     if not _change(campaign_id, (from_status,), status=SENDING, started_at=now):
         return False
     campaign = get_campaign(campaign_id)
-    queued = campaign_outbox.queue_for_recipients(
+    campaign_outbox.queue_for_recipients(
         CAMPAIGN_KIND, campaign_id, recipients.audience(newsletter_for(campaign)), at=now
     )
+    # Counted from the rows rather than taken from the INSERT's rowcount, which psycopg does
+    # not report for INSERT … SELECT … ON CONFLICT (-1).
+    queued = sum(campaign_outbox.campaign_counts(campaign_id).values())
     values = {"recipients": queued}
     if queued == 0:  # nobody to wait for
         values |= {"status": SENT, "finished_at": now}
