@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from extensions import db
-from newsletters.lists import InvalidList, add_list, is_archived
+from newsletters.lists import InvalidList, add_list, is_archived, is_members_only
 
 newsletters_cli = AppGroup("newsletters", help="Manage newsletter lists.")
 
@@ -33,7 +33,7 @@ def add_command(
         raise click.BadParameter(exc.message, param_hint=hint) from exc
     db.session.commit()
     click.echo(f"{'added' if created else 'updated'} newsletter {slug}")
-    if members_only:
+    if is_members_only(slug):
         click.echo(f"{slug} is members-only: its campaigns reach only readers who are members")
     if is_archived(slug):
         click.echo(f"{slug} is archived: readers do not see it until staff restore it")

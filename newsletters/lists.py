@@ -52,6 +52,10 @@ def is_archived(slug: str) -> bool:
     return bool(db.session.scalar(select(Newsletter.archived).where(Newsletter.slug == slug)))
 
 
+def is_members_only(slug: str) -> bool:
+    return bool(db.session.scalar(select(Newsletter.members_only).where(Newsletter.slug == slug)))
+
+
 def add_list(
     slug: str,
     name: str,
