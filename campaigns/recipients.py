@@ -2,7 +2,9 @@
 list), fixed when sending starts; and, when each message goes, whether its reader still is.
 
 Suppressed addresses are left out by the mailer, in the same INSERT … SELECT that queues the
-rows (mailer.campaign_outbox.queue_for_recipients) and again when each message goes.
+rows (mailer.campaign_outbox.queue_for_recipients) and again when each message goes;
+audience_size() leaves them out the same way, so the confirmation step's figure is the one
+sending reaches.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import Select, func, null, select, tuple_
 
 from extensions import db
+from mailer.suppression_models import Suppression
 from membership.goal import member_addresses
 from newsletters.models import CONFIRMED, Newsletter, Subscriber, Subscription
 
@@ -36,9 +39,11 @@ def audience(newsletter: Newsletter) -> Select:
 
 
 def audience_size(newsletter: Newsletter) -> int:
-    """How many readers it would reach if sending started now (suppressed ones included: the
-    mailer leaves them out when it queues; see reachable_count for the exact figure)."""
-    counted = select(func.count()).select_from(audience(newsletter).subquery())
+    """How many readers sending would reach if it started now: the audience less suppressed
+    addresses, matched as the mailer matches them when it queues (address_key)."""
+    readers = audience(newsletter).subquery()
+    suppressed = select(Suppression.id).where(Suppression.address_key == readers.c.address_key)
+    counted = select(func.count()).select_from(readers).where(~suppressed.exists())
     return db.session.execute(counted).scalar_one()
 
 

@@ -152,16 +152,24 @@ def send_test(campaign_id: int, to: str) -> str:
 # --- sending ------------------------------------------------------------------------------
 
 
+def check_sendable(campaign: Campaign, at: datetime | None) -> None:
+    """Refuse what send() would refuse, so the confirmation step can say it first."""
+    if at is not None and at <= utcnow():
+        raise CampaignError("That time has passed: choose a time in the future.", "at")
+    if campaign.status == SENT:
+        raise CampaignError("This campaign was already sent; it cannot be sent again.")
+    if campaign.status == CANCELLED:
+        raise CampaignError("This campaign was cancelled; it cannot be sent.")
+
+
 def send(campaign_id: int, at: datetime | None = None) -> SendOutcome:
     """Send now, or at `at` (aware, in the future). Asking again changes nothing."""
     campaign = get_campaign(campaign_id)
-    now = utcnow()
-    if at is not None and at <= now:
-        raise CampaignError("That time has passed: choose a time in the future.", "at")
     if campaign.status in UNDER_WAY:
         return SendOutcome(campaign, changed=False, readers=_readers_of(campaign))
+    check_sendable(campaign, at)
     if at is None:
-        if _start(campaign_id, from_status=DRAFT, now=now):
+        if _start(campaign_id, from_status=DRAFT, now=utcnow()):
             return SendOutcome(_fresh(campaign), changed=True, readers=campaign.recipients or 0)
     elif _change(campaign_id, (DRAFT,), status=SCHEDULED, scheduled_at=at):
         campaign = _fresh(campaign)
@@ -170,11 +178,9 @@ def send(campaign_id: int, at: datetime | None = None) -> SendOutcome:
 
 
 def _refused_or_raced(campaign: Campaign) -> SendOutcome:
-    if campaign.status in UNDER_WAY:  # another request started it a moment ago
-        return SendOutcome(campaign, changed=False, readers=_readers_of(campaign))
-    if campaign.status == SENT:
-        raise CampaignError("This campaign was already sent; it cannot be sent again.")
-    raise CampaignError("This campaign was cancelled; it cannot be sent.")
+    """Another request changed the campaign between our read and our UPDATE."""
+    check_sendable(campaign, None)
+    return SendOutcome(campaign, changed=False, readers=_readers_of(campaign))
 
 
 def _readers_of(campaign: Campaign) -> int:
