@@ -3,7 +3,7 @@ cancel. Admins and editors alike; sending always passes the confirmation page.""
 
 from __future__ import annotations
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from campaigns import services
@@ -30,8 +30,8 @@ def larger_bodies_for_composing(endpoint, _values):
 
 
 @bp.errorhandler(services.CampaignNotFound)
-def campaign_not_found(_error):
-    abort(404)
+def campaign_not_found(error):
+    return render_template("staff/message.html", title="Not found", message=error.message), 404
 
 
 def _compose_page(form: CampaignForm, page=None, preview=None, error=None, status=200):
@@ -53,6 +53,8 @@ def _done(campaign_id: int, action: str, message: str, detail: str = ""):
 
 
 def _refused(campaign_id: int, error: services.CampaignError):
+    if isinstance(error, services.CampaignNotFound):
+        raise error  # a 404 page, not a message on a page that does not exist
     db.session.rollback()
     flash(error.message, "error")
     return redirect(url_for("staff.campaign_detail", campaign_id=campaign_id))
