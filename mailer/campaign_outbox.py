@@ -80,6 +80,7 @@ def queue_for_recipients(
         upsert(_outbox)
         .from_select(names, rows)
         .on_conflict_do_nothing(index_elements=["campaign_id", "subscriber_id"])
+        .execution_options(preserve_rowcount=True)  # an INSERT's count is not kept otherwise
     )
     return db.session.execute(statement).rowcount
 

@@ -26,6 +26,13 @@ class CountingSink(SmtpSink):
         self.sessions = 0
         self.encrypted: list[bool] = []  # per accepted message: did it arrive over TLS?
         self.hang_up_after_each_message = False
+        self.refuse_recipients: dict[str, str] = {}  # address -> the reply RCPT TO gets
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse_recipients:
+            return self.refuse_recipients[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         with self.lock:
