@@ -112,14 +112,22 @@ def test_a_long_issue_past_the_public_body_limit_is_saved(editor_client, newsroo
     assert db.session.get(Campaign, campaign_id).body_markdown == long_body
 
 
-def test_a_test_goes_to_the_staff_member_marked_as_a_test(make_app, smtp_server):
+def _over_smtp(make_app, smtp_server, readers: tuple[str, ...] = ()):
+    """(app, sink, client signed in as editor@example.com) with mail going to a real server."""
     sink, smtp_url = smtp_server
     app = make_app(SMTP_URL=smtp_url)
     with app.app_context():
         add_newsletter()
+        for reader in readers:
+            add_reader(reader)
         make_staff("editor@example.com")
     client = app.test_client()
     sign_in(client, "editor@example.com")
+    return app, sink, client
+
+
+def test_a_test_goes_to_the_staff_member_marked_as_a_test(make_app, smtp_server):
+    app, sink, client = _over_smtp(make_app, smtp_server)
     campaign_id = _draft(client)
 
     page = client.get(f"/staff/campaigns/{campaign_id}").text
@@ -236,15 +244,8 @@ def test_resuming_a_campaign_that_is_not_paused_says_why(editor_client, newsroom
 
 
 def test_a_finished_campaign_shows_its_figures(make_app, smtp_server):
-    sink, smtp_url = smtp_server
-    app = make_app(SMTP_URL=smtp_url)
-    with app.app_context():
-        add_newsletter()
-        add_reader("ann@example.com")
-        add_reader("bob@example.com")
-        make_staff("editor@newsroom.test")
-    client = app.test_client()
-    sign_in(client, "editor@newsroom.test")
+    readers = ("ann@example.com", "bob@example.com")
+    app, sink, client = _over_smtp(make_app, smtp_server, readers)
     campaign_id = _draft(client)
     client.post(f"/staff/campaigns/{campaign_id}/send", data={"confirmed": "yes"})
     deliver(app)
