@@ -32,8 +32,9 @@ def test_the_preview_follows_what_staff_type_and_the_campaign_goes_out(
     app, live_server, page, screenshot, blocked_content, accessibility_gaps, focus_outline
 ):
     _sign_in(page, live_server)
-    page.goto(live_server + "/staff/campaigns/new")
-    assert accessibility_gaps(page) == []
+    for path in ("/staff/suppressions", "/staff/campaigns", "/staff/campaigns/new"):
+        assert page.goto(live_server + path).status == 200, path
+        assert accessibility_gaps(page) == [], path
 
     page.get_by_label("List").select_option("briefing")
     page.get_by_label("Subject").fill("The budget, explained")
@@ -68,5 +69,10 @@ def test_the_preview_follows_what_staff_type_and_the_campaign_goes_out(
     page.locator("#campaign-status", has_text="sent").wait_for(timeout=15000)
     page.get_by_role("link", name="In the public archive").click()
     assert page.get_by_role("heading", name="The budget, explained").is_visible()
+    assert accessibility_gaps(page) == []
+    page.get_by_role("link", name="More issues of Morning Briefing").click()
+    assert page.locator(".archive-list").get_by_role("link").all_inner_texts() == [
+        "The budget, explained"
+    ]
     assert accessibility_gaps(page) == []
     assert blocked_content == []
