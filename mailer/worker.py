@@ -29,6 +29,7 @@ server's "250 accepted" and the commit saying so. That message goes again after 
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -62,6 +63,7 @@ LONGEST_PAUSE_SECONDS = 300
 FIRST_DATABASE_PAUSE_SECONDS = 1
 LONGEST_DATABASE_PAUSE_SECONDS = 30
 DAILY_JOBS_EVERY_SECONDS = 60
+SWITCH_INTERVAL_SECONDS = 0.0005
 
 
 def configured_worker(
@@ -127,6 +129,9 @@ class OutboxWorker:
         """
         if self._recorder is None:
             self._recorder = OutcomeRecorder(current_app._get_current_object(), self.lease)
+            # Senders wake for every SMTP reply; with Python's default 5 ms switch interval each
+            # wake-up waits behind the thread rendering the next batch.
+            sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_SECONDS))
         recorder = self._recorder
         recorder.start()
         try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import smtplib
 import socket
+from collections.abc import Callable
 from functools import cache
 
 from mailer.message import BuiltMessage, Mail, MailFrom
@@ -26,6 +27,7 @@ from mailer.transports.base import (
     ServerUnavailable,
     TemporaryFailure,
     build_for_transport,
+    nothing_to_wait_for,
 )
 
 
@@ -48,14 +50,22 @@ class SmtpTransport:
         # A message whose MAIL FROM, RCPT TO and DATA were written ahead, replies not yet read.
         self._ahead: tuple[Mail, BuiltMessage] | None = None
 
-    def send(self, mail: Mail, then: Mail | None = None) -> None:
+    def send(
+        self,
+        mail: Mail,
+        then: Mail | None = None,
+        before_final_dot: Callable[[], None] = nothing_to_wait_for,
+    ) -> None:
         """Deliver `mail`; with PIPELINING, write `then`'s envelope along with its end.
 
         Raises a DeliveryError for `mail` only; `then` must be the next message sent here.
+        before_final_dot() runs once the content is written and before the "." that makes
+        the server accept it; if it raises, the connection is dropped (the server discards
+        the message) and its error goes to the caller.
         """
         for fresh_try in (False, True):
             try:
-                self._deliver(mail, then)
+                self._deliver(mail, then, before_final_dot)
                 return
             except _LostBeforeData as lost:
                 # The server closed a connection we held (idle timeout, restart). Nothing of
@@ -77,7 +87,7 @@ class SmtpTransport:
         except (OSError, smtplib.SMTPException):
             smtp.close()
 
-    def _deliver(self, mail: Mail, then: Mail | None) -> None:
+    def _deliver(self, mail: Mail, then: Mail | None, before_final_dot: Callable[[], None]) -> None:
         smtp = self._connection()
         if self._ahead is not None and self._ahead[0].id == mail.id:
             built = self._ahead[1]
@@ -88,14 +98,19 @@ class SmtpTransport:
         self._ahead = None
         self._check_envelope(built)
         follow: tuple[Mail, BuiltMessage] | None = None
-        content = _dot_stuffed(built.data)
         if then is not None and self._pipelining:
             try:
                 follow = (then, self._build(then))
             except DeliveryError:  # raised again when `then` is sent on its own
                 follow = None
+        self._write(_dot_stuffed(built.data))  # without its final ".", nothing is accepted yet
         try:
-            smtp.send(content + (_envelope(follow[1], smtp) if follow else b""))
+            before_final_dot()
+        except BaseException:
+            self._drop()
+            raise
+        try:
+            smtp.send(b".\r\n" + (_envelope(follow[1], smtp) if follow else b""))
         except (OSError, smtplib.SMTPException) as error:
             self._lost_in_content(error)
         self._ahead = follow
@@ -229,13 +244,13 @@ def _envelope(built: BuiltMessage, smtp: smtplib.SMTP) -> bytes:
 
 
 def _dot_stuffed(data: bytes) -> bytes:
-    """RFC 5321 4.5.2: a line starting with "." gets another; then the final "."."""
+    """RFC 5321 4.5.2: a line starting with "." gets another; the final "." is not added."""
     stuffed = data.replace(b"\r\n.", b"\r\n..")
     if stuffed.startswith(b"."):
         stuffed = b"." + stuffed
     if not stuffed.endswith(b"\r\n"):
         stuffed += b"\r\n"
-    return stuffed + b".\r\n"
+    return stuffed
 
 
 def _open_connection(settings: SmtpSettings) -> smtplib.SMTP:
@@ -256,6 +271,9 @@ def _open_connection(settings: SmtpSettings) -> smtplib.SMTP:
             smtp = smtplib.SMTP(
                 settings.host, settings.port, local_hostname=helo, timeout=settings.timeout
             )
+        # Content and its final "." go in separate writes: without this, Nagle's algorithm
+        # holds the "." until the server's delayed ACK (40 ms a message).
+        smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         smtp.ehlo_or_helo_if_needed()
         if settings.starttls != "never" and smtp.has_extn("starttls"):
             smtp.starttls(context=settings.tls_context())
