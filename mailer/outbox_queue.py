@@ -5,8 +5,7 @@ costs one round trip. Claiming moves a row's next_attempt_at a lease ahead (LEAS
 UPDATE whose subquery takes `FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers running side by
 side take disjoint batches; on SQLite the one UPDATE is atomic by itself. A claimed row is then
 invisible to other workers until it is recorded, handed back, or its lease runs out (the worker
-died). The one gap no outbox can close: the server accepts a message and the write saying so is
-lost; that message goes again after the lease, under the same Message-ID so receivers can tell.
+died); a live worker renews the lease of what it holds (mailer/recorder.py).
 """
 
 from __future__ import annotations
@@ -14,17 +13,16 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import Connection, func, select, update
 
 from database import utcnow
 from extensions import db
-from mailer.message import Mail
-from mailer.models import FAILED, QUEUED, SENT, SUPPRESSED, OutboxMessage
+from mailer.models import FAILED, QUEUED, SENT, OutboxMessage
 from mailer.rendering import QueuedMail
 
-LEASE = timedelta(minutes=15)
+LEASE = timedelta(seconds=60)  # OUTBOX_LEASE_SECONDS; renewed while the rows are held
 FIRST_RETRY_SECONDS = 30
 LONGEST_RETRY_SECONDS = 3600
 _ERROR_LENGTH = 1000
@@ -53,9 +51,9 @@ def queued_mail(row) -> QueuedMail:
     return QueuedMail(**{column.key: values[column.key] for column in _ROW_COLUMNS}, stored=stored)
 
 
-def retry_delay(attempts: int) -> timedelta:
+def retry_delay(attempts: int, *, first: float = FIRST_RETRY_SECONDS) -> timedelta:
     """30 s, 1 min, 2 min, … capped at an hour, spread by ±20 % so retries do not move in step."""
-    base = FIRST_RETRY_SECONDS * 2 ** max(attempts - 1, 0)
+    base = first * 2 ** max(attempts - 1, 0)
     seconds = min(base, LONGEST_RETRY_SECONDS) * random.uniform(0.8, 1.2)
     return timedelta(seconds=min(seconds, LONGEST_RETRY_SECONDS))
 
@@ -68,7 +66,7 @@ def open_outbox_queue() -> Iterator[OutboxQueue]:
 
 
 class OutboxQueue:
-    """Due messages out (claim_due), outcomes in (mark_sent, mark_retry, mark_failed, release)."""
+    """Due rows out (claim_due); outcomes are written by mailer/recorder.py."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -79,7 +77,7 @@ class OutboxQueue:
         )
         return self.connection.execute(due.limit(1)).first() is not None
 
-    def claim_due(self, batch_size: int) -> list[QueuedMail]:
+    def claim_due(self, batch_size: int, *, lease: timedelta = LEASE) -> list[QueuedMail]:
         """Take up to batch_size due rows, oldest first, by moving them a lease ahead."""
         now = utcnow()
         due_ids = (
@@ -92,55 +90,11 @@ class OutboxQueue:
         claim = (
             update(_outbox)
             .where(_outbox.c.id.in_(due_ids.scalar_subquery()), _outbox.c.status == QUEUED)
-            .values(next_attempt_at=now + LEASE)
+            .values(next_attempt_at=now + lease)
             .returning(*_ROW_COLUMNS, *(_outbox.c[name] for name in _STORED_COLUMNS))
         )
         rows = self.connection.execute(claim).all()
         return sorted((queued_mail(row) for row in rows), key=lambda mail: mail.id)
-
-    def mark_sent(self, mail: Mail | QueuedMail) -> None:
-        self._record(
-            mail.id, status=SENT, sent_at=utcnow(), attempts=mail.attempts + 1, last_error=None
-        )
-
-    def mark_retry(self, mail: Mail | QueuedMail, reason: str) -> datetime:
-        attempts = mail.attempts + 1
-        retry_at = utcnow() + retry_delay(attempts)
-        self._record(
-            mail.id, attempts=attempts, next_attempt_at=retry_at, last_error=reason[:_ERROR_LENGTH]
-        )
-        return retry_at
-
-    def mark_failed(self, mail: Mail | QueuedMail, reason: str, *, bounced: bool = False) -> None:
-        self._record(
-            mail.id,
-            status=FAILED,
-            attempts=mail.attempts + 1,
-            last_error=reason[:_ERROR_LENGTH],
-            **({"bounced_at": utcnow()} if bounced else {}),
-        )
-
-    def mark_suppressed(self, reasons: dict[int, str]) -> None:
-        """Rows not sent because nobody wants them any more; `reasons` maps id -> why."""
-        for mail_id, reason in reasons.items():
-            self.connection.execute(
-                update(_outbox)
-                .where(_outbox.c.id == mail_id, _outbox.c.status == QUEUED)
-                .values(status=SUPPRESSED, last_error=reason[:_ERROR_LENGTH])
-            )
-
-    def release(self, ids: Iterable[int], *, at: datetime | None = None) -> None:
-        """Hand claimed rows back untried, due at `at` (now by default)."""
-        ids = list(ids)
-        if ids:
-            self.connection.execute(
-                update(_outbox)
-                .where(_outbox.c.id.in_(ids), _outbox.c.status == QUEUED)
-                .values(next_attempt_at=at or utcnow())
-            )
-
-    def _record(self, mail_id: int, **values) -> None:
-        self.connection.execute(update(_outbox).where(_outbox.c.id == mail_id).values(**values))
 
 
 # The operator's view (`outbox status`, `outbox requeue`), through db.session.

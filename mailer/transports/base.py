@@ -7,6 +7,7 @@ PermanentFailure (never retry) or ServerUnavailable (nothing can be sent now: st
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from mailer.message import (
@@ -43,11 +44,23 @@ class ServerUnavailable(DeliveryError):
 class Transport(Protocol):
     """Carries messages somewhere: an SMTP server, the console, a list in memory."""
 
-    def send(self, mail: Mail) -> None:
-        """Deliver one message or raise a DeliveryError saying what to do with it."""
+    def send(
+        self, mail: Mail, then: Mail | None = None, before_final_dot: Callable[[], None] = ...
+    ) -> None:
+        """Deliver one message or raise a DeliveryError saying what to do with it.
+
+        `then` is the message this transport will be given next, if known: one that pipelines
+        (SMTP) may start its transaction early; the error raised is always `mail`'s.
+        before_final_dot() runs just before the message can be accepted (SMTP's final ".");
+        an error it raises abandons the message and reaches the caller.
+        """
 
     def close(self) -> None:
         """Let go of any connection; the transport may be used again afterwards."""
+
+
+def nothing_to_wait_for() -> None:
+    """The default before_final_dot: nothing to wait for."""
 
 
 def build_for_transport(mail: Mail, mail_from: MailFrom, *, smtputf8: bool) -> BuiltMessage:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import email
 import re
 import sys
+from collections.abc import Callable
 from email import policy
 from typing import TextIO
 
 from mailer.message import Mail, MailFrom
-from mailer.transports.base import build_for_transport
+from mailer.transports.base import build_for_transport, nothing_to_wait_for
 
 _LINK = re.compile(r"https?://[^\s<>\"')\]]+")
 
@@ -19,8 +20,14 @@ class ConsoleTransport:
         self.mail_from = mail_from
         self.stream = stream
 
-    def send(self, mail: Mail) -> None:
+    def send(
+        self,
+        mail: Mail,
+        then: Mail | None = None,
+        before_final_dot: Callable[[], None] = nothing_to_wait_for,
+    ) -> None:
         built = build_for_transport(mail, self.mail_from, smtputf8=True)
+        before_final_dot()
         stream = self.stream or sys.stdout
         stream.write(render_for_console(mail.id, built.data))
         stream.flush()

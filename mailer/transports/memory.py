@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import email
+from collections.abc import Callable
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 
 from mailer.message import Mail, MailFrom
-from mailer.transports.base import build_for_transport
+from mailer.transports.base import build_for_transport, nothing_to_wait_for
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,14 @@ class MemoryTransport:
     def __init__(self, mail_from: MailFrom) -> None:
         self.mail_from = mail_from
 
-    def send(self, mail: Mail) -> None:
+    def send(
+        self,
+        mail: Mail,
+        then: Mail | None = None,
+        before_final_dot: Callable[[], None] = nothing_to_wait_for,
+    ) -> None:
         built = build_for_transport(mail, self.mail_from, smtputf8=True)
+        before_final_dot()
         MEMORY_OUTBOX.append(
             MemoryDelivery(mail.id, built.envelope_from, built.envelope_to, built.data)
         )

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from extensions import db
 from mailer.models import FAILED, QUEUED
+from mailer.services import queue_mail
 from mailer.smtp_url import SmtpUrlError, parse_smtp_url
 from tests.mailer.conftest import CONFIRM_LINK
 
@@ -105,9 +107,9 @@ def test_requeue_gives_a_failed_message_fresh_attempts(
     make_app, smtp_server, queue_message, work_once, runner, outbox_row
 ):
     sink, smtp_url = smtp_server
-    app = make_app(SMTP_URL=smtp_url)
+    app = make_app(SMTP_URL=smtp_url, OUTBOX_MAX_ATTEMPTS=1)
     message_id = queue_message()
-    sink.refuse_with = "550 5.1.1 no such user"
+    sink.refuse_with = "451 4.3.0 try later"
     work_once(app)
     assert outbox_row(message_id).status == FAILED
 
@@ -137,7 +139,7 @@ def test_smtp_url_forms():
         parse_smtp_url("smtp://relay?cafile=/no/such/bundle.pem")
 
 
-def test_work_loop_notices_new_mail_and_stops_cleanly_on_sigterm(app, database_url, queue_message):
+def test_work_loop_notices_new_mail_and_stops_cleanly_on_sigterm(app, database_url):
     worker = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "app", "outbox", "work"],
         cwd=PROJECT_ROOT,
@@ -156,7 +158,20 @@ def test_work_loop_notices_new_mail_and_stops_cleanly_on_sigterm(app, database_u
     output = _LineReader(worker.stdout)
     try:
         output.wait_for("delivering through console")
-        queue_message()  # after the worker started: it must find the row on its own
+        # After the worker started, it must find the row on its own; a template of the app's
+        # own, as the worker process registers no test renderer.
+        with app.app_context():
+            queue_mail(
+                to="reader@example.com",
+                template="confirm",
+                context={
+                    "email": "reader@example.com",
+                    "newsletters": [{"name": "Daily"}],
+                    "confirm_url": CONFIRM_LINK,
+                    "ttl_hours": 72,
+                },
+            )
+            db.session.commit()
         output.wait_for(f"  -> {CONFIRM_LINK}")
         output.wait_for("sent 1, retry 0, failed 0")
         worker.send_signal(signal.SIGTERM)
