@@ -22,7 +22,9 @@ from datetime import datetime
 from email.utils import parseaddr
 
 from flask import current_app
+from flask_babel import force_locale
 
+from i18n import DEFAULT_LANGUAGE
 from mailer.message import Mail
 
 
@@ -117,12 +119,15 @@ def render_templates(rows: Sequence[QueuedMail]) -> list[RenderedMail]:
     for row in rows:
         context = {**(row.context or {}), "base_url": base_url, "mail_language": row.language}
         name = f"email/{row.kind}"
-        subject = environment.get_template(f"{name}.subject.txt").render(context)
+        with force_locale(row.language or DEFAULT_LANGUAGE):  # the reader's language
+            subject = environment.get_template(f"{name}.subject.txt").render(context)
+            text_body = environment.get_template(f"{name}.txt").render(context)
+            html_body = environment.get_template(f"{name}.html").render(context)
         rendered.append(
             RenderedMail(
                 subject=" ".join(subject.split()),
-                text_body=environment.get_template(f"{name}.txt").render(context),
-                html_body=environment.get_template(f"{name}.html").render(context),
+                text_body=text_body,
+                html_body=html_body,
                 headers=list_headers(context.get("list_id"), context.get("unsubscribe_url")),
             )
         )
