@@ -18,6 +18,7 @@ from extensions import db
 from mailer.pass_hooks import register_pass_hook
 from mailer.recipients import register_recipient_filter
 from mailer.rendering import QueuedMail, RenderedMail, register_renderer
+from newsletters.links import ReaderLinks
 
 
 class UnknownCampaign(LookupError):
@@ -47,6 +48,7 @@ def render_campaign_rows(rows: Sequence[QueuedMail]) -> list[RenderedMail]:
         readers = [row.subscriber_id for row in rows if row.campaign_id == campaign_id]
         confirmed[campaign_id] = confirmed_since(readers, newsletter_id)
     frames: dict[tuple, rendering.Frame] = {}
+    reader_links = ReaderLinks()
     rendered = []
     for row in rows:
         frame = frames.get((row.campaign_id, row.language))
@@ -56,7 +58,7 @@ def render_campaign_rows(rows: Sequence[QueuedMail]) -> list[RenderedMail]:
                 raise UnknownCampaign(f"campaign {row.campaign_id} no longer exists")
             frames[row.campaign_id, row.language] = frame
         since = confirmed[row.campaign_id].get(row.subscriber_id)
-        rendered.append(rendering.for_reader(frame, row.subscriber_id, since))
+        rendered.append(rendering.for_reader(frame, reader_links, row.subscriber_id, since))
     return rendered
 
 

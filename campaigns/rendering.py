@@ -10,6 +10,7 @@ template render costs a good fraction of a millisecond.
 from __future__ import annotations
 
 import html
+import re
 import secrets
 import threading
 from collections import OrderedDict
@@ -42,7 +43,26 @@ PREFERENCES_MARK = f"\x1f{_NONCE}:preferences\x1f"
 WHY_MARK = f"\x1f{_NONCE}:why\x1f"
 DATE_MARK = f"\x1f{_NONCE}:date\x1f"
 
+_MARKS = re.compile(f"\x1f{_NONCE}:(unsubscribe|preferences|why)\x1f")
+
 FRAMES_KEPT = 32  # versions of campaigns one process keeps rendered
+
+
+@dataclass(frozen=True)
+class Blanks:
+    """A rendered text cut at its markers: text, name, text, name, …, text. Filling it is one
+    join, where replacing each marker would read the whole text once per marker."""
+
+    parts: tuple[str, ...]
+
+    @classmethod
+    def of(cls, text: str) -> Blanks:
+        return cls(tuple(_MARKS.split(text)))
+
+    def fill(self, values: dict[str, str]) -> str:
+        parts = list(self.parts)
+        parts[1::2] = [values[name] for name in self.parts[1::2]]
+        return "".join(parts)
 
 
 @dataclass(frozen=True)
@@ -50,8 +70,8 @@ class Frame:
     """What every reader of one version of a campaign in one language shares."""
 
     subject: str
-    html: str  # with the markers above
-    text: str
+    html: Blanks
+    text: Blanks
     why_dated: str  # "… subscribed to <list> on <DATE_MARK>."
     why_undated: str  # for a reader with no confirmation date (an import, say)
     list_id: str
@@ -97,8 +117,8 @@ def _build_frame(campaign: Campaign, newsletter: Newsletter, language: str, test
     subject = gettext("[Test] %(subject)s", subject=campaign.subject) if test else None
     return Frame(
         subject=subject or campaign.subject,
-        html=render_template("email/campaign.html", **values),
-        text=render_template("email/campaign.txt", **values),
+        html=Blanks.of(render_template("email/campaign.html", **values)),
+        text=Blanks.of(render_template("email/campaign.txt", **values)),
         why_dated=gettext(
             "You get this because you subscribed to %(list)s on %(date)s.",
             list=newsletter.name,
@@ -152,20 +172,21 @@ def frame_for(campaign_id: int, language: str | None, *, test: bool = False) -> 
     return _cache().get(key, lambda: build_frame(campaign, newsletter, language, test=test))
 
 
-def for_reader(frame: Frame, subscriber_id: int, confirmed_at: datetime | None) -> RenderedMail:
+def for_reader(
+    frame: Frame, reader_links: links.ReaderLinks, subscriber_id: int, confirmed_at: datetime | None
+) -> RenderedMail:
     """The frame with this reader's own links: their one-click unsubscribe from this list."""
-    unsubscribe = links.unsubscribe_url(subscriber_id, [frame.list_slug])
-    preferences = links.preferences_url(subscriber_id)
+    unsubscribe = reader_links.unsubscribe_url(subscriber_id, [frame.list_slug])
+    preferences = reader_links.preferences_url(subscriber_id)
     if confirmed_at is None:
         why = frame.why_undated
     else:
         why = frame.why_dated.replace(DATE_MARK, _long_date(confirmed_at.date(), frame.language))
+    values = {"unsubscribe": unsubscribe, "preferences": preferences, "why": why}
     return RenderedMail(
         subject=frame.subject,
-        text_body=_fill(frame.text, unsubscribe, preferences, why),
-        html_body=_fill(
-            frame.html, html.escape(unsubscribe), html.escape(preferences), html.escape(why)
-        ),
+        text_body=frame.text.fill(values),
+        html_body=frame.html.fill({name: html.escape(value) for name, value in values.items()}),
         headers={
             "List-Id": frame.list_id,
             "List-Unsubscribe": f"<{unsubscribe}>",
@@ -176,21 +197,13 @@ def for_reader(frame: Frame, subscriber_id: int, confirmed_at: datetime | None) 
 
 def for_test(frame: Frame) -> RenderedMail:
     """A test message: no List-* headers, since no reader's links may be in it."""
-    return RenderedMail(frame.subject, frame.text, frame.html, headers={})
+    return RenderedMail(frame.subject, frame.text.fill({}), frame.html.fill({}), headers={})
 
 
 @lru_cache(maxsize=4096)
 def _long_date(day: date, language: str) -> str:
     """As i18n.long_date writes it, without a locale switch per message (readers share days)."""
     return format_date(day, LONG_DATE, locale=language)
-
-
-def _fill(text: str, unsubscribe: str, preferences: str, why: str) -> str:
-    return (
-        text.replace(UNSUBSCRIBE_MARK, unsubscribe)
-        .replace(PREFERENCES_MARK, preferences)
-        .replace(WHY_MARK, why)
-    )
 
 
 def _why_undated(newsletter: Newsletter) -> str:

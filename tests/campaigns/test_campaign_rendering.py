@@ -7,16 +7,18 @@ from datetime import UTC, datetime
 
 from campaigns import rendering, services
 from extensions import db
-from newsletters.links import read_unsubscribe_token
+from newsletters.links import ReaderLinks, read_unsubscribe_token
 from tests.campaigns.helpers import create
+
+MARCH_5 = datetime(2026, 3, 5, 9, 0, tzinfo=UTC)
 
 
 def test_each_reader_gets_their_own_one_click_link_for_this_list_only(newsroom):
     campaign_id = create(newsroom)
     with newsroom.app_context():
         frame = rendering.frame_for(campaign_id, None)
-        ann = rendering.for_reader(frame, 41, None)
-        bob = rendering.for_reader(frame, 42, None)
+        ann = rendering.for_reader(frame, ReaderLinks(), 41, None)
+        bob = rendering.for_reader(frame, ReaderLinks(), 42, None)
 
         token = ann.headers["List-Unsubscribe"].strip("<>").rsplit("/", 1)[1]
         claim = read_unsubscribe_token(token)
@@ -29,7 +31,7 @@ def test_the_footer_says_since_when_the_reader_subscribed(newsroom):
     campaign_id = create(newsroom)
     with newsroom.app_context():
         frame = rendering.frame_for(campaign_id, None)
-        mail = rendering.for_reader(frame, 41, datetime(2026, 3, 5, 9, 0, tzinfo=UTC))
+        mail = rendering.for_reader(frame, ReaderLinks(), 41, MARCH_5)
 
     assert "You get this because you subscribed to Morning Briefing on 05 March 2026." in (
         mail.text_body
@@ -40,7 +42,7 @@ def test_a_ukrainian_reader_gets_the_footer_in_ukrainian(newsroom):
     campaign_id = create(newsroom)
     with newsroom.app_context():
         frame = rendering.frame_for(campaign_id, "uk")
-        mail = rendering.for_reader(frame, 41, datetime(2026, 3, 5, 9, 0, tzinfo=UTC))
+        mail = rendering.for_reader(frame, ReaderLinks(), 41, MARCH_5)
 
     assert "підписалися на розсилку «Morning Briefing»" in mail.text_body
     assert "05 березня 2026" in mail.text_body
@@ -55,7 +57,8 @@ def test_the_body_is_rendered_once_per_version_of_the_campaign(newsroom):
         services.update_draft(campaign_id, "briefing", "New subject", "New body.\n")
         db.session.commit()
         edited = rendering.frame_for(campaign_id, None)
+        mail = rendering.for_reader(edited, ReaderLinks(), 41, None)
 
     assert again is first
-    assert edited is not first and edited.subject == "New subject"
-    assert "New body." in edited.text
+    assert edited is not first and mail.subject == "New subject"
+    assert "New body." in mail.text_body
