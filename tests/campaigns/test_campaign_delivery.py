@@ -97,8 +97,10 @@ def test_the_unsubscribe_link_in_the_mail_is_the_readers_own(smtp_app):
     by_reader = {message["To"]: message for message in sink.messages()}
     text, _ = parts(by_reader["ann@example.com"])
     (unsubscribe,) = links_to(text, "unsubscribe")
+    (preferences,) = links_to(text, "preferences")
     client = app.test_client()
 
+    assert "ann@example.com" in client.get(preferences).text
     assert b"Morning Briefing" in client.get(unsubscribe).data
     assert client.post(unsubscribe).status_code == 200
 
