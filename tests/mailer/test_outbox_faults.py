@@ -100,13 +100,14 @@ def message_ids_by_reader(sink) -> dict[str, set[str]]:
 
 def test_two_worker_processes_deliver_each_message_once(pg_app, database_url, start_smtp, workers):
     sink, smtp_url = start_smtp(pipelining=True)
+    sink.delay = 0.01  # slow enough that neither worker is done before the other looks
     first = workers(database_url, smtp_url, OUTBOX_SMTP_CONNECTIONS=4)
     second = workers(database_url, smtp_url, OUTBOX_SMTP_CONNECTIONS=4)
     first.output.wait_for("delivering through")
     second.output.wait_for("delivering through")
 
-    addresses = queue_readers(pg_app, 800)
-    wait_until(lambda: count_sent(pg_app) == 800, 90, "all 800 marked sent")
+    addresses = queue_readers(pg_app, 1600)
+    wait_until(lambda: count_sent(pg_app) == 1600, 90, "all 1600 marked sent")
 
     assert received(sink) == Counter(addresses)
     assert "sent" in first.output.text() and "sent" in second.output.text()  # both took a share
