@@ -117,6 +117,10 @@ class OutcomeRecorder:
             self._work.notify()
             return self._accepted
 
+    def written_up_to(self, ticket: int) -> bool:
+        """Whether the outcome with this ticket is written (a glance, no waiting)."""
+        return self._written >= ticket
+
     def wait_written(self, ticket: int) -> None:
         """Return once the outcome with this ticket (and all before it) is written.
 
@@ -266,12 +270,14 @@ def _mark_sent(connection: Connection, ids: list[int], attempts: int, now: datet
             connection.execute(statement.values(**values), {"ids": chunk})
 
 
+_AMONG_ON_POSTGRESQL = _outbox.c.id == any_(bindparam("ids", type_=ARRAY(Integer)))
+_AMONG_ELSEWHERE = _outbox.c.id.in_(bindparam("ids", expanding=True))
+
+
 def _ids_clause(connection: Connection):
     """id among :ids: one array parameter on PostgreSQL (one cached statement whatever the
     count), an expanded IN list on SQLite."""
-    if connection.dialect.name == "postgresql":
-        return _outbox.c.id == any_(bindparam("ids", type_=ARRAY(Integer)))
-    return _outbox.c.id.in_(bindparam("ids", expanding=True))
+    return _AMONG_ON_POSTGRESQL if connection.dialect.name == "postgresql" else _AMONG_ELSEWHERE
 
 
 def _single(outcome: Outcome, now: datetime):
