@@ -70,6 +70,11 @@ def register_renderer(kind: str, renderer: Renderer) -> None:
     _renderers[kind] = renderer
 
 
+def has_renderer(kind: str) -> bool:
+    """Whether a package registered a renderer for `kind` (else its templates render it)."""
+    return kind in _renderers
+
+
 def render_rows(rows: Sequence[QueuedMail]) -> list[Mail | RenderFailed]:
     """Each row as a Mail ready to build, or the RenderFailed that says why it cannot be."""
     results: dict[int, Mail | RenderFailed] = {}

@@ -15,7 +15,7 @@ from database import utcnow
 from extensions import db
 from mailer.message import MailFrom
 from mailer.models import QUEUED, OutboxMessage
-from mailer.rendering import QueuedMail, RenderFailed, render_rows
+from mailer.rendering import QueuedMail, RenderFailed, has_renderer, render_rows
 
 
 def from_identity() -> MailFrom:
@@ -56,7 +56,8 @@ def queue_mail(
     List mail passes `list_id` (see list_id_header) and `unsubscribe_url` (an absolute
     /unsubscribe/<token> link). `language` is the reader's mail language (en, uk), if known.
     """
-    current_app.jinja_env.get_template(f"email/{template}.txt")  # a typo fails here, not later
+    if not has_renderer(template):  # a typo in a template's name fails here, not when sent
+        current_app.jinja_env.get_template(f"email/{template}.txt")
     values = {key: plain_value(value) for key, value in (context or {}).items()}
     if list_id:
         values["list_id"] = list_id
