@@ -286,6 +286,7 @@ def main() -> None:
     app = create_app(_settings(args.database_url, smtp_url, args.connections))
     register_renderer(BENCH_KIND, render_issue)
 
+    load_before = os.getloadavg()[0]
     worker_rates, bare_rates, worker_cpu, bare_cpu = [], [], [], []
     for round_number in range(1, args.rounds + 1):
         data = _queue_campaign(app, args.messages, round_number)
@@ -326,7 +327,9 @@ def main() -> None:
         "|---|---|---|",
         *lines,
         "",
-        f"The worker reaches {worker / bare:.2f}× the bare loop.",
+        f"The worker reaches {worker / bare:.2f}× the bare loop. Load average (1 min) "
+        f"{load_before:.1f} before and {os.getloadavg()[0]:.1f} after: on 2 cores, anything "
+        "above 2 means other processes were taking CPU from the sender, sink and PostgreSQL.",
     ]
     if args.campaign:
         _queue_campaign(app, args.campaign, 1000)

@@ -40,6 +40,8 @@ RETRY = "retry"
 RELEASE = "release"  # handed back untried
 _ERROR_LENGTH = 1000
 _CHUNK = 5000  # ids per IN (...): well within either database's limit on parameters
+COALESCE_UP_TO = 4  # fewer outcomes than this waiting: give the other senders a moment
+COALESCE_SECONDS = 0.0005
 
 _outbox = OutboxMessage.__table__
 
@@ -115,6 +117,10 @@ class OutcomeRecorder:
             self._work.notify()
             return self._accepted
 
+    def written_up_to(self, ticket: int) -> bool:
+        """Whether the outcome with this ticket is written (a glance, no waiting)."""
+        return self._written >= ticket
+
     def wait_written(self, ticket: int) -> None:
         """Return once the outcome with this ticket (and all before it) is written.
 
@@ -169,6 +175,9 @@ class OutcomeRecorder:
                     self._work.wait(timeout=max(next_renewal - time.monotonic(), 0.05))
                 if self._stopping and not self._backlog:
                     return
+                if 0 < len(self._backlog) < COALESCE_UP_TO and not self._stopping:
+                    # Other senders are about to record too: one statement for all of them.
+                    self._work.wait(timeout=COALESCE_SECONDS)
                 batch = list(self._backlog)
                 renew = list(self._held) if time.monotonic() >= next_renewal else []
             try:
@@ -215,12 +224,7 @@ def _write(connection: Connection, batch: list[Outcome], renew: list[int], lease
     queued = _outbox.c.status == QUEUED
     for attempts, ids in sent.items():
         # Whatever happened to the row meanwhile (held, cancelled), it went: say so.
-        statement = (
-            update(_outbox)
-            .where(among)
-            .values(status=SENT, sent_at=now, attempts=attempts, last_error=None)
-        )
-        _in_chunks(connection, statement, ids)
+        _mark_sent(connection, ids, attempts, now)
     for reason, ids in suppressed.items():
         statement = update(_outbox).where(among, queued)
         _in_chunks(connection, statement.values(status=SUPPRESSED, last_error=reason), ids)
@@ -246,12 +250,34 @@ def _write(connection: Connection, batch: list[Outcome], renew: list[int], lease
             db.session.remove()
 
 
+_SENT_ON_POSTGRESQL = (
+    "UPDATE outbox SET status = 'sent', sent_at = %(now)s, attempts = %(attempts)s, "
+    "last_error = NULL WHERE id = ANY(%(ids)s)"
+)
+
+
+def _mark_sent(connection: Connection, ids: list[int], attempts: int, now: datetime) -> None:
+    """The statement of the hot path: on PostgreSQL as the driver's own SQL, which spares
+    SQLAlchemy's compilation and caching (half the recorder's time, measured)."""
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        if connection.dialect.name == "postgresql":
+            values = {"now": now, "attempts": attempts, "ids": chunk}
+            connection.exec_driver_sql(_SENT_ON_POSTGRESQL, values)
+        else:
+            statement = update(_outbox).where(_outbox.c.id.in_(bindparam("ids", expanding=True)))
+            values = {"status": SENT, "sent_at": now, "attempts": attempts, "last_error": None}
+            connection.execute(statement.values(**values), {"ids": chunk})
+
+
+_AMONG_ON_POSTGRESQL = _outbox.c.id == any_(bindparam("ids", type_=ARRAY(Integer)))
+_AMONG_ELSEWHERE = _outbox.c.id.in_(bindparam("ids", expanding=True))
+
+
 def _ids_clause(connection: Connection):
     """id among :ids: one array parameter on PostgreSQL (one cached statement whatever the
     count), an expanded IN list on SQLite."""
-    if connection.dialect.name == "postgresql":
-        return _outbox.c.id == any_(bindparam("ids", type_=ARRAY(Integer)))
-    return _outbox.c.id.in_(bindparam("ids", expanding=True))
+    return _AMONG_ON_POSTGRESQL if connection.dialect.name == "postgresql" else _AMONG_ELSEWHERE
 
 
 def _single(outcome: Outcome, now: datetime):

@@ -73,7 +73,7 @@ def register_renderer(kind: str, renderer: Renderer) -> None:
 
 
 def has_renderer(kind: str) -> bool:
-    """Whether a higher package renders `kind` itself (it then has no templates of its own)."""
+    """Whether a package registered a renderer for `kind` (else its templates render it)."""
     return kind in _renderers
 
 

@@ -206,7 +206,7 @@ class SenderPool:
         try:
             # The server may accept this message only once the last one it accepted on this
             # connection is written as sent.
-            transport.send(mail, then, previous.wait)
+            transport.send(mail, then, previous)
         except DatabaseUnavailable as unavailable:  # this one was abandoned before its "."
             self._give_back(mail)
             self._database_unavailable(unavailable)
@@ -287,6 +287,9 @@ class _SentTicket:
     def __init__(self, recorder: OutcomeRecorder) -> None:
         self.recorder = recorder
         self.ticket = 0
+
+    def is_open(self) -> bool:
+        return self.recorder.written_up_to(self.ticket)
 
     def wait(self) -> None:
         if self.ticket:

@@ -59,7 +59,7 @@ def queue_mail(
     """
     if language is None and has_request_context():
         language = current_language()  # the page or request the reader is on, as i18n chose
-    if not has_renderer(template):  # a typo fails here, not later
+    if not has_renderer(template):  # a typo in a template's name fails here, not when sent
         current_app.jinja_env.get_template(f"email/{template}.txt")
     values = {key: plain_value(value) for key, value in (context or {}).items()}
     if list_id:

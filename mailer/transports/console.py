@@ -5,12 +5,11 @@ from __future__ import annotations
 import email
 import re
 import sys
-from collections.abc import Callable
 from email import policy
 from typing import TextIO
 
 from mailer.message import Mail, MailFrom
-from mailer.transports.base import build_for_transport, nothing_to_wait_for
+from mailer.transports.base import ALWAYS_OPEN, AcceptGate, build_for_transport
 
 _LINK = re.compile(r"https?://[^\s<>\"')\]]+")
 
@@ -24,10 +23,10 @@ class ConsoleTransport:
         self,
         mail: Mail,
         then: Mail | None = None,
-        before_final_dot: Callable[[], None] = nothing_to_wait_for,
+        gate: AcceptGate = ALWAYS_OPEN,
     ) -> None:
         built = build_for_transport(mail, self.mail_from, smtputf8=True)
-        before_final_dot()
+        gate.wait()
         stream = self.stream or sys.stdout
         stream.write(render_for_console(mail.id, built.data))
         stream.flush()

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import email
-from collections.abc import Callable
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 
 from mailer.message import Mail, MailFrom
-from mailer.transports.base import build_for_transport, nothing_to_wait_for
+from mailer.transports.base import ALWAYS_OPEN, AcceptGate, build_for_transport
 
 
 @dataclass(frozen=True)
@@ -37,10 +36,10 @@ class MemoryTransport:
         self,
         mail: Mail,
         then: Mail | None = None,
-        before_final_dot: Callable[[], None] = nothing_to_wait_for,
+        gate: AcceptGate = ALWAYS_OPEN,
     ) -> None:
         built = build_for_transport(mail, self.mail_from, smtputf8=True)
-        before_final_dot()
+        gate.wait()
         MEMORY_OUTBOX.append(
             MemoryDelivery(mail.id, built.envelope_from, built.envelope_to, built.data)
         )

@@ -16,18 +16,18 @@ from __future__ import annotations
 
 import smtplib
 import socket
-from collections.abc import Callable
 from functools import cache
 
 from mailer.message import BuiltMessage, Mail, MailFrom
 from mailer.smtp_url import SmtpSettings
 from mailer.transports.base import (
+    ALWAYS_OPEN,
+    AcceptGate,
     DeliveryError,
     RecipientRefused,
     ServerUnavailable,
     TemporaryFailure,
     build_for_transport,
-    nothing_to_wait_for,
 )
 
 
@@ -54,18 +54,18 @@ class SmtpTransport:
         self,
         mail: Mail,
         then: Mail | None = None,
-        before_final_dot: Callable[[], None] = nothing_to_wait_for,
+        gate: AcceptGate = ALWAYS_OPEN,
     ) -> None:
         """Deliver `mail`; with PIPELINING, write `then`'s envelope along with its end.
 
         Raises a DeliveryError for `mail` only; `then` must be the next message sent here.
-        before_final_dot() runs once the content is written and before the "." that makes
-        the server accept it; if it raises, the connection is dropped (the server discards
-        the message) and its error goes to the caller.
+        The "." that makes the server accept it is written once `gate` is open; if its wait
+        raises, the connection is dropped (the server discards the message) and the error
+        goes to the caller.
         """
         for fresh_try in (False, True):
             try:
-                self._deliver(mail, then, before_final_dot)
+                self._deliver(mail, then, gate)
                 return
             except _LostBeforeData as lost:
                 # The server closed a connection we held (idle timeout, restart). Nothing of
@@ -87,7 +87,7 @@ class SmtpTransport:
         except (OSError, smtplib.SMTPException):
             smtp.close()
 
-    def _deliver(self, mail: Mail, then: Mail | None, before_final_dot: Callable[[], None]) -> None:
+    def _deliver(self, mail: Mail, then: Mail | None, gate: AcceptGate) -> None:
         smtp = self._connection()
         if self._ahead is not None and self._ahead[0].id == mail.id:
             built = self._ahead[1]
@@ -103,14 +103,18 @@ class SmtpTransport:
                 follow = (then, self._build(then))
             except DeliveryError:  # raised again when `then` is sent on its own
                 follow = None
-        self._write(_dot_stuffed(built.data))  # without its final ".", nothing is accepted yet
+        content = _dot_stuffed(built.data)
+        end = b".\r\n" + (_envelope(follow[1], smtp) if follow else b"")
+        if not gate.is_open():
+            self._write(content)  # without its final ".", nothing is accepted yet
+            content = b""
+            try:
+                gate.wait()
+            except BaseException:
+                self._drop()
+                raise
         try:
-            before_final_dot()
-        except BaseException:
-            self._drop()
-            raise
-        try:
-            smtp.send(b".\r\n" + (_envelope(follow[1], smtp) if follow else b""))
+            smtp.send(content + end)
         except (OSError, smtplib.SMTPException) as error:
             self._lost_in_content(error)
         self._ahead = follow
