@@ -194,11 +194,3 @@ def member_addresses():
         .where(COUNTS_AS_MEMBER, MemberSubscription.email.is_not(None))
         .distinct()
     )
-
-
-def is_member_address(address: str) -> bool:
-    """Whether this address belongs to a member right now."""
-    matching = member_addresses().where(
-        func.lower(MemberSubscription.email) == address.strip().lower()
-    )
-    return db.session.execute(matching.limit(1)).first() is not None

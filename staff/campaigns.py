@@ -15,7 +15,6 @@ from extensions import db
 from mailer.suppressions import SuppressionPage, list_suppressions, unsuppress
 from newsletters.models import Newsletter
 
-SEND_NOW = "now"
 SEND_LATER = "later"
 INDEX_SIZE = 200
 
