@@ -55,6 +55,10 @@ def load_settings(instance_path: Path) -> dict:
         "MAIL_FROM": os.environ.get("MAIL_FROM", "newsletters@localhost"),
         "MAIL_FROM_NAME": os.environ.get("MAIL_FROM_NAME", "The Newsroom"),
         "SITE_NAME": os.environ.get("SITE_NAME", "The Newsroom"),
+        # Printed in every campaign's footer (anti-spam laws ask for a postal address).
+        "ORG_POSTAL_ADDRESS": os.environ.get(
+            "ORG_POSTAL_ADDRESS", "The Newsroom, 1 Example Street"
+        ).strip(),
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         # Redis down or restarting: limit in this process's memory meanwhile, never fail signups.
@@ -95,7 +99,7 @@ def load_settings(instance_path: Path) -> dict:
         "RATELIMIT_PRIVACY_LINKS": os.environ.get("RATELIMIT_PRIVACY_LINKS", "5/hour"),
         # Staff uploads of subscriber files (the only route allowed a body this large).
         "IMPORT_UPLOAD_MAX_BYTES": int(os.environ.get("IMPORT_UPLOAD_MAX_MB", "100")) * 2**20,
-        "OUTBOX_SMTP_CONNECTIONS": int(os.environ.get("OUTBOX_SMTP_CONNECTIONS", "4")),
+        "OUTBOX_SMTP_CONNECTIONS": int(os.environ.get("OUTBOX_SMTP_CONNECTIONS", "8")),
         "OUTBOX_RATE_LIMIT": float(os.environ.get("OUTBOX_RATE_LIMIT", "0")),
         "OUTBOX_LEASE_SECONDS": float(os.environ.get("OUTBOX_LEASE_SECONDS", "60")),
         "OUTBOX_RETRY_SECONDS": float(os.environ.get("OUTBOX_RETRY_SECONDS", "30")),

@@ -7,7 +7,7 @@ in the caller's transaction and never commits.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import BigInteger, Integer, Select, String, case, func, literal, select, update
 
@@ -123,6 +123,29 @@ def campaign_delivery(campaign_id: int) -> DeliveryFigures:
         ).where(_outbox.c.campaign_id == campaign_id)
     ).one()
     return DeliveryFigures(*(int(value) for value in row))
+
+
+BOUNCE_WINDOW = timedelta(days=30)
+
+
+def record_bounce(address: str) -> bool:
+    """A delivery report says mail to `address` bounced: count it against the newest campaign
+    message sent there in the last 30 days (it was accepted, then returned). True if one was."""
+    newest = (
+        select(_outbox.c.id)
+        .where(
+            func.lower(_outbox.c.to_addr) == address.lower(),
+            _outbox.c.status == SENT,
+            _outbox.c.campaign_id.is_not(None),
+            _outbox.c.bounced_at.is_(None),
+            _outbox.c.sent_at >= utcnow() - BOUNCE_WINDOW,
+        )
+        .order_by(_outbox.c.sent_at.desc(), _outbox.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    statement = update(_outbox).where(_outbox.c.id == newest).values(bounced_at=utcnow())
+    return db.session.execute(statement).rowcount > 0
 
 
 def _move(campaign_id: int, from_statuses: tuple[str, ...], to_status: str) -> int:

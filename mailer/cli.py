@@ -88,10 +88,13 @@ def status_command() -> None:
     _check_database()
     counts = outbox_queue.count_by_status()
     due = outbox_queue.count_due()
-    click.echo(
-        f"queued {counts['queued']} ({due} due now), sent {counts['sent']}, "
-        f"failed {counts['failed']}"
-    )
+    line = f"queued {counts['queued']} ({due} due now), sent {counts['sent']}"
+    line += f", failed {counts['failed']}"
+    # Campaign statuses only when there are any: transactional mail never has them.
+    for status in ("suppressed", "held", "cancelled"):
+        if counts.get(status):
+            line += f", {status} {counts[status]}"
+    click.echo(line)
 
 
 @outbox_cli.command("requeue")

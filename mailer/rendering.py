@@ -24,6 +24,7 @@ from email.utils import parseaddr
 from flask import current_app
 from flask_babel import force_locale
 
+from i18n import DEFAULT_LANGUAGE
 from mailer.message import Mail
 
 
@@ -71,6 +72,11 @@ def register_renderer(kind: str, renderer: Renderer) -> None:
     _renderers[kind] = renderer
 
 
+def has_renderer(kind: str) -> bool:
+    """Whether a package registered a renderer for `kind` (else its templates render it)."""
+    return kind in _renderers
+
+
 def render_rows(rows: Sequence[QueuedMail]) -> list[Mail | RenderFailed]:
     """Each row as a Mail ready to build, or the RenderFailed that says why it cannot be."""
     results: dict[int, Mail | RenderFailed] = {}
@@ -113,17 +119,18 @@ def render_templates(rows: Sequence[QueuedMail]) -> list[RenderedMail]:
     for row in rows:
         context = {**(row.context or {}), "base_url": base_url, "mail_language": row.language}
         name = f"email/{row.kind}"
-        # In the reader's language: the templates' _() and number filters read Babel's locale.
-        with force_locale(row.language or "en"):
+        with force_locale(row.language or DEFAULT_LANGUAGE):  # the reader's language
             subject = environment.get_template(f"{name}.subject.txt").render(context)
-            rendered.append(
-                RenderedMail(
-                    subject=" ".join(subject.split()),
-                    text_body=environment.get_template(f"{name}.txt").render(context),
-                    html_body=environment.get_template(f"{name}.html").render(context),
-                    headers=list_headers(context.get("list_id"), context.get("unsubscribe_url")),
-                )
+            text_body = environment.get_template(f"{name}.txt").render(context)
+            html_body = environment.get_template(f"{name}.html").render(context)
+        rendered.append(
+            RenderedMail(
+                subject=" ".join(subject.split()),
+                text_body=text_body,
+                html_body=html_body,
+                headers=list_headers(context.get("list_id"), context.get("unsubscribe_url")),
             )
+        )
     return rendered
 
 

@@ -80,7 +80,10 @@ class SenderPool:
         self.result = result
         self.rate_limiter = rate_limiter
         self.should_stop = should_stop
-        self._changed = threading.Condition()
+        lock = threading.Lock()  # guards everything below
+        self._changed = threading.Condition(lock)  # the main thread waits here for room
+        self._has_work = threading.Condition(lock)  # idle senders wait here
+        self._room_at = 0  # the main thread wants to hear when no more than this wait
         self._waiting: deque[Mail] = deque()
         self._untried: list[Mail] = []
         self._threads: list[threading.Thread] = []
@@ -95,7 +98,7 @@ class SenderPool:
     def submit(self, mails: list[Mail]) -> None:
         with self._changed:
             self._waiting.extend(mails)
-            self._changed.notify_all()
+            self._has_work.notify(len(mails))
             if not self._threads:
                 self._start_sender()
             elif self._delivered_once:
@@ -108,6 +111,7 @@ class SenderPool:
     def wait_for_room(self, room: int) -> None:
         """Block while more than `room` messages wait, unless the pool has stopped."""
         with self._changed:
+            self._room_at = room
             while len(self._waiting) > room and not self._halted:
                 self._changed.wait(timeout=0.5)
 
@@ -123,7 +127,7 @@ class SenderPool:
         """No more messages: let the senders finish (or stop); returns what was never tried."""
         with self._changed:
             self._closed = True
-            self._changed.notify_all()
+            self._has_work.notify_all()
         while True:  # a sender may start another until the last one ends
             with self._changed:
                 running = [thread for thread in self._threads if thread.is_alive()]
@@ -142,6 +146,7 @@ class SenderPool:
             if self._halted is None:
                 self._halted = reason
             self._changed.notify_all()
+            self._has_work.notify_all()
 
     # --- the sender threads --------------------------------------------------------------
 
@@ -159,9 +164,11 @@ class SenderPool:
     def _take(self, *, block: bool) -> Mail | None:
         with self._changed:
             while block and not self._waiting and not self._closed and not self._halted:
-                self._changed.wait()
+                self._has_work.wait()
             if self._halted or not self._waiting:
                 return None
+            if len(self._waiting) == self._room_at + 1:
+                self._changed.notify()  # room for the main thread's next batch
             return self._waiting.popleft()
 
     def _give_back(self, *mails: Mail | None) -> None:
@@ -170,6 +177,7 @@ class SenderPool:
 
     def _run_sender(self) -> None:
         transport = self.make_transport()
+        previous = _SentTicket(self.recorder)
         try:
             mail = self._take(block=True)
             while mail is not None:
@@ -180,7 +188,7 @@ class SenderPool:
                 if self.rate_limiter is not None:
                     self.rate_limiter.wait()
                 then = self._take(block=False)
-                if not self._deliver(transport, mail, then):
+                if not self._deliver(transport, mail, then, previous):
                     self._give_back(then)
                     break
                 mail = then if then is not None else self._take(block=True)
@@ -191,10 +199,18 @@ class SenderPool:
         finally:
             transport.close()
 
-    def _deliver(self, transport: Transport, mail: Mail, then: Mail | None) -> bool:
+    def _deliver(
+        self, transport: Transport, mail: Mail, then: Mail | None, previous: _SentTicket
+    ) -> bool:
         """Send one message and record what happened; False when this sender must stop."""
         try:
-            transport.send(mail, then)
+            # The server may accept this message only once the last one it accepted on this
+            # connection is written as sent.
+            transport.send(mail, then, previous)
+        except DatabaseUnavailable as unavailable:  # this one was abandoned before its "."
+            self._give_back(mail)
+            self._database_unavailable(unavailable)
+            return False
         except ServerUnavailable as error:
             self._record(self.retry_policy(mail, str(error)), mail, str(error))
             self.halt(str(error))
@@ -229,9 +245,8 @@ class SenderPool:
         except Exception as error:  # an unforeseen error must cost one attempt, never the row
             log.exception("outbox message %s could not be sent", mail.id)
             return self._record(self.retry_policy(mail, repr(error)), mail, repr(error))
-        outcome = Outcome(mail.id, SENT, attempts=mail.attempts + 1)
-        if not self._record(outcome, mail, ""):
-            return False
+        previous.ticket = self.recorder.record(Outcome(mail.id, SENT, attempts=mail.attempts + 1))
+        self._count(SENT, mail, "", None)
         with self._changed:
             self._temporary_streak = 0
             if not self._delivered_once:
@@ -240,26 +255,23 @@ class SenderPool:
         return True
 
     def _record(self, outcome: Outcome, mail: Mail, error: str) -> bool:
-        try:
-            # A "sent" is committed before this connection lets the server accept another.
-            self.recorder.record(outcome, wait=outcome.status == SENT)
-        except DatabaseUnavailable as unavailable:
-            with self._changed:
-                self._database_down = str(unavailable)
-            self.halt(f"database unavailable: {unavailable}")
-            self._count(outcome, mail, error)
-            return False
-        self._count(outcome, mail, error)
+        self.recorder.record(outcome)
+        self._count(outcome.status, mail, error, outcome.due_at)
         return True
 
-    def _count(self, outcome: Outcome, mail: Mail, error: str) -> None:
+    def _database_unavailable(self, unavailable: DatabaseUnavailable) -> None:
+        with self._changed:
+            self._database_down = str(unavailable)
+        self.halt(f"database unavailable: {unavailable}")
+
+    def _count(self, status: str, mail: Mail, error: str, due_at: datetime | None) -> None:
         with self._changed:
             result = self.result
-            if outcome.status == SENT:
+            if status == SENT:
                 result.sent += 1
-            elif outcome.status == RETRY:
+            elif status == RETRY:
                 result.retry += 1
-                due = outcome.due_at or utcnow()
+                due = due_at or utcnow()
                 result.retry_at = max(result.retry_at or due, due)
                 result.problem(
                     f"#{mail.id} to {mail.to_addr} retries at {due:%H:%M:%S} UTC: {error}"
@@ -267,3 +279,18 @@ class SenderPool:
             else:
                 result.failed += 1
                 result.problem(f"#{mail.id} to {mail.to_addr} failed: {error}")
+
+
+class _SentTicket:
+    """The last message a connection had accepted: written as sent before the next may be."""
+
+    def __init__(self, recorder: OutcomeRecorder) -> None:
+        self.recorder = recorder
+        self.ticket = 0
+
+    def is_open(self) -> bool:
+        return self.recorder.written_up_to(self.ticket)
+
+    def wait(self) -> None:
+        if self.ticket:
+            self.recorder.wait_written(self.ticket)

@@ -9,14 +9,14 @@ from email.utils import parseaddr
 from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context
-from flask_babel import get_locale
 from sqlalchemy import insert, inspect
 
 from database import utcnow
 from extensions import db
+from i18n import current_language
 from mailer.message import MailFrom
 from mailer.models import QUEUED, OutboxMessage
-from mailer.rendering import QueuedMail, RenderFailed, render_rows
+from mailer.rendering import QueuedMail, RenderFailed, has_renderer, render_rows
 
 
 def from_identity() -> MailFrom:
@@ -57,9 +57,10 @@ def queue_mail(
     List mail passes `list_id` (see list_id_header) and `unsubscribe_url` (an absolute
     /unsubscribe/<token> link). `language` is the reader's mail language (en, uk), if known.
     """
-    current_app.jinja_env.get_template(f"email/{template}.txt")  # a typo fails here, not later
     if language is None and has_request_context():
-        language = str(get_locale() or "en")  # the page or request the reader wrote from
+        language = current_language()  # the page or request the reader is on, as i18n chose
+    if not has_renderer(template):  # a typo in a template's name fails here, not when sent
+        current_app.jinja_env.get_template(f"email/{template}.txt")
     values = {key: plain_value(value) for key, value in (context or {}).items()}
     if list_id:
         values["list_id"] = list_id

@@ -18,10 +18,11 @@ from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import bindparam, delete, func, select, true
+from sqlalchemy import String, any_, bindparam, delete, func, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from addresses import InvalidEmail, email_key
-from database import upsert, utcnow
+from database import is_postgresql, upsert, utcnow
 from extensions import db
 from mailer.suppression_models import ERASED, REASONS, Suppression
 
@@ -157,13 +158,17 @@ def suppressed_among(addresses: Iterable[str], *, already_normalised: bool = Fal
             continue
         by_hash.setdefault(hashed, []).append(address)
     hashes = list(by_hash)
-    statement = select(Suppression.address_hash).where(
-        Suppression.address_hash.in_(bindparam("hashes", expanding=True))
-    )
+    column = Suppression.__table__.c.address_hash
+    if is_postgresql():  # one array parameter: one cached statement, whatever the count
+        among = column == any_(bindparam("hashes", type_=ARRAY(String)))
+    else:
+        among = column.in_(bindparam("hashes", expanding=True))
+    statement = select(column).where(among)
     found: set[str] = set()
+    connection = db.session.connection()  # Core, without the ORM's per-statement work
     for start in range(0, len(hashes), LOOKUP_CHUNK):
         chunk = hashes[start : start + LOOKUP_CHUNK]
-        for hashed in db.session.scalars(statement, {"hashes": chunk}):
+        for hashed in connection.execute(statement, {"hashes": chunk}).scalars():
             found.update(by_hash[hashed])
     return found
 

@@ -29,6 +29,7 @@ server's "250 accepted" and the commit saying so. That message goes again after 
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -43,6 +44,7 @@ from mailer.daily_jobs import run_due_daily_jobs
 from mailer.message import Mail
 from mailer.models import FAILED, SUPPRESSED
 from mailer.outbox_queue import LEASE, OutboxQueue, open_outbox_queue, retry_delay
+from mailer.pass_hooks import run_pass_hooks
 from mailer.rate_limit import rate_limiter
 from mailer.recipients import unwanted
 from mailer.recorder import RELEASE, RETRY, DatabaseUnavailable, Outcome, OutcomeRecorder
@@ -62,6 +64,7 @@ LONGEST_PAUSE_SECONDS = 300
 FIRST_DATABASE_PAUSE_SECONDS = 1
 LONGEST_DATABASE_PAUSE_SECONDS = 30
 DAILY_JOBS_EVERY_SECONDS = 60
+SWITCH_INTERVAL_SECONDS = 0.0005
 
 
 def configured_worker(
@@ -127,10 +130,14 @@ class OutboxWorker:
         """
         if self._recorder is None:
             self._recorder = OutcomeRecorder(current_app._get_current_object(), self.lease)
+            # Senders wake for every SMTP reply; with Python's default 5 ms switch interval each
+            # wake-up waits behind the thread rendering the next batch.
+            sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_SECONDS))
         recorder = self._recorder
         recorder.start()
         try:
             recorder.flush()
+            run_pass_hooks()  # scheduled campaigns queue their readers before the claim
             with open_outbox_queue() as queue:
                 result = self._drain(queue, recorder)
         finally:

@@ -43,15 +43,40 @@ class ServerUnavailable(DeliveryError):
 class Transport(Protocol):
     """Carries messages somewhere: an SMTP server, the console, a list in memory."""
 
-    def send(self, mail: Mail, then: Mail | None = None) -> None:
+    def send(self, mail: Mail, then: Mail | None = None, gate: AcceptGate = ...) -> None:
         """Deliver one message or raise a DeliveryError saying what to do with it.
 
         `then` is the message this transport will be given next, if known: one that pipelines
         (SMTP) may start its transaction early; the error raised is always `mail`'s.
+        The message is let through to where the server can accept it (SMTP's final ".") only
+        once `gate` is open; an error gate.wait() raises abandons the message and reaches the
+        caller.
         """
 
     def close(self) -> None:
         """Let go of any connection; the transport may be used again afterwards."""
+
+
+class AcceptGate(Protocol):
+    """What a message waits for before the server may accept it (the sender's last message
+    written as sent)."""
+
+    def is_open(self) -> bool:
+        """True when wait() would return at once."""
+
+    def wait(self) -> None:
+        """Return once open; raise to abandon the message."""
+
+
+class _AlwaysOpen:
+    def is_open(self) -> bool:
+        return True
+
+    def wait(self) -> None:
+        pass
+
+
+ALWAYS_OPEN: AcceptGate = _AlwaysOpen()
 
 
 def build_for_transport(mail: Mail, mail_from: MailFrom, *, smtputf8: bool) -> BuiltMessage:

@@ -21,6 +21,8 @@ from functools import cache
 from mailer.message import BuiltMessage, Mail, MailFrom
 from mailer.smtp_url import SmtpSettings
 from mailer.transports.base import (
+    ALWAYS_OPEN,
+    AcceptGate,
     DeliveryError,
     RecipientRefused,
     ServerUnavailable,
@@ -48,14 +50,22 @@ class SmtpTransport:
         # A message whose MAIL FROM, RCPT TO and DATA were written ahead, replies not yet read.
         self._ahead: tuple[Mail, BuiltMessage] | None = None
 
-    def send(self, mail: Mail, then: Mail | None = None) -> None:
+    def send(
+        self,
+        mail: Mail,
+        then: Mail | None = None,
+        gate: AcceptGate = ALWAYS_OPEN,
+    ) -> None:
         """Deliver `mail`; with PIPELINING, write `then`'s envelope along with its end.
 
         Raises a DeliveryError for `mail` only; `then` must be the next message sent here.
+        The "." that makes the server accept it is written once `gate` is open; if its wait
+        raises, the connection is dropped (the server discards the message) and the error
+        goes to the caller.
         """
         for fresh_try in (False, True):
             try:
-                self._deliver(mail, then)
+                self._deliver(mail, then, gate)
                 return
             except _LostBeforeData as lost:
                 # The server closed a connection we held (idle timeout, restart). Nothing of
@@ -77,7 +87,7 @@ class SmtpTransport:
         except (OSError, smtplib.SMTPException):
             smtp.close()
 
-    def _deliver(self, mail: Mail, then: Mail | None) -> None:
+    def _deliver(self, mail: Mail, then: Mail | None, gate: AcceptGate) -> None:
         smtp = self._connection()
         if self._ahead is not None and self._ahead[0].id == mail.id:
             built = self._ahead[1]
@@ -88,14 +98,23 @@ class SmtpTransport:
         self._ahead = None
         self._check_envelope(built)
         follow: tuple[Mail, BuiltMessage] | None = None
-        content = _dot_stuffed(built.data)
         if then is not None and self._pipelining:
             try:
                 follow = (then, self._build(then))
             except DeliveryError:  # raised again when `then` is sent on its own
                 follow = None
+        content = _dot_stuffed(built.data)
+        end = b".\r\n" + (_envelope(follow[1], smtp) if follow else b"")
+        if not gate.is_open():
+            self._write(content)  # without its final ".", nothing is accepted yet
+            content = b""
+            try:
+                gate.wait()
+            except BaseException:
+                self._drop()
+                raise
         try:
-            smtp.send(content + (_envelope(follow[1], smtp) if follow else b""))
+            smtp.send(content + end)
         except (OSError, smtplib.SMTPException) as error:
             self._lost_in_content(error)
         self._ahead = follow
@@ -229,13 +248,13 @@ def _envelope(built: BuiltMessage, smtp: smtplib.SMTP) -> bytes:
 
 
 def _dot_stuffed(data: bytes) -> bytes:
-    """RFC 5321 4.5.2: a line starting with "." gets another; then the final "."."""
+    """RFC 5321 4.5.2: a line starting with "." gets another; the final "." is not added."""
     stuffed = data.replace(b"\r\n.", b"\r\n..")
     if stuffed.startswith(b"."):
         stuffed = b"." + stuffed
     if not stuffed.endswith(b"\r\n"):
         stuffed += b"\r\n"
-    return stuffed + b".\r\n"
+    return stuffed
 
 
 def _open_connection(settings: SmtpSettings) -> smtplib.SMTP:
@@ -256,6 +275,9 @@ def _open_connection(settings: SmtpSettings) -> smtplib.SMTP:
             smtp = smtplib.SMTP(
                 settings.host, settings.port, local_hostname=helo, timeout=settings.timeout
             )
+        # Content and its final "." go in separate writes: without this, Nagle's algorithm
+        # holds the "." until the server's delayed ACK (40 ms a message).
+        smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         smtp.ehlo_or_helo_if_needed()
         if settings.starttls != "never" and smtp.has_extn("starttls"):
             smtp.starttls(context=settings.tls_context())

@@ -1,6 +1,15 @@
 """The staff pages: one blueprint (blueprint.py), its routes in the modules imported here."""
 
-from staff.views import dashboard, imports, lists, people, session
+from staff.views import campaigns, dashboard, imports, lists, people, session, suppressions
 from staff.views.blueprint import bp
 
-__all__ = ["bp", "dashboard", "imports", "lists", "people", "session"]
+__all__ = [
+    "bp",
+    "campaigns",
+    "dashboard",
+    "imports",
+    "lists",
+    "people",
+    "session",
+    "suppressions",
+]

@@ -11,9 +11,10 @@ from sqlalchemy import update
 from database import utcnow
 from extensions import db
 from mailer.models import QUEUED, OutboxMessage
-from mailer.rendering import RenderedMail, message_id, register_renderer
+from mailer.rendering import message_id, register_renderer
 from mailer.transports.memory import MEMORY_OUTBOX
 from tests.conftest import SmtpSink, free_port
+from tests.mailer.note_renderer import NOTE, render_note
 
 CONFIRM_LINK = "http://newsroom.test/confirm/eyJzIjoxfQ.aGVsbG8.c2lnbmVk"
 
@@ -28,6 +29,7 @@ class CountingSink(SmtpSink):
         self.hang_up_after_each_message = False
         self.refuse_recipients: dict[str, str] = {}  # address -> the reply RCPT TO gets
         self.pipelining = False
+        self.delay = 0.0  # seconds before answering each message
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse_recipients:
@@ -44,6 +46,8 @@ class CountingSink(SmtpSink):
         return responses
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:  # a slow server: what is in flight when something else breaks
+            await asyncio.sleep(self.delay)
         status = await super().handle_DATA(server, session, envelope)
         if status.startswith("250"):
             self.encrypted.append(server.transport.get_extra_info("ssl_object") is not None)
@@ -88,22 +92,6 @@ def start_smtp():
     yield start
     for controller in controllers:
         controller.stop()
-
-
-NOTE = "test_note"
-
-
-def render_note(rows):
-    """Test mail whose every part is given when queued: the renderer plug-in point at work."""
-    return [
-        RenderedMail(
-            subject=row.context["subject"],
-            text_body=row.context["text"],
-            html_body=row.context["html"],
-            headers=row.context.get("headers") or {},
-        )
-        for row in rows
-    ]
 
 
 register_renderer(NOTE, render_note)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import literal, select
 
@@ -231,3 +233,19 @@ def test_a_row_its_renderer_cannot_render_fails_alone(campaign_app):
         assert failed.to_addr == "bad@example.com"
         assert "no body for this reader" in failed.last_error
     assert received_by(sink) == ["a@example.com", "c@example.com"]
+
+
+def test_a_delivery_report_after_sending_counts_the_message_as_bounced(campaign_app):
+    app, _ = campaign_app
+    report = (Path(__file__).parent / "samples" / "postfix_user_unknown.eml").read_bytes()
+    with app.app_context():
+        add_readers("a@example.com", "Gone.Reader@example.org")
+        queue_campaign()
+        deliver_due()
+
+    result = app.test_cli_runner().invoke(args=["mail", "bounce"], input=report)
+
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        figures = campaign_delivery(CAMPAIGN)
+        assert (figures.delivered, figures.failed, figures.bounced) == (1, 0, 1)

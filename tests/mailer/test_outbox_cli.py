@@ -1,11 +1,9 @@
 """`flask outbox …` as an operator and a newcomer running `make run` meet it."""
 
 import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from mailer.models import FAILED, QUEUED
 from mailer.services import queue_mail
 from mailer.smtp_url import SmtpUrlError, parse_smtp_url
 from tests.mailer.conftest import CONFIRM_LINK
+from tests.mailer.processes import LineReader
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -155,7 +154,7 @@ def test_work_loop_notices_new_mail_and_stops_cleanly_on_sigterm(app, database_u
         stderr=subprocess.STDOUT,
         text=True,
     )
-    output = _LineReader(worker.stdout)
+    output = LineReader(worker.stdout)
     try:
         output.wait_for("delivering through console")
         # After the worker started, it must find the row on its own; a template of the app's
@@ -182,34 +181,3 @@ def test_work_loop_notices_new_mail_and_stops_cleanly_on_sigterm(app, database_u
             worker.kill()
             worker.wait()
     assert "Traceback" not in output.text()
-
-
-class _LineReader:
-    """Collects a child's output on a thread, so waiting for a line never blocks for ever."""
-
-    def __init__(self, stream) -> None:
-        self.lines: list[str] = []
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
-
-    def _pump(self, stream) -> None:
-        for line in stream:
-            self._queue.put(line)
-        self._queue.put(None)
-
-    def wait_for(self, text: str, timeout: float = 30) -> None:
-        if any(text in line for line in self.lines):
-            return
-        while True:
-            try:
-                line = self._queue.get(timeout=timeout)
-            except queue.Empty:
-                pytest.fail(f"no {text!r} in the worker's output:\n{self.text()}")
-            if line is None:
-                pytest.fail(f"the worker ended without printing {text!r}:\n{self.text()}")
-            self.lines.append(line)
-            if text in line:
-                return
-
-    def text(self) -> str:
-        return "".join(self.lines)

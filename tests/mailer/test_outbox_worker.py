@@ -1,7 +1,6 @@
 """Delivery guarantees: nothing lost, nothing accepted sent twice, retries that back off."""
 
 import threading
-from email.utils import make_msgid
 
 import pytest
 
@@ -14,6 +13,7 @@ from mailer.services import from_identity
 from mailer.transports import make_transport
 from tests.conftest import free_port
 from tests.mailer.conftest import message_id_of, received_by
+from tests.mailer.note_renderer import NOTE
 
 
 def _message_ids(sink):
@@ -256,11 +256,34 @@ def test_two_workers_at_once_deliver_each_message_once(app, database_url, start_
 
 def _row(n: int) -> OutboxMessage:
     return OutboxMessage(
-        kind="confirm",
+        kind=NOTE,
         to_addr=f"reader{n}@example.com",
-        subject="Confirm",
-        text_body="text",
-        html_body="<p>html</p>",
-        headers={},
-        message_id=make_msgid(domain="newsroom.test"),
+        context={"subject": "Confirm", "text": "text", "html": "<p>html</p>"},
     )
+
+
+def test_a_message_rendered_when_queued_by_an_older_release_goes_as_stored(
+    make_app, smtp_server, work_once, outbox_row
+):
+    sink, smtp_url = smtp_server
+    app = make_app(SMTP_URL=smtp_url)
+    with app.app_context():
+        row = OutboxMessage(
+            kind="confirm",
+            to_addr="reader@example.com",
+            subject="Please confirm your subscription",
+            text_body="Confirm: http://newsroom.test/confirm/abc\n",
+            html_body='<p><a href="http://newsroom.test/confirm/abc">Confirm</a></p>',
+            headers={},
+            message_id="<queued-before-0003@newsroom.test>",
+        )
+        db.session.add(row)
+        db.session.commit()
+        row_id = row.id
+
+    work_once(app)
+
+    [received] = sink.messages()
+    assert received["Message-ID"] == "<queued-before-0003@newsroom.test>"
+    assert "/confirm/abc" in received.get_body(("plain",)).get_content()
+    assert outbox_row(row_id).status == SENT
