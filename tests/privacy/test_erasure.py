@@ -14,6 +14,7 @@ from mailer.suppression_models import ERASED, Suppression
 from mailer.suppressions import address_hash, is_suppressed
 from newsletters.models import Consent, Subscriber, Subscription
 from privacy.models import Erasure
+from tests.campaigns.helpers import create, send
 from tests.newsletters.helpers import (
     confirm_path,
     load_lists,
@@ -207,3 +208,21 @@ def test_asking_for_links_again_and_again_is_limited_per_reader(make_app):
 
     assert answers == [200, 200, 429]
     assert len(outbox(app, "data_export_link")) + len(outbox(app, "erasure_link")) == 2
+
+
+def test_campaign_mail_to_an_erased_reader_stays_for_the_figures_naming_nobody(lists, client):
+    preferences = confirmed_reader(lists, client, READER)
+    confirmed_reader(lists, client, OTHER)
+    campaign_id = create(lists, "explaining-ukraine")
+    send(lists, campaign_id)
+
+    client.post(erasure_link(lists, client, preferences, READER))
+
+    with lists.app_context():
+        rows = db.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.campaign_id == campaign_id)
+            .order_by(OutboxMessage.to_addr)
+        ).all()
+        assert [(row.to_addr, row.status) for row in rows] == [("", "cancelled"), (OTHER, "queued")]
+        assert (rows[0].subscriber_id, rows[0].context) == (None, None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from tests.campaigns.helpers import create, send
 from tests.newsletters.helpers import outbox, subscribe_api
 from tests.privacy.helpers import confirmed_reader
 from tests.staff.factories import make_member
@@ -75,6 +76,7 @@ def test_every_mail_links_to_the_notice(lists, client):
     with lists.app_context():
         make_member(add_tiers()["member"], email="member@example.com")  # member_welcome
     client.post("/membership/manage", data={"email": "member@example.com"})  # its link
+    send(lists, create(lists, "explaining-ukraine"))  # campaign
 
     mails = outbox(lists)
 
@@ -87,6 +89,7 @@ def test_every_mail_links_to_the_notice(lists, client):
         "erasure_link",
         "member_welcome",
         "membership_portal",
+        "campaign",
     }
     for mail in mails:
         assert "How we handle your data: http://newsroom.test/privacy" in mail.text_body, mail.kind
