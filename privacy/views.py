@@ -52,9 +52,8 @@ def ask_for_erasure(token: str):
     return render_template("privacy/link_sent.html", sent=sent, purpose="erase")
 
 
-def download_data(token: str):
-    export = services.reader_export(links.read_export_token(token))
-    filename = f"my-data-{utcnow():%Y-%m-%d}.json"
+def json_download(export: dict, filename: str) -> Response:
+    """A reader's data as one JSON file to save (never kept by a cache on the way)."""
     return Response(
         json.dumps(export, ensure_ascii=False, indent=2),
         mimetype="application/json",
@@ -63,6 +62,11 @@ def download_data(token: str):
             "Cache-Control": "no-store",
         },
     )
+
+
+def download_data(token: str):
+    export = services.reader_export(links.read_export_token(token))
+    return json_download(export, f"my-data-{utcnow():%Y-%m-%d}.json")
 
 
 def erase_page(token: str):

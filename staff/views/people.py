@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 
 from database import database_id, utcnow
 from extensions import db
 from privacy import services as privacy
 from privacy.models import BY_STAFF
+from privacy.views import json_download
 from signing import ReaderGone
 from staff import exports, people
 from staff.access import admin_required, audit
@@ -67,11 +66,7 @@ def subscriber_data(subscriber_id: int):
         abort(404)
     audit("export_reader_data", f"subscriber #{subscriber_id}")
     db.session.commit()
-    return Response(
-        json.dumps(export, ensure_ascii=False, indent=2),
-        mimetype="application/json",
-        headers={"Content-Disposition": f'attachment; filename="subscriber-{subscriber_id}.json"'},
-    )
+    return json_download(export, f"subscriber-{subscriber_id}.json")
 
 
 @bp.get("/members/export.csv")
