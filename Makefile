@@ -6,15 +6,35 @@ FLASK := $(BIN)/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test venv chromium spamassassin lint bench
+.PHONY: run test venv chromium spamassassin lint bench translations translations-extract translations-update
 
-venv: $(VENV)/.installed
+# Catalogues are compiled here, not committed: every install, run and test starts from the .po.
+CATALOGUES := $(wildcard translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGUES:.po=.mo)
+
+venv: $(VENV)/.installed translations
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
+
+translations: $(COMPILED)
+
+%.mo: %.po | $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics --input-file $< --output-file $@
+
+# After changing a marked string: extract, then update the catalogues and translate what is new.
+translations-extract: $(VENV)/.installed
+	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords lazy_gettext --sort-by-file \
+	  --project newsletters --copyright-holder "The Newsroom" --msgid-bugs-address "" \
+	  --header-comment "# Messages of the reader pages and mail; made by make translations-extract." \
+	  --width 99 --output-file translations/messages.pot .
+
+translations-update: translations-extract
+	$(BIN)/pybabel update --input-file translations/messages.pot --output-dir translations \
+	  --width 99 --no-fuzzy-matching --ignore-obsolete
 
 # Serve with console mail; the outbox worker runs beside the server and stops with it.
 run: venv
@@ -25,7 +45,9 @@ run: venv
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT) --with-threads
 
+# Import contracts first (.importlinter): a layer imported the wrong way fails the build.
 test: venv
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
 # Browser tests drive Debian's Chromium (never a downloaded browser); needs root for apt-get.

@@ -45,8 +45,9 @@ def _check_deliverability(ascii_domain: str, domain: str, timeout: float) -> Non
         pass  # e.g. no resolver configured on this machine
 
 
-def email_key(normalised: str) -> str:
-    return normalised.lower()
+def email_key(address: str) -> str:
+    """What makes two spellings one address for uniqueness and look-ups: case is ignored."""
+    return address.strip().lower()
 
 
 def rate_limit_key(raw: str) -> str | None:

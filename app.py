@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 import errors
+import i18n
 import security
 from config import load_settings
 from database import MAX_DATABASE_ID
@@ -29,6 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     app.url_map.converters["int"] = DatabaseId
     _init_extensions(app)
+    i18n.init_app(app, english_only_blueprints=("staff",))
     _register_blueprints(app)
     _register_commands(app)
     errors.init_app(app)
@@ -87,8 +89,8 @@ def _register_commands(app: Flask) -> None:
     from demo import demo_command
     from mailer.cli import outbox_cli
     from mailer.suppression_cli import mail_cli, suppressions_cli
-    from membership.cli import members_cli, tiers_cli
     from newsletters.cli import newsletters_cli
+    from payments.cli import members_cli, tiers_cli
     from staff.cli import staff_cli
 
     for command in (newsletters_cli, tiers_cli, members_cli, staff_cli, outbox_cli, demo_command):

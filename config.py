@@ -99,5 +99,6 @@ def load_settings(instance_path: Path) -> dict:
 def _engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 15}}
-    # A threaded worker needs a connection per thread (NOTES.md): size the pool to match.
+    # A threaded worker needs a connection per thread: with fewer, the pool opens and closes
+    # connections under load. Size the pool to match.
     return {"pool_size": int(os.environ.get("DB_POOL_SIZE", "10")), "pool_pre_ping": True}

@@ -14,6 +14,8 @@ from sqlalchemy.types import TypeDecorator
 from extensions import db
 
 MAX_DATABASE_ID = 2**63 - 1  # BIGINT; larger numbers overflow in the driver
+# A slug column (lists, tiers): String(64), safe in URLs, forms and mail headers as it is.
+SLUG_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
 
 
 def database_id(text: str) -> int:

@@ -5,7 +5,8 @@ from flask.cli import with_appcontext
 
 from extensions import db
 from membership.services import load_demo_tiers
-from newsletters.services import load_demo_lists
+from newsletters.lists import load_demo_lists
+from payments.prices import new_price_id
 
 
 @click.command("demo")
@@ -13,6 +14,6 @@ from newsletters.services import load_demo_lists
 def demo_command() -> None:
     """Load demo lists and tiers (safe to run again)."""
     load_demo_lists()
-    load_demo_tiers()
+    load_demo_tiers(new_price=new_price_id)
     db.session.commit()
     click.echo("demo data loaded")

@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy import exists, select, text
 
+from addresses import email_key
 from database import is_postgresql, upsert
 from extensions import db
 from mailer.services import queue_mail
-from membership.goal import adjust_member_counter
-from membership.models import COUNTING_STATUSES, Contribution, MemberEvent, MemberSubscription, Tier
+from membership.goal import COUNTS_AS_MEMBER, adjust_member_counter
+from membership.models import Contribution, MemberEvent, MemberSubscription, Tier
 from signing import external_url
 
 
@@ -59,10 +60,6 @@ def timestamp(value: int | float | None) -> datetime | None:
     return datetime.fromtimestamp(int(value), UTC)
 
 
-def counts(status: str | None) -> bool:
-    return status in COUNTING_STATUSES
-
-
 def _lock_customer(customer_id: str) -> None:
     """Serialise changes per customer, so two subscriptions cannot both add the same member,
     and so what we read below (the row, was-a-member) cannot change before we write."""
@@ -77,14 +74,7 @@ def _lock_customer(customer_id: str) -> None:
 
 
 def customer_is_member(customer_id: str) -> bool:
-    query = select(
-        exists().where(
-            MemberSubscription.customer_id == customer_id,
-            MemberSubscription.status.in_(COUNTING_STATUSES),
-            MemberSubscription.tier_id.is_not(None),
-            MemberSubscription.deleted.is_(False),
-        )
-    )
+    query = select(exists().where(MemberSubscription.customer_id == customer_id, COUNTS_AS_MEMBER))
     return bool(db.session.execute(query).scalar())
 
 
@@ -126,8 +116,8 @@ def apply_subscription_state(state: SubscriptionState) -> Outcome:
         row = MemberSubscription(
             stripe_subscription_id=state.subscription_id, customer_id=state.customer_id
         )
-        db.session.add(row)
-    _copy_state(row, state)
+    _copy_state(row, state)  # before add(): a lazy load in between must not flush a bare row
+    db.session.add(row)
     db.session.flush()
     is_member = customer_is_member(state.customer_id)
     delta = int(is_member) - int(was_member)
@@ -156,7 +146,7 @@ def apply_subscription_state(state: SubscriptionState) -> Outcome:
 
 
 def _learn_email(row: MemberSubscription, state: SubscriptionState) -> None:
-    row.email = state.email.strip().lower()
+    row.email = email_key(state.email)
     if customer_is_member(row.customer_id) and _welcome_owed(row):
         _queue_member_welcome(row.email, row.tier or state.tier)
 
@@ -184,7 +174,7 @@ def _copy_state(row: MemberSubscription, state: SubscriptionState) -> None:
     row.status_event_created = state.as_of
     row.deleted = state.final
     if state.email:
-        row.email = state.email.strip().lower()  # looked up by "Manage membership"
+        row.email = email_key(state.email)  # looked up by "Manage membership"
     # Fields an event does not carry (checkout sessions know no period) keep what we had.
     for name in ("period_end", "started_at", "cancel_at", "canceled_at", "ended_at"):
         value = getattr(state, name)

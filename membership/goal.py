@@ -6,20 +6,28 @@ dashboard all call goal_progress(); nothing else counts members.
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import Integer, String, cast, distinct, func, select, text, update
+from sqlalchemy import Integer, String, and_, cast, distinct, func, select, text, update
 from sqlalchemy.exc import OperationalError
 
+from caching import TTLCache
 from database import is_postgresql, upsert, utcnow
 from extensions import db
 from membership.models import COUNTING_STATUSES, AppSetting, MemberSubscription
 
 GOAL_SETTING = "membership_goal"
+MAX_GOAL = 10_000_000
+
+# Who is a member, as SQL: a subscription to one of our tiers whose status counts and that was
+# not deleted. The counter, fulfilment's customer_is_member() and the dashboard all use it.
+COUNTS_AS_MEMBER = and_(
+    MemberSubscription.status.in_(COUNTING_STATUSES),
+    MemberSubscription.tier_id.is_not(None),
+    MemberSubscription.deleted.is_(False),
+)
 
 
 @dataclass(frozen=True)
@@ -59,11 +67,7 @@ _COUNTER_LOCK = 7_240_001
 
 def _members_query():
     """Distinct Stripe customers with a subscription to one of our tiers that counts."""
-    return select(func.count(distinct(MemberSubscription.customer_id))).where(
-        MemberSubscription.status.in_(COUNTING_STATUSES),
-        MemberSubscription.tier_id.is_not(None),
-        MemberSubscription.deleted.is_(False),
-    )
+    return select(func.count(distinct(MemberSubscription.customer_id))).where(COUNTS_AS_MEMBER)
 
 
 def count_members_exactly() -> int:
@@ -130,6 +134,7 @@ def adjust_member_counter(delta: int) -> None:
     """Called by fulfilment, inside its transaction, whenever the number of members changes."""
     if not delta:
         return
+    _cache.clear_after_commit()  # this process shows the new count as soon as it is committed
     if is_postgresql():
         db.session.execute(
             text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": _COUNTER_LOCK}
@@ -151,37 +156,31 @@ def current_goal() -> int:
     return int(current_app.config["MEMBERSHIP_GOAL"])
 
 
-class _Cache:
-    """A few seconds of memory per process so a busy banner does not count on every request."""
+def set_goal(goal: int) -> None:
+    """Store the goal staff chose; the caller commits (this process then shows it at once)."""
+    if not 1 <= goal <= MAX_GOAL:
+        raise ValueError(f"The goal must be between 1 and {MAX_GOAL:,}.")
+    now = utcnow()
+    statement = upsert(AppSetting.__table__).values(
+        key=GOAL_SETTING, value=str(goal), updated_at=now
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["key"], set_={"value": str(goal), "updated_at": now}
+    )
+    db.session.execute(statement)
+    _cache.clear_after_commit()
 
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.value: GoalProgress | None = None
-        self.expires = 0.0
-        self.key: object = None
 
-    def clear(self) -> None:
-        with self.lock:
-            self.value = None
-            self.expires = 0.0
-
-
-_cache = _Cache()
+# A few seconds per process so a busy banner does not read the counter on every request.
+_cache: TTLCache[GoalProgress] = TTLCache("GOAL_CACHE_SECONDS", default_ttl=2)
 
 
 def goal_progress() -> GoalProgress:
-    ttl = float(current_app.config.get("GOAL_CACHE_SECONDS", 2))
-    key = (id(current_app._get_current_object()), current_app.config["SQLALCHEMY_DATABASE_URI"])
-    now = time.monotonic()
-    with _cache.lock:
-        if _cache.value is not None and _cache.key == key and now < _cache.expires:
-            return _cache.value
-    progress = GoalProgress(members=count_members(), goal=current_goal(), updated_at=utcnow())
-    with _cache.lock:
-        _cache.value, _cache.key, _cache.expires = progress, key, now + ttl
-    return progress
+    return _cache.get(
+        lambda: GoalProgress(members=count_members(), goal=current_goal(), updated_at=utcnow())
+    )
 
 
 def forget_cached_progress() -> None:
-    """Called after this process changes membership, so its own next answer is fresh."""
+    """Clear this process's figures now (after a recount, which commits on its own)."""
     _cache.clear()

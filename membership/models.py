@@ -1,4 +1,6 @@
-"""Tiers, members' subscriptions, their history, payments and one-time contributions."""
+"""Tiers, members' subscriptions, their history, one-time contributions, run-time settings.
+
+Invoice history (payments) belongs to payments/models.py."""
 
 from __future__ import annotations
 
@@ -69,24 +71,6 @@ class MemberEvent(db.Model):
     status: Mapped[str] = mapped_column(String(32))
     # +1 when the customer starts counting as a member, -1 when they stop, 0 otherwise.
     member_delta: Mapped[int] = mapped_column(Integer, default=0)
-    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class Payment(db.Model):
-    """Invoice history (invoice.paid / invoice.payment_failed); never changes a status."""
-
-    __tablename__ = "payments"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    stripe_invoice_id: Mapped[str] = mapped_column(String(255), unique=True)
-    stripe_subscription_id: Mapped[str | None] = mapped_column(
-        String(255), nullable=True, index=True
-    )
-    customer_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    amount: Mapped[int] = mapped_column(Integer, default=0)
-    currency: Mapped[str] = mapped_column(String(3), default="usd")
-    status: Mapped[str] = mapped_column(String(32))  # paid or failed
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -1,39 +1,28 @@
-"""Membership rules: tiers, validating what readers send, the welcome page's fulfilment,
-and the "Manage membership" link. No Flask request objects here; callers commit.
+"""Membership rules: tiers, reading what readers send, and the "Manage membership" link.
+
+No Flask request objects here; callers commit. Stripe is payments' business: a new tier's price
+id comes from the caller (payments hands down `new_price`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
-import time
-from dataclasses import dataclass
+from collections.abc import Callable
 
-from flask import current_app
 from sqlalchemy import select
 
 import addresses
+from database import SLUG_PATTERN
 from extensions import db
 from mailer.services import queue_mail
-from membership.fulfilment import Outcome, apply_subscription_state
 from membership.models import MemberSubscription, Tier
-from payments import gateway
-from payments.handlers import (
-    checkout_state,
-    is_paid_contribution_session,
-    is_paid_membership_session,
-    record_contribution_session,
-    tier_for_metadata,
-)
-from signing import external_url, make_token
+from signing import external_url, make_token, read_token
 
 PORTAL_LINK_MAX_AGE_SECONDS = 24 * 3600
 INTERVALS = ("month", "year")
-TIER_SLUG_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
 CURRENCY_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "uah": "₴", "cad": "CA$", "aud": "A$"}
-# One-time contributions, in major units of CONTRIBUTION_CURRENCY.
-CONTRIBUTION_MIN, CONTRIBUTION_MAX = 1, 10_000
-CONTRIBUTION_CURRENCY = "usd"
+# Makes the Stripe Price of a new tier: new_price(slug=, name=, amount=, currency=, interval=).
+PriceMaker = Callable[..., str]
 
 DEMO_TIERS = (
     ("supporter", "Supporter", 500, "month"),
@@ -73,6 +62,29 @@ def tier_by_slug(slug: str) -> Tier | None:
     return db.session.execute(select(Tier).where(Tier.slug == slug)).scalar_one_or_none()
 
 
+def tier_by_price(price_id: str) -> Tier | None:
+    return db.session.execute(
+        select(Tier).where(Tier.stripe_price_id == price_id)
+    ).scalar_one_or_none()
+
+
+def subscription_by_stripe_id(subscription_id: str) -> MemberSubscription | None:
+    return db.session.execute(
+        select(MemberSubscription).where(
+            MemberSubscription.stripe_subscription_id == subscription_id
+        )
+    ).scalar_one_or_none()
+
+
+def customer_subscriptions(customer_id: str) -> list[MemberSubscription]:
+    query = (
+        select(MemberSubscription)
+        .where(MemberSubscription.customer_id == customer_id)
+        .order_by(MemberSubscription.created_at)
+    )
+    return list(db.session.execute(query).scalars())
+
+
 def add_tier(
     slug: str,
     *,
@@ -81,9 +93,10 @@ def add_tier(
     currency: str,
     interval: str,
     stripe_price: str | None = None,
+    new_price: PriceMaker,
 ) -> tuple[Tier, bool]:
-    """(tier, created). Idempotent on slug; without a price id, Stripe mode creates the Price."""
-    if not re.fullmatch(TIER_SLUG_PATTERN, slug):
+    """(tier, created). Idempotent on slug; without a price id, new_price() makes one."""
+    if not re.fullmatch(SLUG_PATTERN, slug):
         raise InvalidInput("slug", "Use up to 64 lower-case letters, digits, - and _.")
     name = name.strip()
     if not name or len(name) > 200:
@@ -101,7 +114,9 @@ def add_tier(
     if amount <= 0:
         raise InvalidInput("amount", "The amount must be a positive number of cents.")
     if not stripe_price:
-        stripe_price = _new_price_id(slug, name, amount, currency, interval)
+        stripe_price = new_price(
+            slug=slug, name=name, amount=amount, currency=currency, interval=interval
+        )
     tier = Tier(
         slug=slug,
         name=name,
@@ -114,30 +129,18 @@ def add_tier(
     return tier, True
 
 
-def _new_price_id(slug: str, name: str, amount: int, currency: str, interval: str) -> str:
-    if not current_app.config.get("STRIPE_SECRET_KEY"):
-        return f"price_sim_{slug}"
-    price = gateway.create_price(
-        amount=amount,
-        currency=currency,
-        interval=interval,
-        name=name,
-        slug=slug,
-        idempotency_key=f"tier-price-{slug}-{amount}-{currency}-{interval}",
-    )
-    return price["id"]
-
-
-def load_demo_tiers() -> list[Tier]:
+def load_demo_tiers(new_price: PriceMaker) -> list[Tier]:
     """The tiers a fresh `make run` shows; safe to run again."""
-    tiers = [
-        add_tier(slug, name=name, amount=amount, currency="usd", interval=interval)[0]
+    return [
+        add_tier(
+            slug, name=name, amount=amount, currency="usd", interval=interval, new_price=new_price
+        )[0]
         for slug, name, amount, interval in DEMO_TIERS
     ]
-    return tiers
 
 
-def normalise_email(raw: str | None, *, required: bool = True) -> str | None:
+def read_email(raw: str | None, *, required: bool = True) -> str | None:
+    """A form's email field: the normalised address, or InvalidInput with the reader's message."""
     value = (raw or "").strip()
     if not value:
         if required:
@@ -156,59 +159,12 @@ def chosen_tier(slug: str | None) -> Tier:
     return tier
 
 
-def contribution_cents(raw: str | None) -> int:
-    text = (raw or "").strip().lstrip("$").replace(",", "")
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1
-    if not CONTRIBUTION_MIN <= value <= CONTRIBUTION_MAX or round(value * 100) != value * 100:
-        raise InvalidInput(
-            "amount",
-            f"Enter an amount between {CONTRIBUTION_MIN} and {CONTRIBUTION_MAX:,} dollars.",
-        )
-    return round(value * 100)
-
-
-def checkout_idempotency_key(kind: str, *parts: str, attempt: str | None = None) -> str:
-    """The same form submitted twice gets the same session; a fresh page load a new one."""
-    nonce = (attempt or "").strip()[:64] or str(int(time.time()) // 600)
-    digest = hashlib.sha256("|".join((kind, *parts, nonce)).encode()).hexdigest()
-    return f"{kind}-{digest[:40]}"
-
-
-@dataclass(frozen=True)
-class WelcomeResult:
-    kind: str  # membership, contribution or pending
-    tier: Tier | None = None
-    outcome: Outcome | None = None
-
-
-def record_completed_session(session: dict) -> WelcomeResult:
-    """The welcome page's share of fulfilment: what the webhook would do for this session.
-
-    The session's own `created` is older than any event about its subscription, so this never
-    overrides what an event already told us.
-    """
-    created = int(session.get("created") or time.time())
-    if is_paid_contribution_session(session):
-        record_contribution_session(session, created)
-        return WelcomeResult("contribution")
-    if not is_paid_membership_session(session):
-        return WelcomeResult("pending")
-    tier = tier_for_metadata(session.get("metadata"))
-    if tier is None:
-        return WelcomeResult("pending")
-    state = checkout_state(session, tier, as_of=created, source="welcome")
-    return WelcomeResult("membership", tier, apply_subscription_state(state))
-
-
 def request_portal_link(email: str) -> bool:
     """Mail a signed link to each customer with this address; the caller answers the same either
     way, so nobody learns who is a member."""
     customers = db.session.execute(
         select(MemberSubscription.customer_id)
-        .where(MemberSubscription.email == email.strip().lower())
+        .where(MemberSubscription.email == addresses.email_key(email))
         .distinct()
     ).scalars()
     sent = False
@@ -224,3 +180,16 @@ def request_portal_link(email: str) -> bool:
         )
         sent = True
     return sent
+
+
+class InvalidPortalLink(Exception):
+    pass
+
+
+def portal_customer(token: str) -> str:
+    """The customer a "Manage membership" link was made for; TokenExpired, TokenInvalid, or
+    InvalidPortalLink for a signed payload that names no customer."""
+    payload = read_token("portal", token, PORTAL_LINK_MAX_AGE_SECONDS)
+    if not isinstance(payload, dict) or not payload.get("customer"):
+        raise InvalidPortalLink()
+    return payload["customer"]

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
 
 from extensions import db
-from newsletters import services
-from newsletters.models import Newsletter
+from newsletters.lists import InvalidList, add_list, is_archived
 
 newsletters_cli = AppGroup("newsletters", help="Manage newsletter lists.")
 
@@ -22,11 +18,12 @@ newsletters_cli = AppGroup("newsletters", help="Manage newsletter lists.")
 @click.option("--default", "is_default", is_flag=True, help="Sign up to it when none is chosen.")
 def add_command(slug: str, name: str, description: str, is_default: bool) -> None:
     """Add a newsletter list, or update the one with this SLUG (safe to run again)."""
-    if not re.fullmatch(services.SLUG_PATTERN, slug):
-        raise click.BadParameter("use lower-case letters, digits and dashes", param_hint="SLUG")
-    created = services.add_list(slug, name, description, is_default)
+    try:
+        created = add_list(slug, name, description, is_default)
+    except InvalidList as exc:
+        hint = "SLUG" if exc.field == "slug" else f"--{exc.field}"
+        raise click.BadParameter(exc.message, param_hint=hint) from exc
     db.session.commit()
     click.echo(f"{'added' if created else 'updated'} newsletter {slug}")
-    archived = db.session.scalar(select(Newsletter.archived).where(Newsletter.slug == slug))
-    if archived:
+    if is_archived(slug):
         click.echo(f"{slug} is archived: readers do not see it until staff restore it")

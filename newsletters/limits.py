@@ -11,7 +11,8 @@ from addresses import rate_limit_key
 from extensions import client_address, limiter
 
 
-def _signup_limit() -> str:
+def signup_limit() -> str:
+    """Signups per client; checkout and "Manage membership" apply the same figure."""
     return current_app.config["RATELIMIT_SIGNUP"]
 
 
@@ -38,7 +39,7 @@ def signup_email_key() -> str:
 
 
 signup_per_client = limiter.shared_limit(
-    _signup_limit, scope="signup-client", key_func=client_address, methods=["POST"]
+    signup_limit, scope="signup-client", key_func=client_address, methods=["POST"]
 )
 signup_per_email = limiter.shared_limit(
     _signup_email_limit, scope="signup-email", key_func=signup_email_key, methods=["POST"]

@@ -19,11 +19,11 @@ from flask import current_app
 from sqlalchemy import case, insert, or_, select, update
 
 from addresses import email_key, normalise_email
-from database import dialect_name, upsert, upsert_for, utcnow
+from database import SLUG_PATTERN, dialect_name, upsert_for, utcnow
 from extensions import db
 from mailer.services import queue_mail
 from newsletters import links
-from newsletters.catalogue import OpenList, mark_lists_changed, open_lists
+from newsletters.catalogue import OpenList, open_lists
 from newsletters.models import (
     CONFIRMED,
     PENDING,
@@ -39,7 +39,6 @@ from newsletters.models import (
 FORM_WORDING = "Enter your email to subscribe"
 API_WORDING = "Subscription requested through the JSON API"
 MAX_SOURCE_URL = 2000
-SLUG_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
 MAX_USER_AGENT = 500
 
 # Minimum time between two identical confirmation mails (same address, same lists). A reader
@@ -361,58 +360,3 @@ def queue_confirmation(
             "ttl_hours": int(current_app.config["CONFIRM_TTL_HOURS"]),
         },
     )
-
-
-# --- list administration ------------------------------------------------------------------
-
-
-def add_list(slug: str, name: str, description: str = "", is_default: bool = False) -> bool:
-    """Create or update the list with this slug; True when it was created."""
-    table = Newsletter.__table__
-    name = " ".join(name.split())  # one line: the name goes into mail headers (List-Id)
-    values = {"name": name, "description": description or "", "is_default": is_default}
-    statement = (
-        upsert(table)
-        .values(slug=slug, archived=False, created_at=utcnow(), **values)
-        .on_conflict_do_nothing(index_elements=[table.c.slug])
-        .returning(table.c.id)
-    )
-    created = db.session.execute(statement).first() is not None
-    mark_lists_changed()
-    if not created:
-        db.session.execute(update(table).where(table.c.slug == slug).values(**values))
-    return created
-
-
-DEMO_LISTS = [
-    (
-        "explaining-ukraine",
-        "Explaining Ukraine with Kate Tsurkan",
-        "A weekly letter on the people, places and ideas behind the headlines from Ukraine.",
-        True,
-    ),
-    (
-        "morning-briefing",
-        "Morning Briefing",
-        "The day's most important news from Ukraine, in your inbox before breakfast.",
-        False,
-    ),
-    (
-        "investigations",
-        "Investigations",
-        "Our reporters' longest pieces of work, sent when they are published.",
-        False,
-    ),
-    (
-        "culture-notes",
-        "Culture Notes",
-        "Books, music, film and theatre from Ukraine, every other Sunday.",
-        False,
-    ),
-]
-
-
-def load_demo_lists() -> None:
-    """The demo lists a fresh `make run` shows; safe to run again."""
-    for slug, name, description, is_default in DEMO_LISTS:
-        add_list(slug, name, description, is_default)

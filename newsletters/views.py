@@ -12,7 +12,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from addresses import InvalidEmail
 from errors import api_error, wants_json
 from extensions import client_address, db
-from membership.goal import goal_progress
 from newsletters import services, signup_forms
 from newsletters.forms import RATE_LIMITED_MESSAGE, SUCCESS_MESSAGE, SignupForm
 from newsletters.limits import signup_per_client, signup_per_email
@@ -27,9 +26,7 @@ def article():
 
 
 def _render_article(forms: list[signup_forms.FormState], status: int = 200):
-    return render_template(
-        "newsletters/article.html", forms=forms, progress=goal_progress()
-    ), status
+    return render_template("newsletters/article.html", forms=forms), status
 
 
 @embeddable

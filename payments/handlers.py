@@ -11,13 +11,15 @@ from typing import Any
 from sqlalchemy import select
 
 from extensions import db
+from membership import services as membership
 from membership.fulfilment import (
     SubscriptionState,
     apply_subscription_state,
     record_contribution,
     timestamp,
 )
-from membership.models import MemberSubscription, Payment, Tier
+from membership.models import Tier
+from payments.models import Payment
 
 HANDLED = "handled"
 IGNORED = "ignored"
@@ -34,18 +36,12 @@ def stripe_id(value: Any) -> str | None:
 
 
 def tier_for_price(price_id: str | None) -> Tier | None:
-    if not price_id:
-        return None
-    return db.session.execute(
-        select(Tier).where(Tier.stripe_price_id == price_id)
-    ).scalar_one_or_none()
+    return membership.tier_by_price(price_id) if price_id else None
 
 
 def tier_for_metadata(metadata: Mapping | None) -> Tier | None:
     slug = (metadata or {}).get(TIER_KEY)
-    if not slug:
-        return None
-    return db.session.execute(select(Tier).where(Tier.slug == slug)).scalar_one_or_none()
+    return membership.tier_by_slug(slug) if slug else None
 
 
 def subscription_tier(subscription: Mapping) -> Tier | None:
@@ -58,11 +54,8 @@ def subscription_tier(subscription: Mapping) -> Tier | None:
         tier = tier_for_price(stripe_id((item or {}).get("price")))
         if tier is not None:
             return tier
-    return db.session.execute(
-        select(Tier)
-        .join(MemberSubscription, MemberSubscription.tier_id == Tier.id)
-        .where(MemberSubscription.stripe_subscription_id == subscription.get("id"))
-    ).scalar_one_or_none()
+    followed = membership.subscription_by_stripe_id(subscription.get("id") or "")
+    return followed.tier if followed is not None else None
 
 
 def subscription_state(
@@ -184,14 +177,7 @@ def _invoice_subscription(invoice: Mapping) -> tuple[str | None, Mapping]:
 def _invoice_is_ours(invoice: Mapping, subscription_id: str | None, metadata: Mapping) -> bool:
     if tier_for_metadata(metadata) is not None:
         return True
-    if (
-        subscription_id
-        and db.session.execute(
-            select(MemberSubscription.id).where(
-                MemberSubscription.stripe_subscription_id == subscription_id
-            )
-        ).first()
-    ):
+    if subscription_id and membership.subscription_by_stripe_id(subscription_id) is not None:
         return True
     for line in (invoice.get("lines") or {}).get("data") or []:
         price = ((line.get("pricing") or {}).get("price_details") or {}).get("price")

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from extensions import db
 from membership.fulfilment import apply_subscription_state, timestamp
 from membership.models import MemberSubscription
+from membership.services import subscription_by_stripe_id
 from payments import gateway
 from payments.handlers import stripe_id, subscription_state, subscription_tier
 
@@ -48,11 +47,7 @@ def reconcile(*, as_of: int, echo: Callable[[str], None]) -> ReconcileReport:
         if tier is None or not subscription.get("customer"):
             report.ignored += 1
             continue
-        row = db.session.execute(
-            select(MemberSubscription).where(
-                MemberSubscription.stripe_subscription_id == subscription["id"]
-            )
-        ).scalar_one_or_none()
+        row = subscription_by_stripe_id(subscription["id"])
         if not _differs(row, subscription, tier.id):
             continue
         customer = subscription.get("customer")

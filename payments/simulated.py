@@ -17,7 +17,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from membership.models import MemberSubscription, Tier
-from membership.services import tier_by_slug
+from membership.services import customer_subscriptions, tier_by_slug
 from payments.handlers import CONTRIBUTION_PURPOSE, TIER_KEY
 from payments.webhook import receive_event, sign_payload
 
@@ -255,3 +255,15 @@ def cancel(row: MemberSubscription) -> None:
     )
     event_id = "evt_sim_" + secrets.token_hex(12)
     _deliver([_event("customer.subscription.deleted", subscription, event_id, now)])
+
+
+def cancel_for_customer(customer_id: str, subscription_id: str) -> bool:
+    """The portal's Cancel for one of this customer's subscriptions; False if it is not theirs.
+    A subscription already ended is left as it is."""
+    owned = {row.stripe_subscription_id: row for row in customer_subscriptions(customer_id)}
+    row = owned.get(subscription_id)
+    if row is None or row.tier is None:
+        return False
+    if not row.deleted:
+        cancel(row)
+    return True

@@ -17,8 +17,8 @@ from flask import current_app
 
 from database import run_in_transaction, upsert, utcnow
 from extensions import db
-from membership.goal import forget_cached_progress
 from payments.handlers import dispatch
+from payments.mode import simulated_mode
 from payments.models import ProcessedEvent
 
 log = logging.getLogger(__name__)
@@ -29,13 +29,6 @@ DUPLICATE = "duplicate"
 
 class InvalidEvent(Exception):
     """The body is not a Stripe event signed with our secret (or is too old)."""
-
-
-def simulated_mode() -> bool:
-    """No Stripe key: checkout is simulated, except in production, where anyone could then
-    "pay" and raise the public count; there checkout answers that it is unavailable."""
-    config = current_app.config
-    return not config.get("STRIPE_SECRET_KEY") and config.get("APP_ENV") != "production"
 
 
 def webhook_secret() -> str | None:
@@ -101,10 +94,7 @@ def handle_event(event: dict) -> str:
 
     # Two different events for one new subscription may race, or SQLite may be busy: the
     # transaction is then gone as a whole, so running it again is safe.
-    outcome = run_in_transaction(claim_and_apply)
-    if outcome != DUPLICATE:
-        forget_cached_progress()
-    return outcome
+    return run_in_transaction(claim_and_apply)
 
 
 def receive_event(payload: bytes, signature_header: str | None) -> str:

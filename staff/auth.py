@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -11,11 +11,13 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select
 
+from addresses import email_key
 from database import utcnow
 from extensions import db
 from staff.models import ROLES, AuditLog, StaffUser
 
 MIN_PASSWORD_LENGTH = 12
+AUDIT_PAGE_SIZE = 100
 
 # argon2-cffi's defaults are Argon2id with the RFC 9106 low-memory profile.
 _hasher = PasswordHasher()
@@ -41,10 +43,6 @@ def _password_matches(password_hash: str, password: str) -> bool:
         return False
 
 
-def email_key(email: str) -> str:
-    return email.strip().lower()
-
-
 def normalise_staff_email(email: str) -> str:
     try:
         return validate_email(
@@ -54,6 +52,10 @@ def normalise_staff_email(email: str) -> str:
         ).normalized
     except EmailNotValidError as exc:
         raise StaffAccountError(f"{email!r} is not a valid email address: {exc}") from exc
+
+
+def staff_user_by_id(staff_id: int) -> StaffUser | None:
+    return db.session.get(StaffUser, staff_id)
 
 
 def create_staff_user(email: str, password: str, role: str) -> StaffUser:
@@ -79,6 +81,7 @@ class LoginAttempt:
     user: StaffUser | None
     # Why a refused attempt was refused, for the audit log only: people see one message.
     refusal: str | None = None
+    login_entry_id: int | None = None  # the audit row of a successful sign-in
 
     @property
     def succeeded(self) -> bool:
@@ -104,6 +107,24 @@ def authenticate(email: str, password: str) -> LoginAttempt:
     return LoginAttempt(user=user)
 
 
+def typed_address(typed: str | None) -> str:
+    """What was typed as the email, for the audit log; never a mistyped password."""
+    typed = (typed or "").strip()
+    return typed[:320] if "@" in typed and " " not in typed else "(not an email address)"
+
+
+def attempt_login(email: str, password: str, ip: str | None) -> LoginAttempt:
+    """Check the password and write the audit row either way (the caller commits)."""
+    attempt = authenticate(email, password)
+    if attempt.succeeded:
+        entry = record_action("login", attempt.user.email, staff_id=attempt.user.id, ip=ip)
+        db.session.flush()
+        return replace(attempt, login_entry_id=entry.id)
+    staff_id = attempt.user.id if attempt.user else None
+    record_action("login_failed", f"{typed_address(email)}: {attempt.refusal}", staff_id, ip)
+    return attempt
+
+
 def signed_out_since(staff_id: int, login_entry_id: int | None) -> bool:
     """Whether the account signed out after the sign-in that the audit row `login_entry_id`
     records: signing out ends every session begun before it, on any device.
@@ -125,3 +146,23 @@ def record_action(
     row = AuditLog(staff_id=staff_id, action=action, detail=detail, ip=ip)
     db.session.add(row)
     return row
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    rows: list  # (AuditLog, staff email or None), newest first
+    next_before: int | None  # the id to continue before, None on the last page
+
+
+def audit_page(before: int | None = None, size: int = AUDIT_PAGE_SIZE) -> AuditPage:
+    query = (
+        select(AuditLog, StaffUser.email)
+        .outerjoin(StaffUser, AuditLog.staff_id == StaffUser.id)
+        .order_by(AuditLog.id.desc())
+        .limit(size + 1)
+    )
+    if before is not None:
+        query = query.where(AuditLog.id < before)
+    rows = db.session.execute(query).all()
+    shown = rows[:size]
+    return AuditPage(shown, shown[-1][0].id if len(rows) > size and shown else None)

@@ -13,7 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange
 
-from staff.settings import MAX_GOAL
+from membership.goal import MAX_GOAL
 
 
 class LoginForm(FlaskForm):

@@ -1,15 +1,16 @@
-"""Lists as staff see them: audience counts, confirmation rate, signups by source; editing."""
+"""Lists as staff see them: audience counts, confirmation rate, signups by source.
+
+Creating, changing and archiving a list is newsletters.lists' job (one set of rules).
+"""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import func, literal, select
 
 from extensions import db
-from newsletters.catalogue import mark_lists_changed
 from newsletters.models import (
     CONFIRMED,
     PENDING,
@@ -19,16 +20,9 @@ from newsletters.models import (
     Newsletter,
     Subscription,
 )
-from newsletters.services import SLUG_PATTERN
 from staff.sqltime import as_date, monday_of, start_of_day, week_of
 
 SIGNUP_WEEKS = 8
-
-
-class ListError(ValueError):
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(message)
-        self.field_name = field_name
 
 
 @dataclass
@@ -121,46 +115,3 @@ def signups_by_source(today: date, weeks: int = SIGNUP_WEEKS, slug: str | None =
         if bucket is not None:
             bucket.by_source[source] = bucket.by_source.get(source, 0) + int(count)
     return list(series.values())
-
-
-def _clean_slug(slug: str) -> str:
-    slug = slug.strip().lower()
-    if not re.fullmatch(SLUG_PATTERN, slug):
-        raise ListError(
-            "slug", "Use lower-case letters, digits, hyphens and underscores (up to 64)."
-        )
-    return slug
-
-
-def _clean_name(name: str) -> str:
-    name = " ".join(name.split())  # one line: the name goes into mail headers (List-Id)
-    if not name or len(name) > 200:
-        raise ListError("name", "Give the list a name (up to 200 characters).")
-    return name
-
-
-def create_list(slug: str, name: str, description: str, is_default: bool) -> Newsletter:
-    slug, name = _clean_slug(slug), _clean_name(name)
-    if db.session.scalar(select(Newsletter.id).where(Newsletter.slug == slug)) is not None:
-        raise ListError("slug", f"A list with the slug {slug!r} already exists.")
-    newsletter = Newsletter(
-        slug=slug, name=name, description=description.strip(), is_default=is_default
-    )
-    db.session.add(newsletter)
-    mark_lists_changed()
-    return newsletter
-
-
-def edit_list(newsletter: Newsletter, name: str, description: str, is_default: bool) -> None:
-    """The slug stays: it is in every signup form and embed already published."""
-    newsletter.name = _clean_name(name)
-    newsletter.description = description.strip()
-    newsletter.is_default = is_default
-    mark_lists_changed()
-
-
-def set_archived(newsletter: Newsletter, archived: bool) -> None:
-    newsletter.archived = archived
-    mark_lists_changed()
-    if archived:
-        newsletter.is_default = False

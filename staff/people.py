@@ -12,6 +12,7 @@ from membership.models import MemberSubscription, Tier
 from newsletters.models import Consent, Newsletter, Subscriber, Subscription
 
 PAGE_SIZE = 50
+SUBSCRIBERS, MEMBERS = "subscribers", "members"
 
 
 @dataclass
@@ -23,6 +24,13 @@ class Page:
 
 def _needle(text: str) -> str:
     return text.strip().lower()
+
+
+def search(kind: str, text: str = "", after: int | None = None) -> tuple[str, Page]:
+    """(kind searched, page): members or, for anything else, subscribers."""
+    if kind == MEMBERS:
+        return MEMBERS, search_members(text, after)
+    return SUBSCRIBERS, search_subscribers(text, after)
 
 
 def search_subscribers(text: str = "", after: int | None = None, size: int = PAGE_SIZE) -> Page:

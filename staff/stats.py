@@ -12,8 +12,8 @@ from datetime import date, timedelta
 from sqlalchemy import case, func, select
 
 from extensions import db
-from membership.goal import GoalProgress
-from membership.models import COUNTING_STATUSES, Contribution, MemberEvent, MemberSubscription, Tier
+from membership.goal import COUNTS_AS_MEMBER, GoalProgress
+from membership.models import Contribution, MemberEvent, MemberSubscription, Tier
 from staff.sqltime import as_date, day_of, monday_of, start_of_day
 
 PACE_WINDOW_DAYS = 30
@@ -144,10 +144,7 @@ def monthly_recurring_revenue() -> RecurringRevenue:
     rows = db.session.execute(
         select(Tier.name, Tier.slug, Tier.amount, Tier.currency, Tier.interval, count)
         .join(Tier, MemberSubscription.tier_id == Tier.id)
-        .where(
-            MemberSubscription.status.in_(COUNTING_STATUSES),
-            MemberSubscription.deleted.is_(False),
-        )
+        .where(COUNTS_AS_MEMBER)
         .group_by(Tier.id, Tier.name, Tier.slug, Tier.amount, Tier.currency, Tier.interval)
         .order_by(Tier.currency, Tier.amount)
     ).all()

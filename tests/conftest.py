@@ -176,3 +176,7 @@ def smtp_server():
         yield sink, f"smtp://127.0.0.1:{port}"
     finally:
         controller.stop()
+
+
+# Stripe's stand-in, signed events and tiers, for every feature's tests.
+from tests.stripe_helpers import member_count, stripe_api, stripe_app, tiers  # noqa: E402, F401

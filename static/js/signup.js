@@ -4,6 +4,11 @@
 
   var FALLBACK_ERROR = "Something went wrong. Please try again.";
 
+  // The page writes the message in its own language on the form.
+  function fallbackError(form) {
+    return form.dataset.fallbackError || FALLBACK_ERROR;
+  }
+
   function errorBox(form, field) {
     var input = form.querySelector(field === "newsletters" ? "fieldset.choices" : "input[name=email]");
     if (!input) {
@@ -74,12 +79,12 @@
             } else if (data && data.error) {
               showError(form, data.error.field || "email", data.error.message);
             } else {
-              showError(form, "email", FALLBACK_ERROR);
+              showError(form, "email", fallbackError(form));
             }
           });
       })
       .catch(function () {
-        showError(form, "email", FALLBACK_ERROR);
+        showError(form, "email", fallbackError(form));
       })
       .finally(function () {
         if (button) button.disabled = false;

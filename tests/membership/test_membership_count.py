@@ -5,7 +5,7 @@ from sqlalchemy import delete, update
 from extensions import db
 from membership.goal import COUNTER_SETTING, count_members, count_members_exactly
 from membership.models import AppSetting, MemberSubscription
-from tests.payments.stripe_testing import add_tiers, make_event, post_event, subscription
+from tests.stripe_helpers import add_tiers, join_via_checkout, make_event, post_event, subscription
 
 
 def test_the_count_follows_joins_and_cancellations(client, tiers, member_count):
@@ -57,7 +57,5 @@ def test_api_goal_shows_a_simulated_checkout_at_once_despite_its_cache(make_app)
     with app.app_context():
         add_tiers()
     assert client.get("/api/goal").get_json()["members"] == 0
-    page = client.post("/membership/checkout", data={"tier": "member", "email": "r@example.com"})
-    paid = client.post(page.headers["Location"])
-    client.get(paid.headers["Location"])
+    join_via_checkout(client, "r@example.com")
     assert client.get("/api/goal").get_json()["members"] == 1

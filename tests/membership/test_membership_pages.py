@@ -5,7 +5,7 @@ import re
 from extensions import db
 from membership.goal import GOAL_SETTING
 from membership.models import AppSetting
-from tests.payments.stripe_testing import make_event, post_event, subscription
+from tests.stripe_helpers import make_event, post_event, subscription
 
 
 def add_members(client, how_many: int) -> None:

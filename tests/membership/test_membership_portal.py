@@ -10,7 +10,7 @@ from extensions import db
 from mailer.models import OutboxMessage
 from mailer.services import MailPreview, preview
 from signing import SALTS
-from tests.payments.stripe_testing import add_tiers, checkout_session, make_event, post_event
+from tests.stripe_helpers import add_tiers, checkout_session, make_event, post_event
 
 PORTAL_URL = "https://billing.stripe.com/p/session/test_standin"
 

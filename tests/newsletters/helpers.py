@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from extensions import db
 from mailer.models import OutboxMessage
 from mailer.services import MailPreview, preview
+from newsletters.lists import add_list, load_demo_lists
 from newsletters.models import Consent, Subscriber, Subscription
-from newsletters.services import add_list, load_demo_lists
 
 LINK = re.compile(r"https?://[^\s\"'<>]+")
 READER_ADDRESS = "127.0.0.1"  # what werkzeug's test client reports as the client address

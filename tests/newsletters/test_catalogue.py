@@ -1,8 +1,8 @@
 """Signups read the open lists from a per-process snapshot; changes still show at once here."""
 
 from extensions import db
+from newsletters.lists import set_archived
 from newsletters.models import Newsletter
-from staff.lists import set_archived
 from tests.newsletters.helpers import add_default_list, subscribe_api
 
 

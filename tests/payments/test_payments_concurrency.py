@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from extensions import db
 from membership.models import MemberEvent
 from payments.models import ProcessedEvent
-from tests.payments.stripe_testing import make_event, post_event, subscription
+from tests.stripe_helpers import make_event, post_event, subscription
 
 pytestmark = pytest.mark.postgresql
 

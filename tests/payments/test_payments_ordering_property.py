@@ -19,7 +19,7 @@ from extensions import db
 from mailer.models import OutboxMessage
 from membership.goal import count_members, count_members_exactly
 from membership.models import MemberEvent
-from tests.payments.stripe_testing import (
+from tests.stripe_helpers import (
     ANNUAL_PRICE,
     FOREIGN_PRICE,
     MEMBER_PRICE,

@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from extensions import db
 from mailer.models import OutboxMessage
 from mailer.services import preview
-from membership.models import Contribution, MemberEvent, MemberSubscription, Payment
-from payments.models import ProcessedEvent
-from tests.payments.stripe_testing import (
+from membership.models import Contribution, MemberEvent, MemberSubscription
+from payments.models import Payment, ProcessedEvent
+from tests.stripe_helpers import (
     FOREIGN_PRICE,
     add_tiers,
     checkout_session,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.payments.stripe_testing import tiers  # noqa: F401  (fixture: the Stripe tests' tiers)
 from tests.staff.factories import PASSWORD, make_staff
 
 

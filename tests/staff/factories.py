@@ -1,14 +1,17 @@
-"""Small factories writing test data straight through the models (shared with browser tests)."""
+"""Small factories for test data (shared with browser tests): staff, lists and readers straight
+through the models; members through membership's fulfilment, as Stripe's events make them."""
 
 from __future__ import annotations
 
 import functools
 import itertools
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from database import utcnow
 from extensions import db
+from membership.fulfilment import SubscriptionState, apply_subscription_state
 from membership.models import Contribution, MemberEvent, MemberSubscription, Tier
+from membership.services import subscription_by_stripe_id
 from newsletters.models import Consent, Newsletter, Subscriber, Subscription
 from staff.auth import hash_password
 from staff.models import StaffUser
@@ -99,19 +102,31 @@ def make_tier(slug: str, amount: int, currency: str = "usd", interval: str = "mo
     return tier
 
 
-def make_member(tier: Tier, status: str = "active", email: str | None = None, customer=None):
+def make_member(
+    tier: Tier,
+    status: str = "active",
+    email: str | None = None,
+    customer: str | None = None,
+    joined_days_ago: int = 400,
+) -> MemberSubscription:
+    """A subscription recorded as Stripe's events record one (membership's fulfilment), so the
+    stored counter, the join in the history and the welcome mail follow. By default it joined
+    long before every window the dashboard shows."""
     number = next(_serial)
-    member = MemberSubscription(
-        stripe_subscription_id=f"sub_{number}",
+    joined = int((utcnow() - timedelta(days=joined_days_ago)).timestamp())
+    state = SubscriptionState(
+        subscription_id=f"sub_{number}",
         customer_id=customer or f"cus_{number}",
-        email=email or f"member{number}@example.org",
-        tier_id=tier.id,
+        tier=tier,
         status=status,
-        started_at=utcnow(),
+        as_of=joined,
+        source="customer.subscription.created",
+        email=email or f"member{number}@example.org",
+        started_at=joined,
     )
-    db.session.add(member)
+    apply_subscription_state(state)
     db.session.commit()
-    return member
+    return subscription_by_stripe_id(state.subscription_id)
 
 
 def member_event(delta: int, occurred_at: datetime, tier: Tier | None = None) -> MemberEvent:

@@ -212,3 +212,10 @@ def test_signing_in_on_a_second_device_keeps_the_first_signed_in(make_app):
     assert sign_in(phone, "editor@newsroom.test").status_code == 302
     assert laptop.get("/staff/").status_code == 200
     assert phone.get("/staff/").status_code == 200
+
+
+def test_a_next_link_with_a_line_break_lands_on_the_dashboard_not_an_error(admin_client):
+    response = admin_client.get("/staff/login?next=/staff/%0D%0AX-Evil:%201")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/staff/")
+    assert "X-Evil" not in response.headers

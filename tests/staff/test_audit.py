@@ -55,3 +55,11 @@ def test_the_audit_log_pages_back_in_time(admin_client, admin):
     ).one()
     older = admin_client.get(f"/staff/audit?before={oldest_shown}").get_data(as_text=True)
     assert "entry 3<" in older and "entry 104" not in older
+
+
+def test_a_password_typed_into_the_email_field_is_not_written_to_the_audit_log(app, admin):
+    client = app.test_client()
+    sign_in(client, "my secret password", password="wrong")
+    with app.app_context():
+        details = db.session.scalars(select(AuditLog.detail)).all()
+    assert details and all("my secret password" not in detail for detail in details)

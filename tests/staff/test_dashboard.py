@@ -9,9 +9,8 @@ import pytest
 
 from database import utcnow
 from extensions import db
-from membership.goal import forget_cached_progress, goal_progress
+from membership.goal import goal_progress, set_goal
 from staff import stats
-from staff.settings import set_goal
 from staff.sqltime import start_of_day
 from tests.staff.factories import make_contribution, make_member, make_tier, member_event
 
@@ -37,7 +36,6 @@ def drive(app_ctx):
     make_member(euro, status="trialing")
     set_goal(100)
     db.session.commit()
-    forget_cached_progress()
 
     today_start = start_of_day(utcnow().date())
     member_event(+1, today_start + timedelta(seconds=1))
@@ -97,7 +95,6 @@ def test_a_reached_goal_is_said_so(editor_client, app_ctx):
     make_member(make_tier("five", 500))
     set_goal(1)
     db.session.commit()
-    forget_cached_progress()
     assert "The goal is reached." in editor_client.get("/staff/").get_data(as_text=True)
 
 
@@ -165,7 +162,6 @@ def test_a_goal_centuries_away_is_said_so_instead_of_a_date(editor_client, app_c
     member_event(+1, _at(2))
     set_goal(10_000_000)
     db.session.commit()
-    forget_cached_progress()
     page = editor_client.get("/staff/").get_data(as_text=True)
     assert "more than a century away" in page
 

@@ -18,20 +18,15 @@ from mailer.models import OutboxMessage
 from mailer.services import preview
 from membership.models import MemberSubscription
 from staff import stats
-from tests.payments.stripe_testing import ANNUAL_PRICE, make_event, post_event, subscription
 from tests.staff.conftest import sign_in
 from tests.staff.factories import make_staff
-
-
-def _join(client, email: str, tier: str) -> None:
-    """/membership → join form → test-mode checkout page → Pay → welcome page."""
-    started = client.post("/membership/checkout", data={"tier": tier, "email": email})
-    assert started.status_code == 303
-    checkout_page = started.headers["Location"]
-    assert b"Test mode: no payment is taken" in client.get(checkout_page).data
-    paid = client.post(checkout_page)
-    assert paid.status_code == 303
-    assert client.get(paid.headers["Location"]).status_code == 200
+from tests.stripe_helpers import (
+    ANNUAL_PRICE,
+    join_via_checkout,
+    make_event,
+    post_event,
+    subscription,
+)
 
 
 def _cancel_in_portal(client, email: str) -> None:
@@ -63,9 +58,9 @@ def _figure(page: str, element_id: str) -> str:
 def drive_through_real_flows(app, tiers):
     """Three readers join (two monthly, one yearly); one monthly member cancels in the portal."""
     reader = app.test_client()
-    _join(reader, "olena@example.org", "member")
-    _join(reader, "taras@example.org", "member")
-    _join(reader, "iryna@example.org", "annual")
+    assert join_via_checkout(reader, "olena@example.org", "member").status_code == 200
+    assert join_via_checkout(reader, "taras@example.org", "member").status_code == 200
+    assert join_via_checkout(reader, "iryna@example.org", "annual").status_code == 200
     _cancel_in_portal(reader, "taras@example.org")
     make_staff("editor@newsroom.test")
     staff = app.test_client()

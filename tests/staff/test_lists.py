@@ -171,3 +171,26 @@ def test_weeks_without_signups_say_so_in_the_chart(editor_client):
     page = editor_client.get("/staff/lists").get_data(as_text=True)
     svg = page[page.index('<svg class="signups-chart"') : page.index("</svg>")]
     assert "No signups in these 8 weeks" in svg
+
+
+def test_a_list_made_by_the_command_with_an_underscore_can_be_edited(app, admin_client):
+    with app.app_context():
+        newsletter = make_newsletter("week_in_review", name="Week in review")
+        list_id = newsletter.id
+    response = admin_client.post(
+        f"/staff/lists/{list_id}/edit",
+        data={"name": "The week in review", "description": "", "is_default": ""},
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(Newsletter, list_id).name == "The week in review"
+
+
+def test_a_list_name_with_a_line_break_is_kept_on_one_line(app, admin_client):
+    admin_client.post(
+        "/staff/lists/new",
+        data={"slug": "evening", "name": "Evening\r\nBcc: someone@example.com", "description": ""},
+    )
+    with app.app_context():
+        stored = db.session.scalar(select(Newsletter.name).where(Newsletter.slug == "evening"))
+    assert stored == "Evening Bcc: someone@example.com"

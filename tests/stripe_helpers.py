@@ -1,7 +1,6 @@
 """Test helpers for Stripe: events built from Stripe's published shapes and signed as Stripe
-signs them, and a local HTTP server that answers like Stripe's API.
-
-Imported by tests/payments/conftest.py and tests/membership/conftest.py.
+signs them, a local HTTP server that answers like Stripe's API, and a reader joining through
+the checkout. Its fixtures are offered to every test by tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ FOREIGN_PRICE = "price_someone_elses_product"
 
 
 def fixture(name: str) -> dict:
-    """A fresh copy of one of Stripe's object shapes (tests/payments/stripe_fixtures)."""
+    """A fresh copy of one of Stripe's object shapes (tests/stripe_fixtures)."""
     return copy.deepcopy(json.loads((FIXTURES / f"{name}.json").read_text()))
 
 
@@ -120,24 +119,23 @@ def post_event(client, event: dict, **signing):
     )
 
 
+TEST_TIERS = (
+    ("member", "Member", 1000, "month", MEMBER_PRICE),
+    ("annual", "Annual member", 10000, "year", ANNUAL_PRICE),
+)
+
+
 def add_tiers() -> dict[str, Tier]:
     tiers = {
-        "member": Tier(
-            slug="member",
-            name="Member",
-            amount=1000,
+        slug: Tier(
+            slug=slug,
+            name=name,
+            amount=amount,
             currency="usd",
-            interval="month",
-            stripe_price_id=MEMBER_PRICE,
-        ),
-        "annual": Tier(
-            slug="annual",
-            name="Annual member",
-            amount=10000,
-            currency="usd",
-            interval="year",
-            stripe_price_id=ANNUAL_PRICE,
-        ),
+            interval=interval,
+            stripe_price_id=price,
+        )
+        for slug, name, amount, interval, price in TEST_TIERS
     }
     db.session.add_all(tiers.values())
     db.session.commit()
@@ -241,3 +239,24 @@ def member_count(app):
             return counted
 
     return count
+
+
+def post_join_form(client, email: str = "reader@example.com", tier: str = "member", **extra):
+    """The join form on /membership, sent as a reader sends it."""
+    return client.post("/membership/checkout", data={"tier": tier, "email": email, **extra})
+
+
+def simulated_checkout_page(client, email: str = "reader@example.com", tier: str = "member"):
+    """The path of the test-mode checkout page the join form sends the reader to."""
+    started = post_join_form(client, email, tier)
+    assert started.status_code == 303
+    assert started.headers["Location"].startswith("/membership/simulated-checkout/")
+    return started.headers["Location"]
+
+
+def join_via_checkout(client, email: str = "reader@example.com", tier: str = "member"):
+    """The whole journey without Stripe: join form, test-mode checkout, Pay, the welcome page
+    (returned)."""
+    paid = client.post(simulated_checkout_page(client, email, tier))
+    assert paid.status_code == 303
+    return client.get(paid.headers["Location"])

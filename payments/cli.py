@@ -1,4 +1,4 @@
-"""`flask tiers add` and `flask members reconcile`."""
+"""`flask tiers add` and `flask members reconcile`: both may need Stripe, so they live here."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from extensions import db
 from membership.goal import count_members, forget_cached_progress, recount_members
 from membership.services import InvalidInput, add_tier
 from payments.gateway import GatewayError
+from payments.mode import simulated_mode
+from payments.prices import new_price_id
 from payments.reconcile import reconcile
-from payments.webhook import simulated_mode
 
 tiers_cli = AppGroup("tiers", help="Manage membership tiers.")
 members_cli = AppGroup("members", help="Membership maintenance.")
@@ -58,6 +59,7 @@ def add_tier_command(slug, name, amount, currency, interval, stripe_price) -> No
             currency=currency,
             interval=interval,
             stripe_price=stripe_price,
+            new_price=new_price_id,
         )
     except InvalidInput as exc:
         hint = "SLUG" if exc.field == "slug" else f"--{exc.field}"

@@ -7,13 +7,14 @@ from mailer.models import OutboxMessage
 from membership.models import Contribution, MemberSubscription
 from payments.models import ProcessedEvent
 from tests.conftest import free_port
-from tests.payments.stripe_testing import (
+from tests.stripe_helpers import (
     MEMBER_PRICE,
     add_tiers,
     checkout_session,
     fixture,
     make_event,
     post_event,
+    post_join_form,
 )
 
 CHECKOUT_URL = "https://checkout.stripe.com/c/pay/cs_test_standin"
@@ -30,15 +31,13 @@ def rows(model) -> int:
     return db.session.execute(select(func.count()).select_from(model)).scalar_one()
 
 
-def join(client, tier="member", email="reader@example.com", **extra):
-    return client.post("/membership/checkout", data={"tier": tier, "email": email, **extra})
-
-
 def test_checkout_sends_our_parameters_to_stripe_and_redirects_to_its_page(stripe_app, stripe_api):
     with stripe_app.app_context():
         add_tiers()
     stripe_api.routes[("POST", "/v1/checkout/sessions")] = open_session()
-    response = join(stripe_app.test_client(), email=" Reader@Example.com ", attempt="form-1")
+    response = post_join_form(
+        stripe_app.test_client(), email=" Reader@Example.com ", attempt="form-1"
+    )
     assert response.status_code == 303
     assert response.headers["Location"] == CHECKOUT_URL
     [sent] = stripe_api.requests_to("POST", "/v1/checkout/sessions")
@@ -63,15 +62,15 @@ def test_the_same_form_sent_twice_reuses_one_idempotency_key(stripe_app, stripe_
         add_tiers()
     stripe_api.routes[("POST", "/v1/checkout/sessions")] = open_session()
     client = stripe_app.test_client()
-    join(client, attempt="form-1")
-    join(client, attempt="form-1")
-    join(client, attempt="form-2")
+    post_join_form(client, attempt="form-1")
+    post_join_form(client, attempt="form-1")
+    post_join_form(client, attempt="form-2")
     keys = [r["headers"]["Idempotency-Key"] for r in stripe_api.requests]
     assert keys[0] == keys[1] != keys[2]
 
 
 def test_an_invalid_email_shows_the_form_again_with_the_message_by_the_field(client, tiers):
-    response = join(client, email="Joe <joe@example.com>")
+    response = post_join_form(client, email="Joe <joe@example.com>")
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert 'aria-describedby="email-error"' in page
@@ -80,7 +79,7 @@ def test_an_invalid_email_shows_the_form_again_with_the_message_by_the_field(cli
 
 
 def test_an_unknown_tier_is_refused_by_the_field(client, tiers):
-    response = join(client, tier="platinum")
+    response = post_join_form(client, tier="platinum")
     assert response.status_code == 422
     assert 'id="tier-error"' in response.get_data(as_text=True)
 
@@ -90,7 +89,7 @@ def test_stripe_unreachable_shows_a_friendly_page_and_records_nothing(make_app):
     app = make_app(STRIPE_SECRET_KEY="sk_test_standin", STRIPE_API_BASE=dead_api)
     with app.app_context():
         add_tiers()
-    response = join(app.test_client())
+    response = post_join_form(app.test_client())
     assert response.status_code == 503
     assert b"could not reach our payment provider" in response.data
     assert b"Traceback" not in response.data
@@ -104,7 +103,7 @@ def test_stripe_refusing_the_request_shows_the_same_friendly_page(stripe_app, st
         add_tiers()
     refusal = {"error": {"type": "invalid_request_error", "message": "No such price"}}
     stripe_api.routes[("POST", "/v1/checkout/sessions")] = (400, refusal)
-    response = join(stripe_app.test_client())
+    response = post_join_form(stripe_app.test_client())
     assert response.status_code == 503
     assert b"Nothing was charged" in response.data
 
@@ -210,7 +209,7 @@ def test_a_webhook_landing_while_the_welcome_page_records_is_counted_once(stripe
     from sqlalchemy.orm import Session
 
     from membership.goal import count_members, count_members_exactly
-    from tests.payments.stripe_testing import subscription
+    from tests.stripe_helpers import subscription
 
     client = stripe_app.test_client()
     with stripe_app.app_context():

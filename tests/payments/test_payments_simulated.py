@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 from extensions import db
 from mailer.models import OutboxMessage
 from mailer.services import preview
-from membership.models import Contribution, MemberSubscription, Payment
-from payments.models import ProcessedEvent
-from tests.payments.stripe_testing import add_tiers
+from membership.models import Contribution, MemberSubscription
+from payments.models import Payment, ProcessedEvent
+from tests.stripe_helpers import add_tiers, simulated_checkout_page
 
 TEST_MODE = b"Test mode: no payment is taken"
 
@@ -19,16 +19,9 @@ def count(model) -> int:
     return db.session.execute(select(func.count()).select_from(model)).scalar_one()
 
 
-def start_checkout(client, email="reader@example.com", tier="member"):
-    response = client.post("/membership/checkout", data={"tier": tier, "email": email})
-    assert response.status_code == 303
-    assert response.headers["Location"].startswith("/membership/simulated-checkout/")
-    return response.headers["Location"]
-
-
 def test_the_simulated_journey_counts_the_new_member_and_queues_a_welcome(client, tiers):
     before = client.get("/api/goal").get_json()["members"]
-    checkout_page = start_checkout(client)
+    checkout_page = simulated_checkout_page(client)
     page = client.get(checkout_page)
     assert page.status_code == 200
     assert TEST_MODE in page.data
@@ -45,7 +38,7 @@ def test_the_simulated_journey_counts_the_new_member_and_queues_a_welcome(client
 
 
 def test_the_simulated_payment_sends_stripes_three_events_through_the_webhook(client, tiers):
-    client.post(start_checkout(client))
+    client.post(simulated_checkout_page(client))
     db.session.expire_all()
     types = sorted(e.type for e in db.session.execute(select(ProcessedEvent)).scalars())
     assert types == ["checkout.session.completed", "customer.subscription.created", "invoice.paid"]
@@ -54,7 +47,7 @@ def test_the_simulated_payment_sends_stripes_three_events_through_the_webhook(cl
 
 
 def test_pressing_pay_twice_counts_once(client, tiers):
-    checkout_page = start_checkout(client)
+    checkout_page = simulated_checkout_page(client)
     client.post(checkout_page)
     client.post(checkout_page)
     assert client.get("/api/goal").get_json()["members"] == 1
@@ -62,14 +55,14 @@ def test_pressing_pay_twice_counts_once(client, tiers):
 
 
 def test_a_tampered_simulated_session_is_refused(client, tiers):
-    checkout_page = start_checkout(client)
+    checkout_page = simulated_checkout_page(client)
     assert client.post(checkout_page + "x").status_code == 400
     assert client.get("/membership/welcome?session_id=forged").status_code == 400
     assert count(ProcessedEvent) == 0
 
 
 def test_the_simulated_checkout_does_not_exist_in_stripe_mode(make_app, client, tiers):
-    checkout_page = start_checkout(client)
+    checkout_page = simulated_checkout_page(client)
     stripe_app = make_app(STRIPE_SECRET_KEY="sk_test_x")
     assert stripe_app.test_client().get(checkout_page).status_code == 404
 
@@ -95,7 +88,7 @@ def portal_link_from_mail() -> str:
 
 
 def test_a_member_cancels_in_the_simulated_portal_and_the_count_drops(client, tiers):
-    client.post(start_checkout(client))
+    client.post(simulated_checkout_page(client))
     assert client.get("/api/goal").get_json()["members"] == 1
     client.post("/membership/manage", data={"email": "reader@example.com"})
     portal = client.get(portal_link_from_mail())
@@ -117,7 +110,7 @@ def test_the_simulated_journey_works_with_csrf_protection_on(make_app):
     with app.app_context():
         add_tiers()
     client = app.test_client()
-    checkout_page = start_checkout(client)  # the join form itself needs no token
+    checkout_page = simulated_checkout_page(client)  # the join form itself needs no token
     page = client.get(checkout_page).get_data(as_text=True)
     assert client.post(checkout_page).status_code == 400  # Pay without the page's token
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
@@ -127,6 +120,6 @@ def test_the_simulated_journey_works_with_csrf_protection_on(make_app):
 
 
 def test_the_welcome_page_reads_as_english_for_a_tier_starting_with_a_vowel(client, tiers):
-    paid = client.post(start_checkout(client, tier="annual"))
+    paid = client.post(simulated_checkout_page(client, tier="annual"))
     welcome = client.get(paid.headers["Location"])
     assert b"You are now an Annual member" in welcome.data

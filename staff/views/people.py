@@ -8,23 +8,16 @@ from database import database_id, utcnow
 from extensions import db
 from staff import exports, people
 from staff.access import admin_required, audit
-from staff.views import bp
-from staff.views_lists import csv_download
-
-KINDS = ("subscribers", "members")
+from staff.views.blueprint import bp, csv_download
 
 
 @bp.get("/people")
 def people_search():
-    kind = request.args.get("kind", "subscribers")
-    if kind not in KINDS:
-        kind = "subscribers"
+    kind = request.args.get("kind", people.SUBSCRIBERS)
     text = request.args.get("q", "")[:320]
     after = request.args.get("after", type=database_id)
-    search = people.search_members if kind == "members" else people.search_subscribers
-    return render_template(
-        "staff/people.html", kind=kind, q=text, after=after, page=search(text, after)
-    )
+    kind, page = people.search(kind, text, after)
+    return render_template("staff/people.html", kind=kind, q=text, after=after, page=page)
 
 
 @bp.get("/people/subscribers/<int:subscriber_id>")

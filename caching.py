@@ -1,0 +1,75 @@
+"""A value kept a few seconds per process: the one helper behind every per-process cache.
+
+Figures that many requests need and that rarely change (the members goal, the open lists) are
+computed at most once per TTL in each process. A change made in this process clears the value
+when its transaction commits (clear_after_commit), so this process answers fresh at once;
+other processes see the change within the TTL.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from extensions import db
+
+T = TypeVar("T")
+_PENDING = "caches_to_clear_after_commit"
+
+
+class TTLCache(Generic[T]):
+    """One value per process, for `ttl_setting` seconds (a setting, so tests can turn it off).
+
+    The value belongs to one app and database: a second app in the same process (tests, the
+    CLI beside a server) never reads another's figures.
+    """
+
+    def __init__(self, ttl_setting: str, default_ttl: float) -> None:
+        self.ttl_setting = ttl_setting
+        self.default_ttl = default_ttl
+        self._lock = threading.Lock()
+        self._key: object = None
+        self._value: T | None = None
+        self._expires = 0.0
+        self._generation = 0  # bumped by clear(): a value computed before it is not stored
+
+    def get(self, compute: Callable[[], T]) -> T:
+        app = current_app._get_current_object()
+        key = (id(app), app.config["SQLALCHEMY_DATABASE_URI"])
+        now = time.monotonic()
+        with self._lock:
+            if self._key == key and now < self._expires:
+                return self._value  # type: ignore[return-value]
+            generation = self._generation
+        value = compute()
+        ttl = float(app.config.get(self.ttl_setting, self.default_ttl))
+        with self._lock:
+            if generation == self._generation:
+                self._key, self._value, self._expires = key, value, now + ttl
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._key, self._value, self._expires = None, None, 0.0
+
+    def clear_after_commit(self) -> None:
+        """Clear once the current transaction commits (a rollback leaves the value as it was)."""
+        db.session.info.setdefault(_PENDING, set()).add(self)
+
+
+@event.listens_for(Session, "after_commit")
+def _clear_after_commit(session: Session) -> None:
+    for cache in session.info.pop(_PENDING, ()):
+        cache.clear()
+
+
+@event.listens_for(Session, "after_rollback")
+def _keep_after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)

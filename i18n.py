@@ -1,0 +1,244 @@
+"""The reader's language: which one a request gets, and numbers, dates and money written in it.
+
+Reader pages and mail exist in English and Ukrainian (CONTRACT.md "Languages"). A request's
+language is `?lang=` (then remembered in a cookie), else that cookie, else Accept-Language, else
+English. Strings are gettext messages in translations/ (compiled to .mo by `make venv`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+from babel import Locale
+from babel.numbers import get_currency_precision
+from flask import Flask, Response, current_app, g, has_request_context, request
+from flask_babel import (
+    Babel,
+    format_currency,
+    format_date,
+    format_decimal,
+    format_percent,
+    get_translations,
+)
+from flask_babel import get_locale as babel_locale
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+
+# Each language named in itself, as a reader looks for it in a switch.
+LANGUAGES = {"en": "English", "uk": "Українська"}
+# Parsed once: Flask-Babel would parse the chosen code again on every request.
+_LOCALES = {code: Locale.parse(code) for code in LANGUAGES}
+DEFAULT_LANGUAGE = "en"
+LANGUAGE_PARAMETER = "lang"
+LANGUAGE_COOKIE = "lang"
+LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
+# Day, month name, year: "03 May 2026", "03 травня 2026" (Babel gives the genitive month).
+LONG_DATE = "dd MMMM y"
+# One or two decimals, as the goal's percent is kept: "0.0%", "42.86%", "12,5%".
+PERCENT = "#,##0.0#%"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LanguageChoice:
+    code: str
+    name: str
+    url: str
+    current: bool
+
+
+def asked_language() -> str | None:
+    """The language named by `?lang=` on this request, if it is one we speak."""
+    asked = request.args.get(LANGUAGE_PARAMETER)
+    return asked if asked in LANGUAGES else None
+
+
+def _english_only() -> bool:
+    return request.blueprint in current_app.config["I18N_ENGLISH_ONLY_BLUEPRINTS"]
+
+
+def choose_language() -> Locale | None:
+    """Flask-Babel's locale selector; None (the default, English) outside a request."""
+    if not has_request_context() or _english_only():
+        return None
+    return _LOCALES[_chosen_code()]
+
+
+def _chosen_code() -> str:
+    asked = asked_language()
+    if asked:
+        return asked
+    # A shared cache keys an answer by URL and Vary alone (the goal badge): no cookie there.
+    if not g.get("shared_cacheable"):
+        g.language_depends_on_cookie = True
+        remembered = request.cookies.get(LANGUAGE_COOKIE)
+        if remembered in LANGUAGES:
+            return remembered
+    g.language_depends_on_header = True
+    return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
+
+
+def current_language() -> str:
+    """The language of what this request or command writes: "en" or "uk"."""
+    return str(babel_locale() or DEFAULT_LANGUAGE)
+
+
+def _remember_and_vary(response: Response) -> Response:
+    asked = asked_language()
+    if asked and not g.get("shared_cacheable") and not _english_only():
+        if request.cookies.get(LANGUAGE_COOKIE) != asked:
+            response.set_cookie(
+                LANGUAGE_COOKIE,
+                asked,
+                max_age=LANGUAGE_COOKIE_MAX_AGE,
+                secure=current_app.config["SESSION_COOKIE_SECURE"],
+                httponly=True,
+                samesite="Lax",
+            )
+    if g.get("language_depends_on_header"):
+        response.vary.add("Accept-Language")
+    if g.get("language_depends_on_cookie"):
+        response.vary.add("Cookie")
+    return response
+
+
+def _same_page_url() -> str:
+    """Where the switch sends the reader: this page, or the front page after a form's POST.
+
+    Always a path on this site: a request for "//elsewhere.example" must not become a link there.
+    """
+    path = request.script_root + "/" + quote(request.path.lstrip("/"))
+    if request.method != "GET":
+        try:
+            current_app.url_map.bind("").match(request.path, method="GET")
+        except (MethodNotAllowed, NotFound):
+            return request.script_root + "/"
+        return path
+    kept = [
+        (key, value) for key, value in request.args.items(multi=True) if key != LANGUAGE_PARAMETER
+    ]
+    return path + ("?" + urlencode(kept) if kept else "")
+
+
+def language_choices() -> list[LanguageChoice]:
+    """The language switch of a reader page (none on English-only pages)."""
+    if not has_request_context() or _english_only():
+        return []
+    here = _same_page_url()
+    joiner = "&" if "?" in here else "?"
+    current = current_language()
+    return [
+        LanguageChoice(code, name, f"{here}{joiner}{LANGUAGE_PARAMETER}={code}", code == current)
+        for code, name in LANGUAGES.items()
+    ]
+
+
+def number(value: int | float | Decimal) -> str:
+    """20,000 in English, 20 000 in Ukrainian (a no-break space, as Babel writes it)."""
+    if isinstance(value, int) and 0 <= value < 1000:
+        return str(value)  # written alike in every language we speak; spares Babel on mail
+    return format_decimal(value)
+
+
+def percent(value: float) -> str:
+    """A percentage kept as 0–100 (the goal's `percent`), written the reader's way."""
+    return format_percent(Decimal(str(value)) / 100, PERCENT)
+
+
+def money(amount: int, currency: str) -> str:
+    """An amount in the currency's minor units (cents, as Stripe keeps them): $10, 10 USD.
+
+    Whole amounts drop the decimals, as the tiers are written; a currency the language has no
+    sign for is written by its code after the number.
+    """
+    code = currency.upper()
+    value = Decimal(amount).scaleb(-get_currency_precision(code))
+    if value == value.to_integral_value():
+        whole = babel_locale().currency_formats["standard"].pattern.replace("0.00", "0")
+        written = format_currency(value, code, whole, currency_digits=False)
+    else:
+        written = format_currency(value, code)
+    if written.startswith(code):
+        written = written[len(code) :].strip() + "\N{NO-BREAK SPACE}" + code
+    return written
+
+
+def long_date(value: date | datetime) -> str:
+    return format_date(value, LONG_DATE)
+
+
+# Flask-Babel finds the catalogue again for every message (about 11 µs each; a confirmation
+# mail on the signup path has fourteen): a template looks it up once per render instead.
+RENDER_CATALOGUE = "_catalogue"
+
+
+def _catalogue(context: Context):
+    return context.get(RENDER_CATALOGUE) or get_translations()
+
+
+@pass_context
+def _gettext(context: Context, message: str) -> str:
+    return _catalogue(context).ugettext(message)
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, count: int) -> str:
+    return _catalogue(context).ungettext(singular, plural, count)
+
+
+@pass_context
+def _pgettext(context: Context, message_context: str, message: str) -> str:
+    return _catalogue(context).upgettext(message_context, message)
+
+
+@pass_context
+def _npgettext(
+    context: Context, message_context: str, singular: str, plural: str, count: int
+) -> str:
+    return _catalogue(context).unpgettext(message_context, singular, plural, count)
+
+
+def _render_catalogue() -> dict:
+    # Kept per locale for the request or command: mail sent in several languages switches it.
+    locale = babel_locale()
+    cached = g.get("_i18n_catalogue")
+    if cached is None or cached[0] != locale:
+        cached = g._i18n_catalogue = (locale, get_translations())
+    return {RENDER_CATALOGUE: cached[1]}
+
+
+def _warn_if_not_compiled(app: Flask) -> None:
+    """Without its .mo a language silently shows English: say so in the log at start."""
+    translations = Path(app.root_path) / "translations"
+    for source in translations.glob("*/LC_MESSAGES/messages.po"):
+        compiled = source.with_suffix(".mo")
+        if not compiled.exists() or compiled.stat().st_mtime < source.stat().st_mtime:
+            log.warning("%s is not compiled: run `make translations`", source)
+
+
+def init_app(app: Flask, english_only_blueprints: tuple[str, ...] = ()) -> None:
+    """Wire Flask-Babel; pages of `english_only_blueprints` (staff) stay English."""
+    app.config.setdefault("I18N_ENGLISH_ONLY_BLUEPRINTS", frozenset(english_only_blueprints))
+    Babel(app, locale_selector=choose_language)
+    app.jinja_env.install_gettext_callables(
+        _gettext, _ngettext, newstyle=True, pgettext=_pgettext, npgettext=_npgettext
+    )
+    app.context_processor(_render_catalogue)
+    # {% trans %} blocks ignore line breaks and indentation, so messages read as sentences;
+    # plain-text mail keeps its line breaks with {% trans notrimmed %}.
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
+    app.jinja_env.filters.update(number=number, percent=percent, money=money, long_date=long_date)
+    app.jinja_env.globals.update(
+        current_language=current_language,
+        asked_language=asked_language,
+        language_choices=language_choices,
+    )
+    app.after_request(_remember_and_vary)
+    _warn_if_not_compiled(app)

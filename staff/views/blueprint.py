@@ -1,0 +1,103 @@
+"""The staff blueprint and what every staff page shares: the session check, no caching, the
+error pages. The routes live in the other modules of this package."""
+
+from __future__ import annotations
+
+import time
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+)
+from flask_login import current_user, logout_user
+from flask_wtf.csrf import CSRFError
+
+from extensions import login_manager
+from staff import stats
+from staff.auth import signed_out_since, staff_user_by_id
+from staff.forms import LoginForm
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+login_manager.login_view = "staff.login"
+login_manager.login_message = "Please sign in to see the staff pages."
+login_manager.login_message_category = "info"
+
+SIGNED_IN_AT = "staff_signed_in_at"
+LOGIN_ENTRY = "staff_login_entry"  # the audit row of this session's sign-in
+OPEN_ENDPOINTS = {"staff.login"}
+
+
+@login_manager.user_loader
+def load_staff_user(user_id: str):
+    return staff_user_by_id(int(user_id)) if user_id.isdigit() else None
+
+
+@bp.app_template_filter("staff_money")
+def staff_money(minor_units: int, currency: str) -> str:
+    return stats.format_money(minor_units, currency)
+
+
+def _session_ended() -> bool:
+    """Flask's lifetime is an idle limit (the cookie is renewed each request); this one is not.
+    A sign-out of the account since this session began ends it too."""
+    signed_in_at = session.get(SIGNED_IN_AT, 0)
+    lifetime = current_app.permanent_session_lifetime.total_seconds()
+    if time.time() - signed_in_at > lifetime:
+        return True
+    return signed_out_since(current_user.id, session.get(LOGIN_ENTRY))
+
+
+@bp.before_request
+def require_staff_session():
+    if request.endpoint in OPEN_ENDPOINTS:
+        return None
+    if current_user.is_authenticated and _session_ended():
+        logout_user()
+        session.clear()
+        flash("Your session has expired: please sign in again.", "info")
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+@bp.after_request
+def never_cache_staff_pages(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.errorhandler(403)
+def forbidden(_error):
+    message = "Only administrators can change settings or export personal data."
+    return render_template("staff/message.html", title="Not allowed", message=message), 403
+
+
+@bp.errorhandler(429)
+def too_many_attempts(error):
+    form = LoginForm()
+    message = "Too many sign-in attempts. Please wait a minute and try again."
+    return render_template("staff/login.html", form=form, error=message, next=""), 429
+
+
+@bp.errorhandler(CSRFError)
+def form_expired(_error):
+    flash(
+        "The form had expired or was sent from elsewhere: nothing was changed. Try again.", "error"
+    )
+    if current_user.is_authenticated:
+        return render_template("staff/message.html", title="Form expired", message=""), 400
+    form = LoginForm()
+    return render_template("staff/login.html", form=form, error=None, next=""), 400
+
+
+def csv_download(chunks, filename: str) -> Response:
+    response = Response(stream_with_context(chunks), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
