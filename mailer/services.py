@@ -15,7 +15,13 @@ from database import utcnow
 from extensions import db
 from mailer.message import MailFrom
 from mailer.models import QUEUED, OutboxMessage
-from mailer.rendering import QueuedMail, RenderFailed, has_renderer, render_rows
+from mailer.rendering import (
+    QueuedMail,
+    RenderFailed,
+    has_renderer,
+    language_of_request,
+    render_rows,
+)
 
 
 def from_identity() -> MailFrom:
@@ -49,16 +55,19 @@ def queue_mail(
 ) -> None:
     """Add a message to the outbox; the caller's commit makes it real, its rollback drops it.
 
-    `template` names templates/email/<template>.subject.txt, .txt and .html, rendered by the
-    worker when it sends, with `context` as stored now (plus base_url). Context values must be
-    JSON: strings, numbers, lists and dicts; an ORM row or a dataclass is stored as a dict of
-    its columns or fields, which templates read the same way (`newsletter.name`).
-    List mail passes `list_id` (see list_id_header) and `unsubscribe_url` (an absolute
-    /unsubscribe/<token> link). `language` is the reader's mail language (en, uk), if known.
+        `template` names templates/email/<template>.subject.txt, .txt and .html, rendered by the
+        worker when it sends, with `context` as stored now (plus base_url). Context values must be
+        JSON: strings, numbers, lists and dicts; an ORM row or a dataclass is stored as a dict of
+        its columns or fields, which templates read the same way (`newsletter.name`).
+        List mail passes `list_id` (see list_id_header) and `unsubscribe_url` (an absolute
+        /unsubscribe/<token> link). `language` is the reader's mail language (en, uk); by default
+    the language of the request being answered, so a signup from a Ukrainian page is confirmed
+    in Ukrainian.
     """
     if not has_renderer(template):  # a typo in a template's name fails here, not when sent
         current_app.jinja_env.get_template(f"email/{template}.txt")
     values = {key: plain_value(value) for key, value in (context or {}).items()}
+    language = language or language_of_request()
     if list_id:
         values["list_id"] = list_id
     if unsubscribe_url:
