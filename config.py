@@ -55,6 +55,10 @@ def load_settings(instance_path: Path) -> dict:
         "MAIL_FROM": os.environ.get("MAIL_FROM", "newsletters@localhost"),
         "MAIL_FROM_NAME": os.environ.get("MAIL_FROM_NAME", "The Newsroom"),
         "SITE_NAME": os.environ.get("SITE_NAME", "The Newsroom"),
+        # Printed in every campaign's footer (anti-spam laws ask for a postal address).
+        "ORG_POSTAL_ADDRESS": os.environ.get(
+            "ORG_POSTAL_ADDRESS", "The Newsroom, 1 Example Street"
+        ).strip(),
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         # Redis down or restarting: limit in this process's memory meanwhile, never fail signups.

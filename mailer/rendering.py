@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parseaddr
 
-from flask import current_app, has_request_context
-from flask_babel import force_locale, get_locale
+from flask import current_app
+from flask_babel import force_locale
 
+from i18n import DEFAULT_LANGUAGE
 from mailer.message import Mail
 
 
@@ -123,27 +124,19 @@ def render_templates(rows: Sequence[QueuedMail]) -> list[RenderedMail]:
     for row in rows:
         context = {**(row.context or {}), "base_url": base_url, "mail_language": row.language}
         name = f"email/{row.kind}"
-        subject = environment.get_template(f"{name}.subject.txt").render(context)
+        with force_locale(row.language or DEFAULT_LANGUAGE):  # the reader's language
+            subject = environment.get_template(f"{name}.subject.txt").render(context)
+            text_body = environment.get_template(f"{name}.txt").render(context)
+            html_body = environment.get_template(f"{name}.html").render(context)
         rendered.append(
             RenderedMail(
                 subject=" ".join(subject.split()),
-                text_body=environment.get_template(f"{name}.txt").render(context),
-                html_body=environment.get_template(f"{name}.html").render(context),
+                text_body=text_body,
+                html_body=html_body,
                 headers=list_headers(context.get("list_id"), context.get("unsubscribe_url")),
             )
         )
     return rendered
-
-
-DEFAULT_LANGUAGE = "en"
-
-
-def language_of_request() -> str | None:
-    """The language of the page or request being answered (its mail speaks it), if any."""
-    if not has_request_context():
-        return None
-    locale = get_locale()
-    return str(locale) if locale is not None else None
 
 
 def list_headers(list_id: str | None, unsubscribe_url: str | None) -> dict[str, str]:

@@ -8,20 +8,15 @@ from datetime import date, datetime
 from email.utils import parseaddr
 from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import current_app, has_request_context
 from sqlalchemy import insert, inspect
 
 from database import utcnow
 from extensions import db
+from i18n import current_language
 from mailer.message import MailFrom
 from mailer.models import QUEUED, OutboxMessage
-from mailer.rendering import (
-    QueuedMail,
-    RenderFailed,
-    has_renderer,
-    language_of_request,
-    render_rows,
-)
+from mailer.rendering import QueuedMail, RenderFailed, has_renderer, render_rows
 
 
 def from_identity() -> MailFrom:
@@ -64,10 +59,11 @@ def queue_mail(
     the language of the request being answered, so a signup from a Ukrainian page is confirmed
     in Ukrainian.
     """
+    if language is None and has_request_context():
+        language = current_language()  # the page or request the reader is on, as i18n chose
     if not has_renderer(template):  # a typo in a template's name fails here, not when sent
         current_app.jinja_env.get_template(f"email/{template}.txt")
     values = {key: plain_value(value) for key, value in (context or {}).items()}
-    language = language or language_of_request()
     if list_id:
         values["list_id"] = list_id
     if unsubscribe_url:

@@ -44,6 +44,7 @@ from mailer.daily_jobs import run_due_daily_jobs
 from mailer.message import Mail
 from mailer.models import FAILED, SUPPRESSED
 from mailer.outbox_queue import LEASE, OutboxQueue, open_outbox_queue, retry_delay
+from mailer.pass_hooks import run_pass_hooks
 from mailer.rate_limit import rate_limiter
 from mailer.recipients import unwanted
 from mailer.recorder import RELEASE, RETRY, DatabaseUnavailable, Outcome, OutcomeRecorder
@@ -136,6 +137,7 @@ class OutboxWorker:
         recorder.start()
         try:
             recorder.flush()
+            run_pass_hooks()  # scheduled campaigns queue their readers before the claim
             with open_outbox_queue() as queue:
                 result = self._drain(queue, recorder)
         finally:
