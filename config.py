@@ -87,6 +87,10 @@ def load_settings(instance_path: Path) -> dict:
         "LISTS_CACHE_SECONDS": float(os.environ.get("LISTS_CACHE_SECONDS", "5")),
         "GOAL_CACHE_SECONDS": float(os.environ.get("GOAL_CACHE_SECONDS", "2")),
         "OUTBOX_MAX_ATTEMPTS": int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "12")),
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN") or None,
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").upper(),
+        "SPIKE_MULTIPLE": float(os.environ.get("SPIKE_MULTIPLE", "5")),
+        "SPIKE_FLOOR": int(os.environ.get("SPIKE_FLOOR", "50")),
         "TESTING": env == "testing",
     }
     return settings

@@ -18,10 +18,12 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
+import metrics
 from database import utcnow
 from extensions import db
 from mailer.message import Mail
 from mailer.outbox_queue import LEASE, OutboxQueue, open_outbox_queue, retry_delay
+from mailer.pass_hooks import run_pass_hooks
 from mailer.services import from_identity
 from mailer.transports import make_transport
 from mailer.transports.base import (
@@ -97,6 +99,7 @@ class OutboxWorker:
 
     def run_pass(self) -> PassResult:
         """Drain what is due, batch after batch, on one connection; stop if the server is down."""
+        run_pass_hooks()
         with open_outbox_queue() as queue:
             return _DeliveryPass(self, queue).run()
 
@@ -166,6 +169,7 @@ class _DeliveryPass:
         except PermanentFailure as error:
             self.temporary_streak = 0
             self.queue.mark_failed(mail, str(error))
+            metrics.OUTBOX_FAILURES.labels(outcome="failed").inc()
             self.result.failed += 1
             self.result.problems.append(f"#{mail.id} to {mail.to_addr} failed: {error}")
             return utcnow()
@@ -173,6 +177,7 @@ class _DeliveryPass:
             log.exception("outbox message %s could not be sent", mail.id)
             return self._retry_or_fail(mail, error)
         self.queue.mark_sent(mail)
+        metrics.OUTBOX_DELIVERIES.inc()
         self.temporary_streak = 0
         self.result.sent += 1
         return utcnow()
@@ -182,10 +187,12 @@ class _DeliveryPass:
         attempts = mail.attempts + 1
         if attempts >= self.worker.max_attempts:
             self.queue.mark_failed(mail, f"gave up after {attempts} attempts: {reason}")
+            metrics.OUTBOX_FAILURES.labels(outcome="failed").inc()
             self.result.failed += 1
             self.result.problems.append(f"#{mail.id} to {mail.to_addr} failed for good: {reason}")
             return utcnow() + retry_delay(1)
         retry_at = self.queue.mark_retry(mail, reason)
+        metrics.OUTBOX_FAILURES.labels(outcome="retry").inc()
         self.result.retry += 1
         self.result.problems.append(
             f"#{mail.id} to {mail.to_addr} retries at {retry_at:%H:%M:%S} UTC: {reason}"
