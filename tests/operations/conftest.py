@@ -19,8 +19,10 @@ BEARER = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
 
 @pytest.fixture
-def ops_app(make_app):
-    return make_app(METRICS_TOKEN=METRICS_TOKEN)
+def ops_app(app):
+    """The test app with METRICS_TOKEN set (read per request, so fixtures built on `app` agree)."""
+    app.config["METRICS_TOKEN"] = METRICS_TOKEN
+    return app
 
 
 @pytest.fixture
