@@ -23,11 +23,13 @@ from pythonjsonlogger.json import JsonFormatter
 REQUEST_ID_FIELD = "request_id"
 
 # Applied in this order: a URL's credentials before the address-like "user:pass@host" they
-# contain, a Bearer token before the key=value rule that would stop at the word "Bearer".
+# contain; a Bearer token and a password hash before the key=value rule, which would stop at
+# the word "Bearer" or at the first comma of the hash.
 _REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/@:]+:[^\s/@]*@"), r"\1[credentials]@"),
     (re.compile(r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9_]+|\bwhsec_[A-Za-z0-9_]+"), "[secret]"),
     (re.compile(r"(?i)\b(bearer)\s+[^\s\"',;]+"), r"\1 [token]"),
+    (re.compile(r"\$argon2(?:id|i|d)\$[^\s\"';)}\]]+"), "[password-hash]"),
     (
         re.compile(
             r"""(?i)((?:password|passwd|secret|token|api_?key|authorization)[\w-]*"""
@@ -35,7 +37,6 @@ _REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         r"\1[redacted]",
     ),
-    (re.compile(r"\$argon2(?:id|i|d)\$[^\s\"',;)}\]]+"), "[password-hash]"),
     # itsdangerous: payload.timestamp.signature (a compressed payload starts with a dot).
     (re.compile(r"\.?[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{4,12}\.[A-Za-z0-9_-]{20,}"), "[token]"),
     (re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@(?:[\w-]+\.)+[\w-]{2,}"), "[email]"),
