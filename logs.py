@@ -21,6 +21,9 @@ from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 REQUEST_ID_FIELD = "request_id"
+# Libraries that say at INFO what nobody operating the service needs (alembic lists its plugins
+# every time an app is created).
+QUIET_LOGGERS = ("alembic.runtime.plugins",)
 
 # Applied in this order: a URL's credentials before the address-like "user:pass@host" they
 # contain; a Bearer token and a password hash before the key=value rule, which would stop at
@@ -171,4 +174,6 @@ def configure_logging(level: str | int = "INFO", stream=None) -> logging.Handler
         handler = json_handler(stream)
         root.addHandler(handler)
     root.setLevel(level)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     return handler
