@@ -25,32 +25,51 @@ REQUEST_ID_FIELD = "request_id"
 # every time an app is created).
 QUIET_LOGGERS = ("alembic.runtime.plugins",)
 
-# Applied in this order: a URL's credentials before the address-like "user:pass@host" they
-# contain; a Bearer token and a password hash before the key=value rule, which would stop at
-# the word "Bearer" or at the first comma of the hash.
-_REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/@:]+:[^\s/@]*@"), r"\1[credentials]@"),
-    (re.compile(r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9_]+|\bwhsec_[A-Za-z0-9_]+"), "[secret]"),
-    (re.compile(r"(?i)\b(bearer)\s+[^\s\"',;]+"), r"\1 [token]"),
-    (re.compile(r"\$argon2(?:id|i|d)\$[^\s\"';)}\]]+"), "[password-hash]"),
-    (
-        re.compile(
-            r"""(?i)((?:password|passwd|secret|token|api_?key|authorization)[\w-]*"""
-            r"""["']?\s*[:=]\s*["']?)[^\s"'&,;)}\]]+"""
-        ),
-        r"\1[redacted]",
-    ),
-    # itsdangerous: payload.timestamp.signature (a compressed payload starts with a dot).
-    (re.compile(r"\.?[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{4,12}\.[A-Za-z0-9_-]{20,}"), "[token]"),
-    (re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@(?:[\w-]+\.)+[\w-]{2,}"), "[email]"),
+# One pass over the text, trying at each position these alternatives in turn. A URL's
+# credentials are seen at the scheme, before the "pass@host" inside them could pass for an
+# address; a key=value's value may be "Bearer <token>" or a password hash with commas in it.
+_PASSWORD_HASH = r"""\$argon2(?:id|i|d)\$[^\s"';)}\]]+"""
+_SECRET_VALUE = rf"""(?:{_PASSWORD_HASH}|(?i:bearer)\s+[^\s"',;]+|[^\s"'&,;)}}\]]+)"""
+_SECRETS = re.compile(
+    "|".join(
+        [
+            r"(?P<url>(?i:\b[a-z][a-z0-9+.-]*://))[^\s/@:]+:[^\s/@]*@",
+            r"(?P<stripe>\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9_]+|\bwhsec_[A-Za-z0-9_]+)",
+            r"(?P<key>(?i:(?:password|passwd|secret|token|api_?key|authorization)[\w-]*)"
+            r"""["']?\s*[:=]\s*["']?)""" + _SECRET_VALUE,
+            r"(?P<bearer>(?i:bearer))\s+[^\s\"',;]+",
+            rf"(?P<hash>{_PASSWORD_HASH})",
+            # itsdangerous: payload.timestamp.signature (a compressed payload starts with a dot).
+            r"(?P<signed>\.?[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{4,12}\.[A-Za-z0-9_-]{20,})",
+            r"(?P<email>[\w.!#$%&'*+/=?^`{|}~-]+@(?:[\w-]+\.)+[\w-]{2,})",
+        ]
+    )
 )
+_PLACEHOLDERS = {
+    "stripe": "[secret]",
+    "hash": "[password-hash]",
+    "signed": "[token]",
+    "email": "[email]",
+}
+
+
+def _placeholder(match: re.Match[str]) -> str:
+    kind = match.lastgroup
+    if kind == "url":
+        return match["url"] + "[credentials]@"
+    if kind == "key":
+        return match["key"] + "[redacted]"
+    if kind == "bearer":
+        return match["bearer"] + " [token]"
+    return _PLACEHOLDERS[kind]
 
 
 def scrub(text: str) -> str:
     """`text` with addresses, tokens, passwords and secrets replaced by a [placeholder]."""
-    for pattern, replacement in _REDACTIONS:
-        text = pattern.sub(replacement, text)
-    return text
+    return _SECRETS.sub(_placeholder, text)
+
+
+_RECORD_ATTRIBUTES = frozenset(RESERVED_ATTRS)
 
 
 def _scrubbed(value: Any, depth: int = 0) -> Any:
@@ -92,7 +111,7 @@ class ScrubSecrets(logging.Filter):
         if record.stack_info:
             record.stack_info = scrub(record.stack_info)
         for key, value in list(record.__dict__.items()):
-            if key not in RESERVED_ATTRS:
+            if key not in _RECORD_ATTRIBUTES:
                 record.__dict__[key] = _scrubbed(value)
         record._scrubbed = True
 
