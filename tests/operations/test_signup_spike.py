@@ -10,8 +10,9 @@ import pytest
 from database import utcnow
 from extensions import db
 from newsletters.models import Consent, Subscriber
+from operations.models import AlarmNotice
 from operations.spike import EveryMinute, check_signup_spike, signup_rate
-from tests.newsletters.helpers import outbox
+from tests.newsletters.helpers import load_lists, outbox, subscribe_api
 from tests.staff.conftest import sign_in
 from tests.staff.factories import make_staff
 
@@ -191,3 +192,21 @@ def test_the_worker_checks_once_a_minute_however_often_it_passes():
         hook()
 
     assert checks == [1]
+
+
+def test_a_spike_check_that_fails_never_stops_the_mail(spike_app, admins, smtp_server):
+    sink, smtp_url = smtp_server
+    spike_app.config["SMTP_URL"] = smtp_url
+    signups(spike_app, FLOOR, utcnow() - timedelta(minutes=1))
+    load_lists(spike_app)
+    assert subscribe_api(spike_app.test_client(), "reader@example.com").status_code == 202
+    with spike_app.app_context():
+        AlarmNotice.__table__.drop(db.engine)  # as if `flask db upgrade` had not run
+    try:
+        result = spike_app.test_cli_runner().invoke(args=["outbox", "work", "--once"])
+    finally:
+        with spike_app.app_context():
+            AlarmNotice.__table__.create(db.engine)
+
+    assert result.exit_code == 0, result.output
+    assert [message["To"] for message in sink.messages()] == ["reader@example.com"]
