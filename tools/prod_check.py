@@ -360,6 +360,8 @@ class ProdCheck:
         if not any(line["path"] == "/confirm/<token>" for line in requests):
             raise CheckFailed("the confirmation's request line is not logged by its route")
         every_log = web + "".join(self.log_of(f"outbox-{n}") for n in (1, 2))
+        if "Traceback" in every_log or '"level": "ERROR"' in every_log:
+            raise CheckFailed("an error or a traceback in the logs")
         leaked = [secret for secret in self.secrets if secret in every_log]
         if leaked:
             raise CheckFailed(f"{len(leaked)} address(es) or token(s) in the logs")
