@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from app import create_app
 from tests.conftest import free_port
 
 REDIS_TEST_DB = "redis://127.0.0.1:6379/5"
@@ -21,14 +22,21 @@ def _redis_is_running() -> bool:
         return False
 
 
-def _pointed_at(app, database_url: str):
-    """The app as configured for `database_url` (its checks connect there; read lazily)."""
-    app.config["SQLALCHEMY_DATABASE_URI"] = database_url
-    return app
+def app_on(database_url: str):
+    """An app whose database is at `database_url`, for every connection it makes."""
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": {},
+            "RATELIMIT_ENABLED": False,
+        }
+    )
 
 
-def test_healthz_answers_ok_without_touching_the_database(make_app):
-    app = _pointed_at(make_app(), f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/x")
+def test_healthz_answers_ok_without_touching_the_database():
+    app = app_on(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/none")
 
     response = app.test_client().get("/healthz")
 
@@ -72,8 +80,8 @@ def test_readyz_answers_503_within_3_seconds_when_redis_hangs(make_app, silent_s
     assert elapsed < 3
 
 
-def test_readyz_answers_503_within_3_seconds_when_postgresql_hangs(make_app, silent_server):
-    app = _pointed_at(make_app(), f"postgresql+psycopg://postgres@127.0.0.1:{silent_server.port}/x")
+def test_readyz_answers_503_within_3_seconds_when_postgresql_hangs(silent_server):
+    app = app_on(f"postgresql+psycopg://postgres@127.0.0.1:{silent_server.port}/x")
 
     started = time.monotonic()
     response = app.test_client().get("/readyz")
@@ -85,10 +93,8 @@ def test_readyz_answers_503_within_3_seconds_when_postgresql_hangs(make_app, sil
     assert elapsed < 3
 
 
-def test_readyz_asked_again_while_the_database_hangs_waits_on_the_same_check(
-    make_app, silent_server
-):
-    app = _pointed_at(make_app(), f"postgresql+psycopg://postgres@127.0.0.1:{silent_server.port}/x")
+def test_readyz_asked_again_while_the_database_hangs_waits_on_the_same_check(silent_server):
+    app = app_on(f"postgresql+psycopg://postgres@127.0.0.1:{silent_server.port}/x")
     client = app.test_client()
 
     statuses = [client.get("/readyz").status_code for _ in range(3)]
@@ -98,8 +104,8 @@ def test_readyz_asked_again_while_the_database_hangs_waits_on_the_same_check(
     assert len(checking) <= 1
 
 
-def test_readyz_answers_503_when_the_database_refuses_connections(make_app):
-    app = _pointed_at(make_app(), f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/x")
+def test_readyz_answers_503_when_the_database_refuses_connections():
+    app = app_on(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/x")
 
     response = app.test_client().get("/readyz")
 
