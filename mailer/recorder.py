@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask
-import metrics
 from sqlalchemy import Connection, Integer, any_, bindparam, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import SQLAlchemyError
 
+import metrics
 from addresses import InvalidEmail
 from database import utcnow
 from extensions import db

@@ -1,7 +1,7 @@
 """alarm_notices: when each operations alarm (the signup spike) last mailed the admins
 
 Revision ID: 0005_alarm_notices
-Revises: 0002_suppressions
+Revises: 0004_campaigns
 Create Date: 2026-11-30 13:00:00.000000
 
 """
