@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test venv chromium spamassassin lint bench translations translations-extract translations-update
+.PHONY: run test venv chromium spamassassin lint bench prod-check translations translations-extract translations-update
 
 # Catalogues are compiled here, not committed: every install, run and test starts from the .po.
 CATALOGUES := $(wildcard translations/*/LC_MESSAGES/messages.po)
@@ -59,6 +59,11 @@ chromium:
 spamassassin:
 	@command -v spamassassin >/dev/null 2>&1 || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq spamassassin >/dev/null; }
+
+# The production set-up of docs/deploy.md on this machine (gunicorn, two outbox workers,
+# PostgreSQL, Redis, an SMTP sink), walked through and stopped again; needs PostgreSQL and Redis.
+prod-check: venv
+	$(BIN)/python tools/prod_check.py
 
 lint: venv
 	$(BIN)/ruff check .

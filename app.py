@@ -11,6 +11,7 @@ from werkzeug.routing import IntegerConverter
 
 import errors
 import i18n
+import logs
 import security
 from config import load_settings
 from database import MAX_DATABASE_ID
@@ -22,6 +23,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(load_settings(Path(app.instance_path)))
     if test_config:
         app.config.update(test_config)
+    logs.configure_logging(app.config["LOG_LEVEL"])
 
     if app.config["PROXY_COUNT"] > 0:
         count = app.config["PROXY_COUNT"]
@@ -32,6 +34,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     i18n.init_app(app, english_only_blueprints=("staff",))
     _register_blueprints(app)
+    _register_operations(app)
     _register_commands(app)
     errors.init_app(app)
     return app
@@ -51,6 +54,7 @@ def _init_extensions(app: Flask) -> None:
     import mailer.suppression_models  # noqa: F401
     import membership.models  # noqa: F401
     import newsletters.models  # noqa: F401
+    import operations.models  # noqa: F401
     import payments.models  # noqa: F401
     import privacy.models  # noqa: F401
     import staff.models  # noqa: F401
@@ -91,6 +95,19 @@ def _register_blueprints(app: Flask) -> None:
     @app.get("/staff")
     def staff_without_slash():
         return redirect(url_for("staff.dashboard"))
+
+
+def _register_operations(app: Flask) -> None:
+    """Health, metrics and the request log; the spike alarm checked by `outbox work`."""
+    from mailer.pass_hooks import register_pass_hook
+    from operations import requests as request_log
+    from operations.spike import EveryMinute, signup_spike
+    from operations.views import bp as operations_bp
+
+    request_log.init_app(app)
+    app.register_blueprint(operations_bp)
+    app.add_template_global(signup_spike, "signup_spike")
+    register_pass_hook("signup_spike", EveryMinute())
 
 
 def _register_commands(app: Flask) -> None:

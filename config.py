@@ -103,6 +103,10 @@ def load_settings(instance_path: Path) -> dict:
         "OUTBOX_RATE_LIMIT": float(os.environ.get("OUTBOX_RATE_LIMIT", "0")),
         "OUTBOX_LEASE_SECONDS": float(os.environ.get("OUTBOX_LEASE_SECONDS", "60")),
         "OUTBOX_RETRY_SECONDS": float(os.environ.get("OUTBOX_RETRY_SECONDS", "30")),
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN") or None,
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").upper(),
+        "SPIKE_MULTIPLE": float(os.environ.get("SPIKE_MULTIPLE", "5")),
+        "SPIKE_FLOOR": int(os.environ.get("SPIKE_FLOOR", "50")),
         "TESTING": env == "testing",
     }
     return settings

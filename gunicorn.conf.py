@@ -1,11 +1,76 @@
-"""Production server settings: threaded workers, since a request mostly waits on the database."""
+"""Production web server: `gunicorn -c gunicorn.conf.py` (README "Production", docs/deploy.md).
 
+Threaded workers, since a request mostly waits on the database. No access log: the app writes
+one JSON line per request itself (operations/requests.py), with the path as its route names it,
+so no token reaches the log; gunicorn's own messages are JSON lines through the same filter.
+Each worker counts its metrics in PROMETHEUS_MULTIPROC_DIR, which GET /metrics adds up.
+"""
+
+import glob
 import os
+import re
+from pathlib import Path
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 wsgi_app = "app:create_app()"
-accesslog = None
+# A request a worker has not answered in this long is killed with it; /readyz answers in 3 s.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 30
 forwarded_allow_ips = "*" if int(os.environ.get("PROXY_COUNT", "0")) > 0 else "127.0.0.1"
+
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    # The app's own handler (logs.json_handler): JSON, request ids, secrets scrubbed.
+    "handlers": {"json": {"()": "logs.json_handler"}},
+    "root": {"level": loglevel.upper(), "handlers": ["json"]},
+    "loggers": {
+        "gunicorn.error": {"level": loglevel.upper(), "handlers": [], "propagate": True},
+        "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
+    },
+}
+
+# Every process of this deployment (web workers here, `outbox work` beside them) must see the
+# same directory: set PROMETHEUS_MULTIPROC_DIR in the environment they share; this default
+# keeps a lone `gunicorn -c gunicorn.conf.py` counting across its workers.
+os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR", str(Path(__file__).resolve().parent / "instance" / "prometheus")
+)
+_METRICS_FILE = re.compile(r"_(\d+)\.db$")
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def on_starting(server):
+    """Start from a clean directory: files of processes gone (an earlier run) are removed.
+
+    Files of processes still running, such as the `outbox work` processes beside this server,
+    are kept, or their deliveries would vanish from /metrics.
+    """
+    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(directory, exist_ok=True)
+    for path in glob.glob(os.path.join(directory, "*.db")):
+        match = _METRICS_FILE.search(path)
+        if match is None or not _running(int(match.group(1))):
+            os.remove(path)
+
+
+def child_exit(server, worker):
+    """A worker that exits stops counting in the live gauges; its counters stay in the sum."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

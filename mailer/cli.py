@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from extensions import db
+from logs import scrub
 from mailer import outbox_queue
 from mailer import worker as outbox_worker
 from mailer.daily_jobs import run_due_daily_jobs
@@ -22,7 +23,7 @@ outbox_cli = AppGroup("outbox", help="Deliver queued mail.")
 
 
 def _report(line: str) -> None:
-    click.echo(f"{datetime.now():%H:%M:%S} outbox: {line}")
+    click.echo(f"{datetime.now():%H:%M:%S} outbox: {scrub(line)}")  # no address in the log
 
 
 @outbox_cli.command("work")

@@ -29,6 +29,7 @@ from sqlalchemy import Connection, Integer, any_, bindparam, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import SQLAlchemyError
 
+import metrics
 from addresses import InvalidEmail
 from database import utcnow
 from extensions import db
@@ -115,7 +116,8 @@ class OutcomeRecorder:
             self._held.pop(outcome.mail_id, None)
             self._accepted += 1
             self._work.notify()
-            return self._accepted
+        _count(outcome)
+        return self._accepted
 
     def written_up_to(self, ticket: int) -> bool:
         """Whether the outcome with this ticket is written (a glance, no waiting)."""
@@ -135,6 +137,7 @@ class OutcomeRecorder:
                 self._backlog.append(outcome)
                 self._held.pop(outcome.mail_id, None)
                 self._accepted += 1
+                _count(outcome)
             self._work.notify()
 
     def _wait_for(self, count: int) -> None:
@@ -309,3 +312,13 @@ def _suppress_refused(address: str, detail: str) -> None:
 def _first_line(error: Exception) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+def _count(outcome: Outcome) -> None:
+    """The worker's share of /metrics: each outcome counted once, when the senders report it."""
+    if outcome.status == SENT:
+        metrics.OUTBOX_DELIVERIES.inc()
+    elif outcome.status in (RETRY, FAILED):
+        metrics.OUTBOX_FAILURES.labels(
+            outcome="retry" if outcome.status == RETRY else "failed"
+        ).inc()

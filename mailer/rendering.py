@@ -10,8 +10,10 @@ The worker hands each claimed batch to the renderer of each kind it holds:
   context, base_url, and (for list mail) unsubscribe_url; list_id and unsubscribe_url in the
   context become the List-Id and List-Unsubscribe(-Post) headers.
 
-Rendering needs an app context (the worker has one). A renderer that raises fails only the
-rows that make it raise: the batch is rendered again row by row to find them.
+Rendering needs an app context (the worker has one); each group of rows is rendered with
+Flask-Babel's locale set to the rows' language (queue_mail stores the language of the request
+that queued it). A renderer that raises fails only the rows that make it raise: the batch is
+rendered again row by row to find them.
 """
 
 from __future__ import annotations
@@ -80,16 +82,19 @@ def has_renderer(kind: str) -> bool:
 def render_rows(rows: Sequence[QueuedMail]) -> list[Mail | RenderFailed]:
     """Each row as a Mail ready to build, or the RenderFailed that says why it cannot be."""
     results: dict[int, Mail | RenderFailed] = {}
-    by_kind: dict[str, list[QueuedMail]] = {}
+    groups: dict[tuple[str, str | None], list[QueuedMail]] = {}
     for row in rows:
         if row.stored is not None:
             results[row.id] = _stored_mail(row)
         else:
-            by_kind.setdefault(row.kind, []).append(row)
+            groups.setdefault((row.kind, row.language), []).append(row)
     domain = message_id_domain()
-    for kind, group in by_kind.items():
+    for (kind, language), group in groups.items():
         renderer = _renderers.get(kind, render_templates)
-        for row, rendered in zip(group, _render_group(renderer, group), strict=True):
+        # gettext in templates and renderers speaks the reader's language, not the worker's.
+        with force_locale(language or DEFAULT_LANGUAGE):
+            rendered_group = _render_group(renderer, group)
+        for row, rendered in zip(group, rendered_group, strict=True):
             results[row.id] = (
                 rendered
                 if isinstance(rendered, RenderFailed)

@@ -50,12 +50,14 @@ def queue_mail(
 ) -> None:
     """Add a message to the outbox; the caller's commit makes it real, its rollback drops it.
 
-    `template` names templates/email/<template>.subject.txt, .txt and .html, rendered by the
-    worker when it sends, with `context` as stored now (plus base_url). Context values must be
-    JSON: strings, numbers, lists and dicts; an ORM row or a dataclass is stored as a dict of
-    its columns or fields, which templates read the same way (`newsletter.name`).
-    List mail passes `list_id` (see list_id_header) and `unsubscribe_url` (an absolute
-    /unsubscribe/<token> link). `language` is the reader's mail language (en, uk), if known.
+        `template` names templates/email/<template>.subject.txt, .txt and .html, rendered by the
+        worker when it sends, with `context` as stored now (plus base_url). Context values must be
+        JSON: strings, numbers, lists and dicts; an ORM row or a dataclass is stored as a dict of
+        its columns or fields, which templates read the same way (`newsletter.name`).
+        List mail passes `list_id` (see list_id_header) and `unsubscribe_url` (an absolute
+        /unsubscribe/<token> link). `language` is the reader's mail language (en, uk); by default
+    the language of the request being answered, so a signup from a Ukrainian page is confirmed
+    in Ukrainian.
     """
     if language is None and has_request_context():
         language = current_language()  # the page or request the reader is on, as i18n chose

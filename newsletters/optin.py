@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
 
+import metrics
 from database import utcnow
 from extensions import db
 from mailer.services import list_id_header, queue_mail
@@ -58,6 +59,7 @@ def confirm(claim: links.ConfirmClaim) -> ConfirmOutcome:
     newly_ids = confirm_pending(subscriber.id, [newsletter.id for newsletter in named])
     newly = [newsletter for newsletter in named if newsletter.id in newly_ids]
     if newly:
+        metrics.CONFIRMATIONS.inc(len(newly))
         if claim.consent_id is not None:
             db.session.execute(
                 update(Consent)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import ClassVar, TypeVar
 
 from flask import Request, Response
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 
 from addresses import InvalidEmail
@@ -61,7 +61,7 @@ class ApiRequest(BaseModel):
 class SubscriptionRequest(ApiRequest):
     """POST /api/subscriptions: an address, and the lists (none or empty: the default lists)."""
 
-    email: str
+    email: str = Field(json_schema_extra={"format": "email"})  # as the OpenAPI document says
     newsletters: list[str] | None = None
 
     wrong_type: ClassVar[dict[str, str]] = {

@@ -18,6 +18,7 @@ from functools import cache
 from flask import current_app
 from sqlalchemy import case, insert, or_, select, update
 
+import metrics
 from addresses import email_key, normalise_email
 from database import SLUG_PATTERN, dialect_name, upsert_for, utcnow
 from extensions import db
@@ -163,6 +164,7 @@ def signup(request: SignupRequest) -> SignupOutcome:
         raise ValueError(f"unknown source {request.source!r}")
     address = normalise_email(request.email)
     newsletters = lists_for_signup(request.slugs)
+    metrics.SIGNUPS.labels(source=request.source).inc()
     subscriber_id, created = _upsert_subscriber(address)
     statuses = upsert_subscriptions(subscriber_id, newsletters)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
+import metrics
 from extensions import csrf, limiter
 from membership.goal import goal_progress
 from membership.services import (
@@ -45,6 +46,7 @@ def stripe_webhook():
     try:
         outcome = receive_event(payload, request.headers.get("Stripe-Signature"))
     except InvalidEvent:
+        metrics.count_webhook_event(None, "invalid_signature")
         return {"error": {"code": "bad_signature", "message": "Invalid Stripe signature."}}, 400
     return {"received": True, "outcome": outcome}, 200
 

@@ -15,6 +15,7 @@ import logging
 import stripe
 from flask import current_app
 
+import metrics
 from database import run_in_transaction, upsert, utcnow
 from extensions import db
 from payments.handlers import dispatch
@@ -94,7 +95,9 @@ def handle_event(event: dict) -> str:
 
     # Two different events for one new subscription may race, or SQLite may be busy: the
     # transaction is then gone as a whole, so running it again is safe.
-    return run_in_transaction(claim_and_apply)
+    outcome = run_in_transaction(claim_and_apply)
+    metrics.count_webhook_event(event.get("type"), outcome)
+    return outcome
 
 
 def receive_event(payload: bytes, signature_header: str | None) -> str:

@@ -17,6 +17,7 @@ from flask import current_app
 
 from database import utcnow
 from mailer.reader_data import purge_finished_mail
+from metrics import RETENTION_PURGED
 from newsletters.reader_data import purge_never_confirmed
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,13 @@ def purge(now: datetime | None = None) -> Purged:
 
 
 def _count(purged: Purged) -> None:
-    """One log line with the counts, from `outbox work` as from the command (there is no
-    metrics module to count them in yet)."""
+    """Counted for /metrics and logged, from `outbox work` as from the command."""
+    for kind, rows in (
+        ("unconfirmed_subscribers", purged.unconfirmed_subscribers),
+        ("consent_records", purged.consent_records),
+        ("mail", purged.mail_cleared),
+    ):
+        RETENTION_PURGED.labels(kind=kind).inc(rows)
     log.info("retention purge: %s", purged.summary(), extra={"purged": asdict(purged)})
 
 

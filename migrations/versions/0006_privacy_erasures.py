@@ -1,7 +1,7 @@
 """privacy: the erasure register; an erased member's address is not learned again
 
 Revision ID: 0006_privacy_erasures
-Revises: 0004_campaigns
+Revises: 0005_alarm_notices
 Create Date: 2026-12-02 09:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0006_privacy_erasures'
-down_revision = '0004_campaigns'
+down_revision = '0005_alarm_notices'
 branch_labels = None
 depends_on = None
 

@@ -24,6 +24,7 @@ from tests.newsletters.helpers import (
     subscribe_api,
     unsubscribe_path,
 )
+from tests.operations.conftest import METRICS_TOKEN, sample, scrape
 
 
 def days_ago(days: int):
@@ -51,7 +52,7 @@ def age_reader(app, email: str, days: int) -> None:
 def purge(runner) -> list[str]:
     result = runner.invoke(args=["maintenance", "purge"])
     assert result.exit_code == 0, result.output
-    return result.output.splitlines()
+    return result.stdout.splitlines()
 
 
 def counts(app) -> tuple[int, int, int]:
@@ -205,3 +206,19 @@ def test_outbox_work_purges_once_a_day(lists, client, runner):
         assert last_runs()[DAILY_JOB] == utcnow().date().isoformat()
     assert statuses(lists, "first@example.com") == {}
     assert statuses(lists, "second@example.com") == {"explaining-ukraine": "pending"}
+
+
+def test_what_the_purge_removed_is_counted_for_metrics(make_app):
+    app = load_lists(make_app(METRICS_TOKEN=METRICS_TOKEN))
+    client = app.test_client()
+    subscribe_api(client, "old.pending@example.com")
+    age_reader(app, "old.pending@example.com", 31)
+    _mail(app, SENT, 31)
+    before = scrape(client)
+
+    purge(app.test_cli_runner())
+
+    after = scrape(client)
+    for kind in ("unconfirmed_subscribers", "consent_records", "mail"):
+        counted = sample(after, "retention_purged_rows_total", kind=kind)
+        assert counted == sample(before, "retention_purged_rows_total", kind=kind) + 1, kind

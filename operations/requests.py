@@ -1,0 +1,96 @@
+"""Per request: an id, one JSON log line, and the latency histogram.
+
+The logged path is the request's URL rule with its variables as <name> (an id stays a number),
+so /confirm/<token>, /unsubscribe/<token>, /membership/portal/<token> and any route added later
+never put a token in the log, whatever the token looks like. A path that matched no rule is
+logged by its first segment only.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from flask import Flask, Response, g, request
+
+import metrics
+from logs import current_request_id, set_request_id
+
+log = logging.getLogger("request")
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# An incoming id is kept when it is short and plain; anything else is replaced by our own.
+_ACCEPTABLE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+_RULE_VARIABLE = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
+_SHOWN_CONVERTERS = {"int"}  # numbers (database ids) say which page, and grant nothing
+
+
+def incoming_or_new_request_id() -> str:
+    offered = request.headers.get(REQUEST_ID_HEADER, "")
+    if _ACCEPTABLE_REQUEST_ID.fullmatch(offered):
+        return offered
+    return uuid.uuid4().hex
+
+
+def loggable_path() -> str:
+    """The path as the route names it: variables as <name>, except numbers."""
+    rule = request.url_rule
+    if rule is None:
+        segments = request.path.split("/", 2)
+        first = segments[1][:64] if len(segments) > 1 else ""
+        return f"/{first}/…" if len(segments) > 2 else f"/{first}"
+    values = request.view_args or {}
+
+    def shown(match: re.Match) -> str:
+        name = match["name"]
+        if match["converter"] in _SHOWN_CONVERTERS and name in values:
+            return str(values[name])
+        return f"<{name}>"
+
+    return _RULE_VARIABLE.sub(shown, rule.rule)
+
+
+def endpoint_label() -> str:
+    rule = request.url_rule
+    return rule.endpoint if rule is not None else metrics.UNMATCHED_ENDPOINT
+
+
+def _start() -> None:
+    g.request_started = time.perf_counter()
+    set_request_id(incoming_or_new_request_id())
+
+
+def _finish(response: Response) -> Response:
+    started = g.get("request_started", time.perf_counter())
+    seconds = time.perf_counter() - started
+    request_id = current_request_id() or incoming_or_new_request_id()
+    response.headers[REQUEST_ID_HEADER] = request_id
+    endpoint, path, status = endpoint_label(), loggable_path(), response.status_code
+    metrics.REQUEST_DURATION.labels(
+        endpoint=endpoint, method=request.method, status=str(status)
+    ).observe(seconds)
+    duration_ms = round(seconds * 1000, 1)
+    log.log(
+        logging.WARNING if status >= 500 else logging.INFO,
+        "%s %s %s %.1f ms",
+        request.method,
+        path,
+        status,
+        duration_ms,
+        extra={
+            "method": request.method,
+            "path": path,
+            "endpoint": endpoint,
+            "status": status,
+            "duration_ms": duration_ms,
+        },
+    )
+    return response
+
+
+def init_app(app: Flask) -> None:
+    # First of all before_request functions: a request the rate limiter refuses is timed too.
+    app.before_request_funcs.setdefault(None, []).insert(0, _start)
+    app.after_request(_finish)
