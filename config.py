@@ -92,9 +92,63 @@ def load_settings(instance_path: Path) -> dict:
     return settings
 
 
+# Keys of connect_args that database.py reads (each wait's limit), not passed on to libpq.
+REQUEST_TIMEOUT_ARG = "deadline_in_request"
+COMMAND_TIMEOUT_ARG = "deadline_in_command"
+
+
+def _seconds(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
 def _engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 15}}
-    # A threaded worker needs a connection per thread: with fewer, the pool opens and closes
-    # connections under load. Size the pool to match.
-    return {"pool_size": int(os.environ.get("DB_POOL_SIZE", "10")), "pool_pre_ping": True}
+    return postgresql_engine_options(
+        pool_size=int(os.environ.get("DB_POOL_SIZE", "10")),
+        pool_timeout=_seconds("DB_POOL_TIMEOUT", 1),
+        connect_timeout=_seconds("DB_CONNECT_TIMEOUT", 2),
+        request_timeout=_seconds("DB_REQUEST_TIMEOUT", 2),
+        statement_timeout=_seconds("DB_STATEMENT_TIMEOUT", 30),
+        idle_in_transaction_timeout=_seconds("DB_IDLE_IN_TRANSACTION_TIMEOUT", 60),
+    )
+
+
+def postgresql_engine_options(
+    *,
+    pool_size: int = 10,
+    pool_timeout: float = 1,
+    connect_timeout: float = 2,
+    request_timeout: float = 2,
+    statement_timeout: float = 30,
+    idle_in_transaction_timeout: float = 60,
+) -> dict:
+    """How the app waits on PostgreSQL, so an outage answers 503 within 5 s (CONTRACT.md).
+
+    A request that finds the database frozen waits at most request_timeout on a pooled
+    connection (pre-ping), then connect_timeout for a new one (libpq's minimum is 2 s), or
+    pool_timeout for a free one. Outside requests (the outbox worker, the CLI) a wait ends
+    10 s after statement_timeout, when the server should have cancelled the statement itself.
+    """
+    server_settings = {
+        "statement_timeout": int(statement_timeout * 1000),
+        "idle_in_transaction_session_timeout": int(idle_in_transaction_timeout * 1000),
+    }
+    return {
+        # A threaded worker needs a connection per thread: with fewer, the pool opens and
+        # closes connections under load. Size the pool to match.
+        "pool_size": pool_size,
+        "pool_timeout": pool_timeout,
+        "pool_pre_ping": True,
+        "connect_args": {
+            "connect_timeout": max(2, round(connect_timeout)),
+            "options": " ".join(f"-c {name}={value}" for name, value in server_settings.items()),
+            # A server that vanished without closing (power, network) is noticed in ~20 s.
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 2,
+            REQUEST_TIMEOUT_ARG: request_timeout,
+            COMMAND_TIMEOUT_ARG: statement_timeout + 10 if statement_timeout > 0 else None,
+        },
+    }
