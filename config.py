@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 def _bool(value: str | None, default: bool) -> bool:
@@ -43,7 +46,9 @@ def load_settings(instance_path: Path) -> dict:
         if production:
             raise RuntimeError("SECRET_KEY must be set when APP_ENV=production")
         secret = _development_secret(instance_path)
-    redis_url = os.environ.get("REDIS_URL")
+    redis_url = os.environ.get("REDIS_URL") or None
+    if production and not redis_url:
+        _refuse_or_warn_without_shared_limits()
     database_url = _database_url(instance_path)
     settings = {
         "APP_ENV": env,
@@ -56,8 +61,13 @@ def load_settings(instance_path: Path) -> dict:
         "MAIL_FROM_NAME": os.environ.get("MAIL_FROM_NAME", "The Newsroom"),
         "SITE_NAME": os.environ.get("SITE_NAME", "The Newsroom"),
         "REDIS_URL": redis_url,
-        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
-        # Redis down or restarting: limit in this process's memory meanwhile, never fail signups.
+        # Redis frozen or gone: limiter_storage.py counts in this process's memory meanwhile
+        # (never failing a signup), after waiting at most these socket timeouts.
+        "RATELIMIT_STORAGE_URI": limiter_storage_uri(redis_url),
+        "RATELIMIT_STORAGE_OPTIONS": {
+            "socket_connect_timeout": _seconds("REDIS_CONNECT_TIMEOUT", 0.3),
+            "socket_timeout": _seconds("REDIS_TIMEOUT", 0.5),
+        },
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": False,  # security.py adds Retry-After to 429 answers
         "RATELIMIT_SIGNUP": os.environ.get("RATELIMIT_SIGNUP", "10/minute;100/day"),
@@ -95,6 +105,31 @@ def load_settings(instance_path: Path) -> dict:
 # Keys of connect_args that database.py reads (each wait's limit), not passed on to libpq.
 REQUEST_TIMEOUT_ARG = "deadline_in_request"
 COMMAND_TIMEOUT_ARG = "deadline_in_command"
+
+
+def limiter_storage_uri(redis_url: str | None) -> str:
+    """Redis through limiter_storage.py's fallback, or this process's memory without one."""
+    if not redis_url:
+        return "memory://"
+    if redis_url.startswith(("redis://", "rediss://")):
+        return "fallback+" + redis_url
+    return redis_url  # another storage limits knows (memcached, valkey): used as it is
+
+
+def _refuse_or_warn_without_shared_limits() -> None:
+    """Without Redis each worker process counts on its own: with gunicorn's two workers a
+    5-a-minute login limit lets 10 through. Refuse, unless the deployment says it runs one
+    process (RATELIMIT_ALLOW_MEMORY=1), and then say it loudly at every start."""
+    if not _bool(os.environ.get("RATELIMIT_ALLOW_MEMORY"), default=False):
+        raise RuntimeError(
+            "REDIS_URL must be set when APP_ENV=production: rate limits (signups, staff "
+            "login) must be shared by every worker process. A deployment with exactly one "
+            "process may set RATELIMIT_ALLOW_MEMORY=1 instead."
+        )
+    log.warning(
+        "REDIS_URL is not set: rate limits are counted in each process's memory "
+        "(RATELIMIT_ALLOW_MEMORY=1); with N worker processes every limit allows N times as much"
+    )
 
 
 def _seconds(name: str, default: float) -> float:

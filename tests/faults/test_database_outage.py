@@ -41,7 +41,7 @@ def test_a_signup_form_post_answers_a_503_page_while_the_database_is_gone(
 ):
     client = proxied_app.test_client()
     postgres_proxy.cut()
-    response = subscribe_form(client, "reader@example.com")
+    response = subscribe_form(client, "reader@example.com", ["daily"])
     assert response.status_code == 503
     assert response.mimetype == "text/html"
     assert "unavailable for a moment" in response.get_data(as_text=True)
@@ -67,7 +67,9 @@ def test_with_the_production_defaults_a_frozen_database_answers_503_within_five_
     assert subscribe_api(client, "first@example.com").status_code == 202  # a pooled connection
     postgres_proxy.freeze()
     api = answered_within(CONTRACT_SECONDS, lambda: subscribe_api(client, "second@example.com"))
-    form = answered_within(CONTRACT_SECONDS, lambda: subscribe_form(client, "third@example.com"))
+    form = answered_within(
+        CONTRACT_SECONDS, lambda: subscribe_form(client, "third@example.com", ["daily"])
+    )
     assert (api.status_code, form.status_code) == (503, 503)
 
 
