@@ -25,7 +25,9 @@ SLUG_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
 
 
 def database_id(text: str) -> int:
-    """A query-string id for request.args.get(..., type=database_id); out of range is None."""
+    """An id read from text: ValueError unless it is a whole number our id columns can hold."""
+    if not text.isascii() or not text.isdigit() or len(text) > 10:
+        raise ValueError("not an id")
     value = int(text)
     if not 0 <= value <= MAX_DATABASE_ID:
         raise ValueError("out of range")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import ClassVar, TypeVar
 
 from flask import Request, Response
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 
 from addresses import InvalidEmail
@@ -59,10 +59,11 @@ class ApiRequest(BaseModel):
 
 
 class SubscriptionRequest(ApiRequest):
-    """POST /api/subscriptions: an address, and the lists (none or empty: the default lists)."""
+    """POST /api/subscriptions: an address, and the lists (left out or empty: the default lists;
+    null is not a list of slugs, so it is refused as the contract says)."""
 
     email: str
-    newsletters: list[str] | None = None
+    newsletters: list[str] = Field(default_factory=list)
 
     wrong_type: ClassVar[dict[str, str]] = {
         "email": "email must be a string.",
@@ -78,7 +79,7 @@ class SubscriptionRequest(ApiRequest):
     def signup(self, source_url: str | None, ip: str, user_agent: str) -> SignupRequest:
         return SignupRequest(
             email=self.email,
-            slugs=self.newsletters or [],
+            slugs=list(self.newsletters),
             source=SOURCE_API,
             source_url=source_url,
             ip=ip,
