@@ -194,6 +194,7 @@ def portal_customer(token: str) -> str:
     """The customer a "Manage membership" link was made for; TokenExpired, TokenInvalid, or
     InvalidPortalLink for a signed payload that names no customer."""
     payload = read_token("portal", token, PORTAL_LINK_MAX_AGE_SECONDS)
-    if not isinstance(payload, dict) or not payload.get("customer"):
+    customer = payload.get("customer") if isinstance(payload, dict) else None
+    if not isinstance(customer, str) or not 0 < len(customer) <= 255 or "\x00" in customer:
         raise InvalidPortalLink()
-    return payload["customer"]
+    return customer
