@@ -143,16 +143,24 @@ def refuse_nul_characters() -> None:
         "\x00" in request.path
         or _holds_nul(request.args.items(multi=True))
         or _holds_nul(headers)
-        or (request.mimetype in FORM_TYPES and _holds_nul(request.form.items(multi=True)))
+        or (_form_to_read() and _holds_nul(request.form.items(multi=True)))
     ):
         abort(400)
+
+
+def _form_to_read() -> bool:
+    """A form body within the size limit. One declared larger is left to the view, which
+    answers 413 after its rate limits (a client past its limit hears 429 first)."""
+    limit = request.max_content_length
+    declared = request.content_length
+    too_large = limit is not None and declared is not None and declared > limit
+    return request.mimetype in FORM_TYPES and not too_large
 
 
 def init_app(app: Flask) -> None:
     app.session_interface = _SessionInterface()
     app.request_class = BoundedRequest
     app.json = _JSONProvider(app)
-    app.before_request(refuse_nul_characters)
 
     @app.after_request
     def set_security_headers(response):
