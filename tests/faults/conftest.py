@@ -19,7 +19,7 @@ def postgres_proxy(database_url):
         pytest.skip("database outages are PostgreSQL's: run with TEST_DATABASE_URL")
     proxy = TcpProxy.in_front_of(database_url)
     yield proxy
-    proxy.close()
+    proxy.stop()
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ def redis_proxy():
     redis.Redis.from_url(REDIS_URL).flushdb()
     proxy = TcpProxy.in_front_of(REDIS_URL)
     yield proxy
-    proxy.close()
+    proxy.stop()
     redis.Redis.from_url(REDIS_URL).flushdb()
 
 

@@ -4,7 +4,7 @@ as Stripe signs) and the staff pages, asserting only that nothing answers 5xx.
 The number of examples is bounded so the suite stays fast. CI (CI=true) runs a fixed set of
 examples, so a red run means the code changed; locally each run draws new ones, and Hypothesis
 keeps any failing example in .hypothesis/ to try first next time. HYPOTHESIS_PROFILE=deep
-draws 600 examples a test instead of 25 (about four minutes a file).
+draws 600 examples a test instead of 20 (about four minutes a file).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ _COMMON = {
     "deadline": None,
     "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 }
-settings.register_profile("dev", max_examples=25, **_COMMON)
-settings.register_profile("ci", max_examples=25, derandomize=True, **_COMMON)
+settings.register_profile("dev", max_examples=20, **_COMMON)
+settings.register_profile("ci", max_examples=20, derandomize=True, **_COMMON)
 settings.register_profile("deep", max_examples=600, **_COMMON)
 settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
