@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -19,16 +20,28 @@ from wtforms.validators import DataRequired, Length, NumberRange
 from membership.goal import MAX_GOAL
 
 
-class LoginForm(FlaskForm):
+class StaffForm(FlaskForm):
+    """Fields read from the posted form alone: no staff form takes a file, and a field sent as
+    a file part (or a JSON body) would hand the code an object where it expects text. Such a
+    post is read as a form without those fields, so the page shows what is missing."""
+
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form, formdata):
+            if request.files or request.is_json:
+                formdata = request.form if request.method == "POST" else None
+            return super().wrap_formdata(form, formdata)
+
+
+class LoginForm(StaffForm):
     email = EmailField("Email", validators=[DataRequired(message="Enter your email address.")])
     password = PasswordField("Password", validators=[DataRequired(message="Enter your password.")])
 
 
-class ActionForm(FlaskForm):
+class ActionForm(StaffForm):
     """A button with nothing but the CSRF token: sign out, archive, restore."""
 
 
-class GoalForm(FlaskForm):
+class GoalForm(StaffForm):
     goal = IntegerField(
         "Members goal",
         validators=[
@@ -38,7 +51,7 @@ class GoalForm(FlaskForm):
     )
 
 
-class ListForm(FlaskForm):
+class ListForm(StaffForm):
     slug = StringField(
         "Slug (in signup forms and embeds; cannot change later)",
         validators=[DataRequired(message="Enter a slug."), Length(max=64)],
