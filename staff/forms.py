@@ -61,7 +61,7 @@ class ListForm(StaffForm):
     is_default = BooleanField("Default list (signups that name no list join it)")
 
 
-class CampaignForm(FlaskForm):
+class CampaignForm(StaffForm):
     """A campaign's draft. The rules (a list that exists, a subject, a body) are
     campaigns.services'; the form carries the fields and the CSRF token."""
 
@@ -73,11 +73,11 @@ class CampaignForm(FlaskForm):
     )
 
 
-class TestSendForm(FlaskForm):
+class TestSendForm(StaffForm):
     to = EmailField("Send a test to")
 
 
-class SendForm(FlaskForm):
+class SendForm(StaffForm):
     when = RadioField(
         "When",
         choices=[SelectChoice("now", "Now"), SelectChoice("later", "At a time (UTC)")],
