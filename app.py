@@ -32,6 +32,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     app.url_map.converters["int"] = DatabaseId
     _init_extensions(app)
+    # After the rate limiter's check: a client past its limit is refused before its body is read.
+    app.before_request(security.refuse_nul_characters)
     i18n.init_app(app, english_only_blueprints=("staff",))
     _register_blueprints(app)
     _register_operations(app)

@@ -4,6 +4,10 @@ Figures that many requests need and that rarely change (the members goal, the op
 computed at most once per TTL in each process. A change made in this process clears the value
 when its transaction commits (clear_after_commit), so this process answers fresh at once;
 other processes see the change within the TTL.
+
+While the database is unreachable, the last value (up to STALE_AT_MOST_SECONDS old) is served
+instead of an error, and the database is asked again only every OUTAGE_RETRY_SECONDS: readers
+still see the front page, and a frozen database costs one slow request per interval, not all.
 """
 
 from __future__ import annotations
@@ -17,10 +21,13 @@ from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from database import is_database_outage
 from extensions import db
 
 T = TypeVar("T")
 _PENDING = "caches_to_clear_after_commit"
+STALE_AT_MOST_SECONDS = 600
+OUTAGE_RETRY_SECONDS = 5
 
 
 class TTLCache(Generic[T]):
@@ -37,6 +44,7 @@ class TTLCache(Generic[T]):
         self._key: object = None
         self._value: T | None = None
         self._expires = 0.0
+        self._computed_at = 0.0
         self._generation = 0  # bumped by clear(): a value computed before it is not stored
 
     def get(self, compute: Callable[[], T]) -> T:
@@ -47,12 +55,27 @@ class TTLCache(Generic[T]):
             if self._key == key and now < self._expires:
                 return self._value  # type: ignore[return-value]
             generation = self._generation
-        value = compute()
+        try:
+            value = compute()
+        except Exception as error:
+            if not is_database_outage(error):
+                raise
+            return self._stale_or_raise(key, now, error)
         ttl = float(app.config.get(self.ttl_setting, self.default_ttl))
         with self._lock:
             if generation == self._generation:
                 self._key, self._value, self._expires = key, value, now + ttl
+                self._computed_at = now
         return value
+
+    def _stale_or_raise(self, key: object, now: float, error: Exception) -> T:
+        with self._lock:
+            if self._key != key or now - self._computed_at > STALE_AT_MOST_SECONDS:
+                raise error
+            self._expires = now + OUTAGE_RETRY_SECONDS
+            value = self._value
+        db.session.rollback()  # the failed transaction must end before the session is used again
+        return value  # type: ignore[return-value]
 
     def clear(self) -> None:
         with self._lock:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 def _bool(value: str | None, default: bool) -> bool:
@@ -43,7 +46,9 @@ def load_settings(instance_path: Path) -> dict:
         if production:
             raise RuntimeError("SECRET_KEY must be set when APP_ENV=production")
         secret = _development_secret(instance_path)
-    redis_url = os.environ.get("REDIS_URL")
+    redis_url = os.environ.get("REDIS_URL") or None
+    if production and not redis_url:
+        _refuse_or_warn_without_shared_limits()
     database_url = _database_url(instance_path)
     settings = {
         "APP_ENV": env,
@@ -60,8 +65,13 @@ def load_settings(instance_path: Path) -> dict:
             "ORG_POSTAL_ADDRESS", "The Newsroom, 1 Example Street"
         ).strip(),
         "REDIS_URL": redis_url,
-        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
-        # Redis down or restarting: limit in this process's memory meanwhile, never fail signups.
+        # Redis frozen or gone: limiter_storage.py counts in this process's memory meanwhile
+        # (never failing a signup), after waiting at most these socket timeouts.
+        "RATELIMIT_STORAGE_URI": limiter_storage_uri(redis_url),
+        "RATELIMIT_STORAGE_OPTIONS": {
+            "socket_connect_timeout": _seconds("REDIS_CONNECT_TIMEOUT", 0.3),
+            "socket_timeout": _seconds("REDIS_TIMEOUT", 0.5),
+        },
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": False,  # security.py adds Retry-After to 429 answers
         "RATELIMIT_SIGNUP": os.environ.get("RATELIMIT_SIGNUP", "10/minute;100/day"),
@@ -112,9 +122,88 @@ def load_settings(instance_path: Path) -> dict:
     return settings
 
 
+# Keys of connect_args that database.py reads (each wait's limit), not passed on to libpq.
+REQUEST_TIMEOUT_ARG = "deadline_in_request"
+COMMAND_TIMEOUT_ARG = "deadline_in_command"
+
+
+def limiter_storage_uri(redis_url: str | None) -> str:
+    """Redis through limiter_storage.py's fallback, or this process's memory without one."""
+    if not redis_url:
+        return "memory://"
+    if redis_url.startswith(("redis://", "rediss://")):
+        return "fallback+" + redis_url
+    return redis_url  # another storage limits knows (memcached, valkey): used as it is
+
+
+def _refuse_or_warn_without_shared_limits() -> None:
+    """Without Redis each worker process counts on its own: with gunicorn's two workers a
+    5-a-minute login limit lets 10 through. Refuse, unless the deployment says it runs one
+    process (RATELIMIT_ALLOW_MEMORY=1), and then say it loudly at every start."""
+    if not _bool(os.environ.get("RATELIMIT_ALLOW_MEMORY"), default=False):
+        raise RuntimeError(
+            "REDIS_URL must be set when APP_ENV=production: rate limits (signups, staff "
+            "login) must be shared by every worker process. A deployment with exactly one "
+            "process may set RATELIMIT_ALLOW_MEMORY=1 instead."
+        )
+    log.warning(
+        "REDIS_URL is not set: rate limits are counted in each process's memory "
+        "(RATELIMIT_ALLOW_MEMORY=1); with N worker processes every limit allows N times as much"
+    )
+
+
+def _seconds(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
 def _engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 15}}
-    # A threaded worker needs a connection per thread: with fewer, the pool opens and closes
-    # connections under load. Size the pool to match.
-    return {"pool_size": int(os.environ.get("DB_POOL_SIZE", "10")), "pool_pre_ping": True}
+    return postgresql_engine_options(
+        pool_size=int(os.environ.get("DB_POOL_SIZE", "10")),
+        pool_timeout=_seconds("DB_POOL_TIMEOUT", 1),
+        connect_timeout=_seconds("DB_CONNECT_TIMEOUT", 2),
+        request_timeout=_seconds("DB_REQUEST_TIMEOUT", 2),
+        statement_timeout=_seconds("DB_STATEMENT_TIMEOUT", 30),
+        idle_in_transaction_timeout=_seconds("DB_IDLE_IN_TRANSACTION_TIMEOUT", 60),
+    )
+
+
+def postgresql_engine_options(
+    *,
+    pool_size: int = 10,
+    pool_timeout: float = 1,
+    connect_timeout: float = 2,
+    request_timeout: float = 2,
+    statement_timeout: float = 30,
+    idle_in_transaction_timeout: float = 60,
+) -> dict:
+    """How the app waits on PostgreSQL, so an outage answers 503 within 5 s (CONTRACT.md).
+
+    A request that finds the database frozen waits at most request_timeout on a pooled
+    connection (pre-ping), then connect_timeout for a new one (libpq's minimum is 2 s), or
+    pool_timeout for a free one. Outside requests (the outbox worker, the CLI) a wait ends
+    10 s after statement_timeout, when the server should have cancelled the statement itself.
+    """
+    server_settings = {
+        "statement_timeout": int(statement_timeout * 1000),
+        "idle_in_transaction_session_timeout": int(idle_in_transaction_timeout * 1000),
+    }
+    return {
+        # A threaded worker needs a connection per thread: with fewer, the pool opens and
+        # closes connections under load. Size the pool to match.
+        "pool_size": pool_size,
+        "pool_timeout": pool_timeout,
+        "pool_pre_ping": True,
+        "connect_args": {
+            "connect_timeout": max(2, round(connect_timeout)),
+            "options": " ".join(f"-c {name}={value}" for name, value in server_settings.items()),
+            # A server that vanished without closing (power, network) is noticed in ~20 s.
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 2,
+            REQUEST_TIMEOUT_ARG: request_timeout,
+            COMMAND_TIMEOUT_ARG: statement_timeout + 10 if statement_timeout > 0 else None,
+        },
+    }

@@ -5,21 +5,29 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime
 
+import psycopg
+from flask import g, has_request_context
 from sqlalchemy import DateTime, Table, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.types import TypeDecorator
 
+from config import COMMAND_TIMEOUT_ARG, REQUEST_TIMEOUT_ARG
 from extensions import db
 
-MAX_DATABASE_ID = 2**63 - 1  # BIGINT; larger numbers overflow in the driver
+# Our ids are INTEGER columns on PostgreSQL (SQLite's are 64-bit, but the two must agree):
+# a larger number in a URL or a paging parameter would fail in the database as out of range.
+MAX_DATABASE_ID = 2**31 - 1
 # A slug column (lists, tiers): String(64), safe in URLs, forms and mail headers as it is.
 SLUG_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
 
 
 def database_id(text: str) -> int:
-    """A query-string id for request.args.get(..., type=database_id); out of range is None."""
+    """An id read from text: ValueError unless it is a whole number our id columns can hold."""
+    if not text.isascii() or not text.isdigit() or len(text) > 10:
+        raise ValueError("not an id")
     value = int(text)
     if not 0 <= value <= MAX_DATABASE_ID:
         raise ValueError("out of range")
@@ -81,7 +89,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def run_in_transaction(work, attempts: int = 3):
-    """Run `work` and commit; a unique-index race or a busy SQLite lock runs it again whole.
+    """Run `work` and commit; a unique-index race, a deadlock or a busy SQLite lock runs it
+    again whole. A database that is unreachable is not tried again: the caller answers 503.
 
     `work` must only touch the database, so that running it again after a rollback is safe.
     """
@@ -90,8 +99,95 @@ def run_in_transaction(work, attempts: int = 3):
             result = work()
             db.session.commit()
             return result
-        except (IntegrityError, OperationalError):
+        except (IntegrityError, OperationalError) as failure:
             db.session.rollback()
-            if attempt == attempts:
+            if attempt == attempts or not _worth_running_again(failure):
                 raise
     raise AssertionError("unreachable")
+
+
+def _worth_running_again(failure: IntegrityError | OperationalError) -> bool:
+    if isinstance(failure, IntegrityError):
+        return True
+    transient = (sqlite3.OperationalError, psycopg.errors.TransactionRollback)
+    return isinstance(failure.orig, transient) and not failure.connection_invalidated
+
+
+# What an unreachable, frozen or overloaded database raises, wrapped by SQLAlchemy or not.
+_OUTAGE_ERRORS = (
+    sa_exc.OperationalError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,  # no pooled connection came free within pool_timeout
+    psycopg.OperationalError,
+    sqlite3.OperationalError,
+)
+
+
+def is_database_outage(error: BaseException) -> bool:
+    """True for an error that says the database cannot be reached or did not answer in time,
+    as opposed to a bug in a statement (those stay 500s)."""
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, _OUTAGE_ERRORS)
+
+
+def outage_summary(error: BaseException) -> str:
+    """One line naming what failed, without the statement or its parameters (addresses)."""
+    cause = getattr(error, "orig", None) or error
+    first_line = (str(cause).strip().splitlines() or [""])[0]
+    return f"{type(cause).__name__}: {first_line[:200]}"
+
+
+class DeadlineConnection(psycopg.Connection):
+    """A psycopg connection that gives up on a server that does not answer.
+
+    psycopg waits for an answer without limit, and a frozen server (stopped, or a network that
+    drops packets) still acknowledges at the TCP level, so keepalives never fire and the
+    server-side statement_timeout never runs. Here each wait for the server ends after
+    `request_timeout` seconds inside a web request, or `command_timeout` elsewhere (the outbox
+    worker, the CLI); the connection is then closed, which SQLAlchemy reads as a disconnect and
+    drops from the pool.
+    """
+
+    request_timeout: float | None = None
+    command_timeout: float | None = None
+
+    def wait(self, gen, interval=0.1, timeout=None):
+        if timeout is None:
+            timeout = self.request_timeout if has_request_context() else self.command_timeout
+        try:
+            return super().wait(gen, interval=interval, timeout=timeout)
+        except psycopg.errors._WaitTimeout:
+            self.pgconn.finish()
+            _remember_outage_in_this_request()
+            raise psycopg.OperationalError(
+                f"the database did not answer within {timeout:g} s: connection closed"
+            ) from None
+
+
+_OUTAGE_SEEN = "database_outage_seen"
+
+
+def _remember_outage_in_this_request() -> None:
+    """A request that found the database unreachable once does not wait on it again (a stale
+    cached figure may let it go on): its answer, a 503, comes within one wait, not several."""
+    if has_request_context():
+        g.setdefault(_OUTAGE_SEEN, True)
+
+
+@event.listens_for(Engine, "do_connect")
+def _connect_with_deadlines(dialect, _record, cargs, cparams):
+    request_timeout = cparams.pop(REQUEST_TIMEOUT_ARG, None)
+    command_timeout = cparams.pop(COMMAND_TIMEOUT_ARG, None)
+    if dialect.name != "postgresql" or dialect.driver != "psycopg":
+        return None
+    if has_request_context() and g.get(_OUTAGE_SEEN):
+        raise psycopg.OperationalError("the database was unreachable earlier in this request")
+    try:
+        connection = DeadlineConnection.connect(*cargs, **cparams)
+    except psycopg.OperationalError:
+        _remember_outage_in_this_request()
+        raise
+    connection.request_timeout = request_timeout
+    connection.command_timeout = command_timeout
+    return connection

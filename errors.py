@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
+
+from database import is_database_outage, outage_summary
+from extensions import db
+
+# How long a client is told to wait while the database is unreachable: a restart or a
+# failover takes about this long, and Stripe and scripts honour it.
+UNAVAILABLE_RETRY_AFTER_SECONDS = 30
 
 ERROR_CODES = {
     400: ("bad_request", "The request could not be understood."),
@@ -16,6 +23,7 @@ ERROR_CODES = {
     422: ("unprocessable", "The request could not be processed."),
     429: ("rate_limited", "Too many requests: please wait a little and try again."),
     500: ("internal_error", "Something went wrong on our side. Please try again."),
+    503: ("unavailable", "The service is unavailable for a moment. Please try again shortly."),
 }
 
 
@@ -60,5 +68,28 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
+        if is_database_outage(exc):
+            return database_unavailable(exc)
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return _error_response(500)
+
+
+def database_unavailable(exc: BaseException):
+    """503 with Retry-After, and one log line: the outage is news, its traceback is not."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 (the connection is gone; the pool has dropped it)
+        db.session.close()
+    current_app.logger.warning(
+        "database unavailable on %s %s: %s", request.method, request.path, outage_summary(exc)
+    )
+    code, message = ERROR_CODES[503]
+    if wants_json():
+        response = api_error(503, code, message)
+    else:
+        # Without the context processors: Flask-Login's would load the signed-in staff member
+        # from the database that just failed.
+        page = current_app.jinja_env.get_template("error.html").render(status=503, message=message)
+        response = current_app.response_class(page, 503, mimetype="text/html")
+    response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECONDS)
+    return response

@@ -8,6 +8,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
 
+from limiter_storage import FallbackRedisStorage
+
 
 class Base(DeclarativeBase):
     pass
@@ -26,3 +28,18 @@ csrf = CSRFProtect()
 limiter = Limiter(key_func=client_address)
 login_manager = LoginManager()
 cors = CORS()
+
+
+def limiter_storage_status() -> str:
+    """For /readyz: "ok" when Redis answers a PING now (within the storage's socket timeouts),
+    "unavailable" when it does not (limits are then per process), "not configured" without
+    REDIS_URL or with rate limiting off."""
+    storage = limiter.storage if limiter.enabled else None
+    if not isinstance(storage, FallbackRedisStorage):
+        return "not configured"
+    return "ok" if storage.redis_answers() else "unavailable"
+
+
+def limiter_storage_healthy() -> bool:
+    """False only while a configured Redis does not answer."""
+    return limiter_storage_status() != "unavailable"

@@ -160,25 +160,25 @@ def chosen_tier(slug: str | None) -> Tier:
 
 
 def request_portal_link(email: str) -> bool:
-    """Mail a signed link to each customer with this address; the caller answers the same either
-    way, so nobody learns who is a member."""
+    """Mail the address one message: a signed link for each Stripe customer with that address,
+    or, for an address with no membership, a message saying so.
+
+    Members and strangers cost the same (one query, one message rendered and queued), so the
+    answer's timing tells nobody who is a member; the caller's answer is the same too.
+    """
     customers = db.session.execute(
         select(MemberSubscription.customer_id)
         .where(MemberSubscription.email == addresses.email_key(email))
         .distinct()
+        .order_by(MemberSubscription.customer_id)
     ).scalars()
-    sent = False
-    for customer_id in customers:
-        queue_mail(
-            to=email,
-            template="membership_portal",
-            context={
-                "portal_url": portal_url(customer_id),
-                "hours": PORTAL_LINK_MAX_AGE_SECONDS // 3600,
-            },
-        )
-        sent = True
-    return sent
+    portal_urls = [portal_url(customer_id) for customer_id in customers]
+    queue_mail(
+        to=email,
+        template="membership_portal",
+        context={"portal_urls": portal_urls, "hours": PORTAL_LINK_MAX_AGE_SECONDS // 3600},
+    )
+    return bool(portal_urls)
 
 
 def portal_url(customer_id: str) -> str:
@@ -195,6 +195,7 @@ def portal_customer(token: str) -> str:
     """The customer a "Manage membership" link was made for; TokenExpired, TokenInvalid, or
     InvalidPortalLink for a signed payload that names no customer."""
     payload = read_token("portal", token, PORTAL_LINK_MAX_AGE_SECONDS)
-    if not isinstance(payload, dict) or not payload.get("customer"):
+    customer = payload.get("customer") if isinstance(payload, dict) else None
+    if not isinstance(customer, str) or not 0 < len(customer) <= 255 or "\x00" in customer:
         raise InvalidPortalLink()
-    return payload["customer"]
+    return customer

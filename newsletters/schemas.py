@@ -59,10 +59,11 @@ class ApiRequest(BaseModel):
 
 
 class SubscriptionRequest(ApiRequest):
-    """POST /api/subscriptions: an address, and the lists (none or empty: the default lists)."""
+    """POST /api/subscriptions: an address, and the lists (left out or empty: the default lists;
+    null is not a list of slugs, so it is refused as the contract says)."""
 
     email: str = Field(json_schema_extra={"format": "email"})  # as the OpenAPI document says
-    newsletters: list[str] | None = None
+    newsletters: list[str] = Field(default_factory=list)
 
     wrong_type: ClassVar[dict[str, str]] = {
         "email": "email must be a string.",
@@ -78,7 +79,7 @@ class SubscriptionRequest(ApiRequest):
     def signup(self, source_url: str | None, ip: str, user_agent: str) -> SignupRequest:
         return SignupRequest(
             email=self.email,
-            slugs=self.newsletters or [],
+            slugs=list(self.newsletters),
             source=SOURCE_API,
             source_url=source_url,
             ip=ip,

@@ -42,6 +42,8 @@ def embed_signup():
 @signup_per_client
 @signup_per_email
 def subscribe():
+    if request.is_json:  # the form's fields, never a JSON body (that is /api/subscriptions)
+        abort(400)
     form = SignupForm.from_form(request.form, request.referrer)
     # The honeypot answers exactly as a success does, and stores and sends nothing.
     if not form.is_bot:

@@ -18,6 +18,7 @@ from flask import current_app
 import metrics
 from database import run_in_transaction, upsert, utcnow
 from extensions import db
+from payments.event_shapes import misshapen_field, recordable_id
 from payments.handlers import dispatch
 from payments.mode import simulated_mode
 from payments.models import ProcessedEvent
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 SIGNATURE_TOLERANCE_SECONDS = 300
 DUPLICATE = "duplicate"
+MALFORMED = "malformed"
 
 
 class InvalidEvent(Exception):
@@ -50,29 +52,31 @@ def verify_event(payload: bytes, signature_header: str | None) -> dict:
     if not secret:
         log.error("STRIPE_WEBHOOK_SECRET is not set: refusing Stripe events")
         raise InvalidEvent("no webhook secret configured")
+    if not signature_header or not signature_header.isascii():
+        raise InvalidEvent("no readable Stripe-Signature header")  # Stripe's is ASCII
     try:
         stripe.WebhookSignature.verify_header(
             payload, signature_header, secret, SIGNATURE_TOLERANCE_SECONDS
         )
         event = json.loads(payload)
-    except (stripe.SignatureVerificationError, ValueError, UnicodeDecodeError) as exc:
+    except (stripe.SignatureVerificationError, ValueError, RecursionError) as exc:
         raise InvalidEvent(str(exc)) from exc
-    if not isinstance(event, dict) or not event.get("id") or not event.get("type"):
+    if not isinstance(event, dict) or not recordable_id(event):
         raise InvalidEvent("not an event")
     if not isinstance(event.get("data"), dict) or not isinstance(event["data"].get("object"), dict):
         raise InvalidEvent("event without an object")
     return event
 
 
-def _claim(event: dict) -> bool:
+def _claim(event: dict, outcome: str = "handled") -> bool:
     """Insert the event id; False when some transaction already holds or committed it."""
     statement = (
         upsert(ProcessedEvent.__table__)
         .values(
             id=event["id"],
-            type=str(event["type"])[:64],
-            created=int(event.get("created") or 0),
-            outcome="handled",
+            type=event["type"][:64],
+            created=event["created"] if outcome != MALFORMED else 0,
+            outcome=outcome,
             received_at=utcnow(),
         )
         .on_conflict_do_nothing(index_elements=["id"])
@@ -83,7 +87,10 @@ def _claim(event: dict) -> bool:
 
 
 def handle_event(event: dict) -> str:
-    """Apply a verified event once; returns handled, ignored or duplicate. Commits."""
+    """Apply a verified event once; returns handled, ignored, malformed or duplicate. Commits."""
+    misshapen = misshapen_field(event)
+    if misshapen is not None:
+        return _record_malformed(event, misshapen)
 
     def claim_and_apply() -> str:
         if not _claim(event):
@@ -98,6 +105,15 @@ def handle_event(event: dict) -> str:
     outcome = run_in_transaction(claim_and_apply)
     metrics.count_webhook_event(event.get("type"), outcome)
     return outcome
+
+
+def _record_malformed(event: dict, field: str) -> str:
+    """Marked as seen and answered 200, so Stripe stops delivering it; said in the log, so an
+    operator can look at it in Stripe's dashboard (`members reconcile` repairs what it missed)."""
+    log.warning(
+        "Stripe event %s (%s) ignored: %s is not as expected", event["id"], event["type"], field
+    )
+    return run_in_transaction(lambda: MALFORMED if _claim(event, MALFORMED) else DUPLICATE)
 
 
 def receive_event(payload: bytes, signature_header: str | None) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from database import MAX_DATABASE_ID
 from signing import TokenInvalid, external_url, make_token, read_token
 
 LINK_HOURS = 24
@@ -18,8 +19,11 @@ EXPORT, ERASURE = "data-export", "erasure"
 
 
 def _subscriber_id(payload: Any) -> int:
+    """The reader's id, if it is one our columns can hold (never a database error)."""
     subscriber_id = payload.get("s") if isinstance(payload, dict) else None
     if not isinstance(subscriber_id, int) or isinstance(subscriber_id, bool):
+        raise TokenInvalid()
+    if not 0 < subscriber_id <= MAX_DATABASE_ID:
         raise TokenInvalid()
     return subscriber_id
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -58,7 +59,9 @@ def safe_cell(value) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     text = str(value)
-    if text.startswith(FORMULA_STARTS):
+    # Spreadsheets also read a full-width ＝ as = and skip leading spaces before a formula.
+    as_read = unicodedata.normalize("NFKC", text).lstrip()
+    if text.startswith(FORMULA_STARTS) or as_read.startswith(FORMULA_STARTS):
         return "'" + text
     return text
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from werkzeug.datastructures import CombinedMultiDict, ImmutableMultiDict
 from wtforms import (
     BooleanField,
     EmailField,
@@ -20,16 +22,28 @@ from wtforms.validators import DataRequired, Length, NumberRange
 from membership.goal import MAX_GOAL
 
 
-class LoginForm(FlaskForm):
+class StaffForm(FlaskForm):
+    """Fields read from the posted form alone: no staff form takes a file, and a field sent as
+    a file part (or a JSON body) would hand the code an object where it expects text. Such a
+    post is read as a form without those fields, so the page shows what is missing."""
+
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form, formdata):
+            if request.files or request.is_json:
+                formdata = request.form if request.method == "POST" else None
+            return super().wrap_formdata(form, formdata)
+
+
+class LoginForm(StaffForm):
     email = EmailField("Email", validators=[DataRequired(message="Enter your email address.")])
     password = PasswordField("Password", validators=[DataRequired(message="Enter your password.")])
 
 
-class ActionForm(FlaskForm):
+class ActionForm(StaffForm):
     """A button with nothing but the CSRF token: sign out, archive, restore."""
 
 
-class GoalForm(FlaskForm):
+class GoalForm(StaffForm):
     goal = IntegerField(
         "Members goal",
         validators=[
@@ -39,7 +53,7 @@ class GoalForm(FlaskForm):
     )
 
 
-class ListForm(FlaskForm):
+class ListForm(StaffForm):
     slug = StringField(
         "Slug (in signup forms and embeds; cannot change later)",
         validators=[DataRequired(message="Enter a slug."), Length(max=64)],
@@ -49,7 +63,7 @@ class ListForm(FlaskForm):
     is_default = BooleanField("Default list (signups that name no list join it)")
 
 
-class CampaignForm(FlaskForm):
+class CampaignForm(StaffForm):
     """A campaign's draft. The rules (a list that exists, a subject, a body) are
     campaigns.services'; the form carries the fields and the CSRF token."""
 
@@ -61,11 +75,11 @@ class CampaignForm(FlaskForm):
     )
 
 
-class TestSendForm(FlaskForm):
+class TestSendForm(StaffForm):
     to = EmailField("Send a test to")
 
 
-class SendForm(FlaskForm):
+class SendForm(StaffForm):
     when = RadioField(
         "When",
         choices=[SelectChoice("now", "Now"), SelectChoice("later", "At a time (UTC)")],
@@ -75,6 +89,16 @@ class SendForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
+    """The one staff form that takes a file: its `file` part, every other field from the
+    posted form alone (never a JSON body, never a file part where text is expected)."""
+
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form, formdata):
+            if formdata is None or request.method != "POST":
+                return None  # a blank form, or a page shown without a post
+            upload = ImmutableMultiDict([("file", part) for part in request.files.getlist("file")])
+            return CombinedMultiDict([upload, request.form])
+
     file = FileField(
         "File (a Mailchimp audience export, or any CSV with an email column)",
         validators=[FileRequired(message="Choose a file to import.")],

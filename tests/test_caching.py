@@ -1,6 +1,8 @@
 """The per-process TTL cache behind the goal figures and the open lists."""
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from caching import TTLCache
 from extensions import db
@@ -70,3 +72,46 @@ def test_two_apps_in_one_process_never_read_each_others_value(make_app):
         cache.get(lambda: "first app")
     with second.app_context():
         assert cache.get(lambda: "second app") == "second app"
+
+
+def database_gone():
+    raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+
+
+def test_while_the_database_is_unreachable_the_last_value_is_served(make_app):
+    app = make_app(TEST_CACHE_SECONDS=0)
+    cache = TTLCache("TEST_CACHE_SECONDS", default_ttl=5)
+    with app.app_context():
+        assert cache.get(lambda: "figures") == "figures"
+        assert cache.get(database_gone) == "figures"
+
+
+def test_after_an_outage_the_database_is_asked_again_only_after_a_pause(make_app):
+    app = make_app(TEST_CACHE_SECONDS=0)
+    cache = TTLCache("TEST_CACHE_SECONDS", default_ttl=5)
+    compute, calls = counting(["fresh"])
+    with app.app_context():
+        cache.get(lambda: "figures")
+        cache.get(database_gone)
+        assert cache.get(compute) == "figures"
+    assert calls == []
+
+
+def test_without_an_earlier_value_an_outage_is_raised_for_the_503_page(make_app):
+    app = make_app(TEST_CACHE_SECONDS=0)
+    cache = TTLCache("TEST_CACHE_SECONDS", default_ttl=5)
+    with app.app_context(), pytest.raises(OperationalError):
+        cache.get(database_gone)
+
+
+def test_an_error_that_is_not_an_outage_is_never_hidden_behind_an_old_value(make_app):
+    app = make_app(TEST_CACHE_SECONDS=0)
+    cache = TTLCache("TEST_CACHE_SECONDS", default_ttl=5)
+
+    def bug():
+        raise KeyError("a bug, not an outage")
+
+    with app.app_context():
+        cache.get(lambda: "figures")
+        with pytest.raises(KeyError):
+            cache.get(bug)

@@ -8,6 +8,7 @@ import time
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     flash,
     render_template,
@@ -18,6 +19,7 @@ from flask import (
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 
+from database import database_id
 from extensions import login_manager
 from staff import stats
 from staff.auth import signed_out_since, staff_user_by_id
@@ -95,6 +97,18 @@ def form_expired(_error):
         return render_template("staff/message.html", title="Form expired", message=""), 400
     form = LoginForm()
     return render_template("staff/login.html", form=form, error=None, next=""), 400
+
+
+def id_argument(name: str) -> int | None:
+    """A paging id from the query string (?after=, ?before=): None when absent, 400 when it is
+    not an id our columns can hold, rather than a database error."""
+    text = request.args.get(name, "")
+    if not text:
+        return None
+    try:
+        return database_id(text)
+    except ValueError:
+        abort(400)
 
 
 def csv_download(chunks, filename: str) -> Response:

@@ -106,7 +106,9 @@ def _save_or_preview(form: CampaignForm, page):
 @bp.post("/campaigns/preview")
 def campaign_preview():
     """The live preview: {newsletter, subject, body} in, {html, text} out (same CSRF token)."""
-    asked = request.get_json(silent=True) or {}
+    asked = request.get_json(silent=True)
+    if not isinstance(asked, dict):
+        return api_error(400, "bad_request", "Send the draft as a JSON object.")
     fields = (str(asked.get(key) or "") for key in ("newsletter", "subject", "body"))
     try:
         shown = pages.preview(*fields)

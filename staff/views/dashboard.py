@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 
-from database import database_id
 from extensions import db
 from membership.goal import goal_progress, set_goal
 from staff.access import admin_required, audit
 from staff.auth import audit_page
 from staff.dashboard import dashboard as dashboard_figures
 from staff.forms import GoalForm
-from staff.views.blueprint import bp
+from staff.views.blueprint import bp, id_argument
 
 
 @bp.get("/")
@@ -38,5 +37,5 @@ def change_goal():
 @bp.get("/audit")
 @admin_required
 def audit_log():
-    page = audit_page(before=request.args.get("before", type=database_id))
+    page = audit_page(before=id_argument("before"))
     return render_template("staff/audit.html", rows=page.rows, next_before=page.next_before)

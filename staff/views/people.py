@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from database import database_id, utcnow
+from database import utcnow
 from extensions import db
 from privacy import services as privacy
 from privacy.models import BY_STAFF
@@ -13,14 +13,14 @@ from signing import ReaderGone
 from staff import exports, people
 from staff.access import admin_required, audit
 from staff.forms import ActionForm
-from staff.views.blueprint import bp, csv_download
+from staff.views.blueprint import bp, csv_download, id_argument
 
 
 @bp.get("/people")
 def people_search():
     kind = request.args.get("kind", people.SUBSCRIBERS)
     text = request.args.get("q", "")[:320]
-    after = request.args.get("after", type=database_id)
+    after = id_argument("after")
     kind, page = people.search(kind, text, after)
     return render_template("staff/people.html", kind=kind, q=text, after=after, page=page)
 

@@ -27,7 +27,31 @@ def test_asking_for_a_link_answers_the_same_for_members_and_strangers(client, ti
     stranger = client.post("/membership/manage", data={"email": "nobody@example.com"})
     assert member.status_code == stranger.status_code == 200
     assert member.data == stranger.data
-    assert [m.to_addr for m in mails("membership_portal")] == ["reader@example.com"]
+
+
+def test_members_and_strangers_each_get_one_message_of_the_same_kind(client, tiers):
+    post_event(client, make_event("checkout.session.completed", checkout_session()))
+    client.post("/membership/manage", data={"email": "reader@example.com"})
+    client.post("/membership/manage", data={"email": "nobody@example.com"})
+    sent = mails("membership_portal")
+    assert [m.to_addr for m in sent] == ["reader@example.com", "nobody@example.com"]
+    assert all(m.text_body and m.html_body and m.subject for m in sent)  # both rendered
+
+
+def test_only_a_member_gets_a_portal_link(client, tiers):
+    post_event(client, make_event("checkout.session.completed", checkout_session()))
+    client.post("/membership/manage", data={"email": "reader@example.com"})
+    client.post("/membership/manage", data={"email": "nobody@example.com"})
+    member, stranger = mails("membership_portal")
+    assert "/membership/portal/" in member.text_body
+    assert "/membership/portal/" not in stranger.text_body + stranger.html_body
+
+
+def test_a_stranger_is_told_there_is_no_membership_under_that_address(client, tiers):
+    client.post("/membership/manage", data={"email": "nobody@example.com"})
+    [message] = mails("membership_portal")
+    assert message.subject == "No membership found for this address"
+    assert "If you joined with another address" in message.text_body
 
 
 def test_an_invalid_address_is_shown_by_the_field(client):

@@ -7,6 +7,7 @@ import io
 import tracemalloc
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import insert, literal, select
 
 from database import utcnow
@@ -200,3 +201,17 @@ def test_exporting_100000_subscribers_takes_no_more_memory_than_10000(admin_clie
     assert (rows_10k, rows_100k) == (10_000, 100_000)
     # Ten times the rows: a proportional export would need ~10× the memory.
     assert peak_100k < 2 * peak_10k + 512 * 1024, (peak_10k, peak_100k)
+
+
+@pytest.mark.parametrize(
+    "cell",
+    ["＝cmd|' /C calc'!A0", "  =1+1", "\u3000=1+1", "\n=1+1", " +1", "＋1", "－1", "＠SUM(A1)"],
+    ids=["full-width =", "spaces", "ideographic space", "newline", "space +", "＋", "－", "＠"],
+)
+def test_formulas_behind_spaces_or_in_full_width_characters_are_quoted(cell):
+    assert safe_cell(cell) == "'" + cell
+
+
+def test_ordinary_text_with_an_equals_sign_inside_is_left_alone():
+    assert safe_cell("a=b") == "a=b"
+    assert safe_cell("Олена Коваль") == "Олена Коваль"

@@ -1,0 +1,146 @@
+"""Rate-limit storage that keeps limiting when Redis is frozen or gone.
+
+Flask-Limiter falls back to memory only for the request that met the first error: requests
+already waiting on Redis then fail, and its recovery check waits on a frozen Redis without limit.
+Here every storage call goes to Redis with short socket timeouts and no retries; any error
+switches this process to its own memory counters (one warning, saying that limits are now per
+process), and Redis is tried again every PROBE_SECONDS until it answers (one line saying so).
+
+config.py names it as the storage with a `fallback+` prefix on REDIS_URL
+(`fallback+redis://…`, `fallback+rediss://…`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from limits.storage import MemoryStorage, RedisStorage, Storage
+from limits.storage.base import MovingWindowSupport, SlidingWindowCounterSupport
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+log = logging.getLogger(__name__)
+
+SCHEME_PREFIX = "fallback+"
+PROBE_SECONDS = 5.0
+T = TypeVar("T")
+
+
+class FallbackRedisStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport):
+    STORAGE_SCHEME = [SCHEME_PREFIX + "redis", SCHEME_PREFIX + "rediss"]
+
+    def __init__(self, uri: str, wrap_exceptions: bool = False, **options: Any) -> None:
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        options.setdefault("socket_connect_timeout", 0.3)
+        options.setdefault("socket_timeout", 0.5)
+        options.setdefault("retry", Retry(NoBackoff(), 0))  # redis-py retries 3 times by default
+        self.redis = RedisStorage(uri.removeprefix(SCHEME_PREFIX), **options)
+        self.memory = MemoryStorage()
+        self._lock = threading.Lock()
+        self._redis_down_since: float | None = None
+        self._next_probe = 0.0
+
+    @property
+    def base_exceptions(self) -> tuple[type[Exception], ...]:
+        return ()  # nothing escapes: see _call
+
+    @property
+    def using_memory(self) -> bool:
+        return self._redis_down_since is not None
+
+    def _call(self, operation: Callable[[Storage], T]) -> T:
+        if self._should_use_redis():
+            try:
+                result = operation(self.redis)
+            except Exception as error:  # noqa: BLE001 (any failure: limit in memory instead)
+                self._redis_failed(error)
+            else:
+                self._redis_answered()
+                return result
+        return operation(self.memory)
+
+    def _should_use_redis(self) -> bool:
+        if self._redis_down_since is None:
+            return True
+        with self._lock:  # one request at a time probes a Redis that was down
+            if time.monotonic() < self._next_probe:
+                return False
+            self._next_probe = time.monotonic() + PROBE_SECONDS
+            return True
+
+    def _redis_failed(self, error: Exception) -> None:
+        with self._lock:
+            self._next_probe = time.monotonic() + PROBE_SECONDS
+            if self._redis_down_since is not None:
+                return
+            self._redis_down_since = time.monotonic()
+        log.warning(
+            "rate-limit storage (Redis) unreachable (%s): limits are now counted in each "
+            "process's memory, so every worker process allows the full limit",
+            type(error).__name__,
+        )
+
+    def _redis_answered(self) -> None:
+        if self._redis_down_since is None:
+            return
+        with self._lock:
+            down_since, self._redis_down_since = self._redis_down_since, None
+        if down_since is not None:
+            log.warning(
+                "rate-limit storage (Redis) answers again after %.0f s: limits are shared again",
+                time.monotonic() - down_since,
+            )
+
+    def redis_answers(self) -> bool:
+        """Ping Redis now (within the socket timeouts); a success ends the fallback."""
+        if self.redis.check():
+            self._redis_answered()
+            return True
+        self._redis_failed(ConnectionError("no answer to PING"))
+        return False
+
+    # limits' Storage interface, each call through _call.
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        return self._call(lambda storage: storage.incr(key, expiry, amount))
+
+    def get(self, key: str) -> int:
+        return self._call(lambda storage: storage.get(key))
+
+    def get_expiry(self, key: str) -> float:
+        return self._call(lambda storage: storage.get_expiry(key))
+
+    def check(self) -> bool:
+        return self.redis_answers()
+
+    def reset(self) -> int | None:
+        self.memory.reset()
+        return self._call(lambda storage: storage.reset())
+
+    def clear(self, key: str) -> None:
+        self.memory.clear(key)
+        return self._call(lambda storage: storage.clear(key))
+
+    def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        return self._call(lambda storage: storage.acquire_entry(key, limit, expiry, amount))
+
+    def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        return self._call(lambda storage: storage.get_moving_window(key, limit, expiry))
+
+    def acquire_sliding_window_entry(
+        self, key: str, limit: int, expiry: int, amount: int = 1
+    ) -> bool:
+        return self._call(
+            lambda storage: storage.acquire_sliding_window_entry(key, limit, expiry, amount)
+        )
+
+    def get_sliding_window(self, key: str, expiry: int) -> tuple[int, float, int, float]:
+        return self._call(lambda storage: storage.get_sliding_window(key, expiry))
+
+    def clear_sliding_window(self, key: str, expiry: int) -> None:
+        self.memory.clear_sliding_window(key, expiry)
+        return self._call(lambda storage: storage.clear_sliding_window(key, expiry))

@@ -1,0 +1,43 @@
+"""Fault fixtures: the app talking to PostgreSQL or Redis through a proxy a test can cut or
+freeze (tests/faults/tcp_proxy.py), never by stopping the machine's services."""
+
+from __future__ import annotations
+
+import pytest
+
+from config import postgresql_engine_options
+from tests.faults.tcp_proxy import TcpProxy
+from tests.newsletters.helpers import add_default_list
+
+# Small waits keep the tests fast; one test checks the production defaults themselves.
+FAST_LIMITS = {"request_timeout": 0.5, "connect_timeout": 2, "pool_timeout": 1, "pool_size": 4}
+
+
+@pytest.fixture
+def postgres_proxy(database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("database outages are PostgreSQL's: run with TEST_DATABASE_URL")
+    proxy = TcpProxy.in_front_of(database_url)
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture
+def proxied_app_factory(make_app, database_url, postgres_proxy):
+    """make the app reach PostgreSQL through the proxy: factory(**engine limits, **settings)."""
+    add_default_list(make_app())  # the schema, clean tables and a default list, reached directly
+
+    def factory(limits: dict | None = None, **settings):
+        engine_options = postgresql_engine_options(**(FAST_LIMITS if limits is None else limits))
+        return make_app(
+            SQLALCHEMY_DATABASE_URI=postgres_proxy.url(database_url),
+            SQLALCHEMY_ENGINE_OPTIONS=engine_options,
+            **settings,
+        )
+
+    return factory
+
+
+@pytest.fixture
+def proxied_app(proxied_app_factory):
+    return proxied_app_factory()

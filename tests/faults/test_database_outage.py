@@ -1,0 +1,138 @@
+"""PostgreSQL gone or frozen: the contract's 503 within 5 s, one log line, and recovery by itself.
+
+The app reaches PostgreSQL through a proxy (tests/faults/tcp_proxy.py): cut() is a server gone,
+freeze() a server stopped with SIGSTOP (connections accepted, never answered).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from extensions import db
+from newsletters.models import Subscriber
+from tests.newsletters.helpers import subscribe_api, subscribe_form
+
+pytestmark = pytest.mark.postgresql
+
+CONTRACT_SECONDS = 5  # CONTRACT.md "Operations": 503 within 5 s
+
+
+def answered_within(seconds: float, request):
+    """The response of `request()`, or a failure if it has not answered within `seconds`."""
+    answers = []
+    worker = threading.Thread(target=lambda: answers.append(request()), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert answers, f"no answer within {seconds} s"
+    return answers[0]
+
+
+def subscribers(app) -> int:
+    with app.app_context():
+        return db.session.execute(select(func.count()).select_from(Subscriber)).scalar_one()
+
+
+def test_a_signup_form_post_answers_a_503_page_while_the_database_is_gone(
+    proxied_app, postgres_proxy
+):
+    client = proxied_app.test_client()
+    postgres_proxy.cut()
+    response = subscribe_form(client, "reader@example.com", ["daily"])
+    assert response.status_code == 503
+    assert response.mimetype == "text/html"
+    assert "unavailable for a moment" in response.get_data(as_text=True)
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def test_the_api_answers_unavailable_with_retry_after_while_the_database_is_gone(
+    proxied_app, postgres_proxy
+):
+    client = proxied_app.test_client()
+    postgres_proxy.cut()
+    response = subscribe_api(client, "reader@example.com")
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "unavailable"
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def test_with_the_production_defaults_a_frozen_database_answers_503_within_five_seconds(
+    proxied_app_factory, postgres_proxy
+):
+    app = proxied_app_factory(limits={})  # postgresql_engine_options() as production has it
+    client = app.test_client()
+    assert subscribe_api(client, "first@example.com").status_code == 202  # a pooled connection
+    postgres_proxy.freeze()
+    api = answered_within(CONTRACT_SECONDS, lambda: subscribe_api(client, "second@example.com"))
+    form = answered_within(
+        CONTRACT_SECONDS, lambda: subscribe_form(client, "third@example.com", ["daily"])
+    )
+    assert (api.status_code, form.status_code) == (503, 503)
+
+
+def test_each_failed_request_logs_one_line_without_a_traceback(proxied_app, postgres_proxy, caplog):
+    client = proxied_app.test_client()
+    postgres_proxy.cut()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        subscribe_api(client, "reader@example.com")
+    problems = [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert len(problems) == 1, [record.getMessage() for record in problems]
+    assert problems[0].exc_info is None
+    assert "database unavailable" in problems[0].getMessage()
+    assert "reader@example.com" not in caplog.text
+
+
+@pytest.mark.parametrize("fault", ["cut", "freeze"])
+def test_signups_work_again_without_a_restart_once_the_database_is_back(
+    proxied_app, postgres_proxy, fault
+):
+    client = proxied_app.test_client()
+    assert subscribe_api(client, "before@example.com").status_code == 202
+    getattr(postgres_proxy, fault)()
+    assert subscribe_api(client, "during@example.com").status_code == 503
+    postgres_proxy.restore()
+    assert subscribe_api(client, "after@example.com").status_code == 202
+    assert subscribers(proxied_app) == 2
+
+
+def test_the_front_page_is_served_from_recent_figures_while_the_database_is_gone(
+    proxied_app, postgres_proxy
+):
+    client = proxied_app.test_client()
+    assert client.get("/").status_code == 200
+    postgres_proxy.cut()
+    response = client.get("/")
+    assert response.status_code == 200
+    assert 'name="email"' in response.get_data(as_text=True)
+
+
+def test_the_front_page_answers_503_when_it_has_no_recent_figures(proxied_app, postgres_proxy):
+    postgres_proxy.cut()
+    assert proxied_app.test_client().get("/").status_code == 503
+
+
+def test_a_stripe_event_is_answered_503_so_that_stripe_delivers_it_again(
+    proxied_app, postgres_proxy
+):
+    from tests.stripe_helpers import make_event, post_event, subscription
+
+    client = proxied_app.test_client()
+    postgres_proxy.cut()
+    response = post_event(client, make_event("customer.subscription.updated", subscription()))
+    assert response.status_code == 503
+
+
+def test_a_staff_page_answers_503_while_the_database_is_gone(proxied_app, postgres_proxy):
+    from tests.staff.conftest import sign_in
+    from tests.staff.factories import make_staff
+
+    with proxied_app.app_context():
+        make_staff("admin@newsroom.test", role="admin")
+    client = proxied_app.test_client()
+    assert sign_in(client, "admin@newsroom.test").status_code == 302
+    postgres_proxy.cut()
+    assert client.get("/staff/").status_code == 503
