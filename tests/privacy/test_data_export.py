@@ -15,6 +15,7 @@ from mailer.models import OutboxMessage
 from mailer.suppression_models import BOUNCE
 from mailer.suppressions import suppress
 from newsletters.services import API_WORDING
+from signing import make_token
 from tests.newsletters.helpers import confirm_path, outbox, preferences_path, subscribe_api
 from tests.privacy.helpers import confirmed_reader, data_link
 from tests.staff.factories import make_member
@@ -175,5 +176,12 @@ def test_a_tampered_link_is_refused(lists, client):
 def test_a_preferences_link_is_no_data_link(lists, client):
     preferences = confirmed_reader(lists, client, READER)
     token = preferences.rsplit("/", 1)[1]
+
+    assert client.get(f"/privacy/data/{token}").status_code == 400
+
+
+def test_a_signed_link_naming_an_id_past_our_columns_is_an_invalid_link(lists, client):
+    with lists.test_request_context():
+        token = make_token("data-export", {"s": 2**40})
 
     assert client.get(f"/privacy/data/{token}").status_code == 400
