@@ -39,3 +39,14 @@ class Payment(db.Model):
     status: Mapped[str] = mapped_column(String(32))  # paid or failed
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StripeCustomer(db.Model):
+    """Which Stripe customer an address is, learned from events, the thanks page, reconcile and
+    checkout itself: the next checkout for the address passes it (one reader, one customer)."""
+
+    __tablename__ = "stripe_customers"
+
+    customer_id: Mapped[str] = mapped_column(String(255), primary_key=True)  # cus_...
+    email_key: Mapped[str] = mapped_column(String(320), index=True)
+    learned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
