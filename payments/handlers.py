@@ -21,6 +21,7 @@ from membership.fulfilment import (
 from membership.models import Tier
 from payments.customers import remember_customer
 from payments.models import Payment
+from payments.reversals import REVERSAL_HANDLERS, link_invoice_payment
 
 HANDLED = "handled"
 IGNORED = "ignored"
@@ -224,6 +225,8 @@ def handle_invoice_event(event: Mapping) -> str:
     payment.status = "paid" if paid else "failed"
     payment.occurred_at = timestamp(paid_at if paid and paid_at else event["created"])
     remember_customer(payment.customer_id, invoice.get("customer_email"))
+    for older_api_field in ("payment_intent", "charge"):  # gone since API version 2025-03-31
+        link_invoice_payment(invoice.get(older_api_field), invoice["id"])
     return HANDLED
 
 
@@ -234,6 +237,8 @@ HANDLERS: dict[str, Callable[[Mapping], str]] = {
     "customer.subscription.deleted": handle_subscription_event,
     "invoice.paid": handle_invoice_event,
     "invoice.payment_failed": handle_invoice_event,
+    # Payment history: which charge paid an invoice, and what went back from it.
+    **REVERSAL_HANDLERS,
 }
 
 
