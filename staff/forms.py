@@ -8,17 +8,77 @@ from wtforms import (
     EmailField,
     IntegerField,
     PasswordField,
+    SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange
 
 from membership.goal import MAX_GOAL
+from staff.models import ROLES
+
+
+def text_only(value):
+    """A field sent as something other than text (a file part, a JSON number or list) is read
+    as empty, so the form answers "enter your …" rather than failing."""
+    return value if isinstance(value, str) else ""
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(message="Enter your email address.")])
-    password = PasswordField("Password", validators=[DataRequired(message="Enter your password.")])
+    email = EmailField(
+        "Email",
+        filters=[text_only],
+        validators=[DataRequired(message="Enter your email address.")],
+    )
+    password = PasswordField(
+        "Password",
+        filters=[text_only],
+        validators=[DataRequired(message="Enter your password.")],
+    )
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        "Code from your authenticator app, or a recovery code",
+        filters=[text_only],
+        validators=[DataRequired(message="Enter the code."), Length(max=64)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "text"},
+    )
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(
+        "Email",
+        filters=[text_only],
+        validators=[DataRequired(message="Enter your email address.")],
+    )
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password (at least 12 characters; a few unrelated words make a good one)",
+        filters=[text_only],
+        validators=[DataRequired(message="Choose a password.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        "The new password again",
+        filters=[text_only],
+        validators=[DataRequired(message="Type the password again.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+ROLE_CHOICES = [(role, role.capitalize()) for role in ROLES]
+
+
+class InviteForm(FlaskForm):
+    email = EmailField(
+        "Colleague's email",
+        filters=[text_only],
+        validators=[DataRequired(message="Enter their email address.")],
+    )
+    role = SelectField("Role", choices=ROLE_CHOICES, default="editor")
 
 
 class ActionForm(FlaskForm):
