@@ -10,12 +10,17 @@ from __future__ import annotations
 
 from flask import url_for
 
-from addresses import rate_limit_key
 from extensions import db
 from mailer.services import queue_mail
 from signing import external_url
 from staff.audit_trail import record_action
-from staff.auth import set_password, staff_user_by_email, typed_address
+from staff.auth import (
+    StaffAccountError,
+    normalise_staff_email,
+    set_password,
+    staff_user_by_email,
+    typed_address,
+)
 from staff.invitations import (
     PASSWORD_RESET_VALID_FOR,
     password_reset_token,
@@ -34,9 +39,11 @@ class InvalidRequest(ValueError):
 
 def request_password_reset(typed: object, ip: str | None) -> None:
     """Queue the mail this address gets (the caller commits and answers the same either way)."""
-    address = rate_limit_key(typed) if isinstance(typed, str) else None
-    if not address:
-        raise InvalidRequest("email", "Enter a valid email address, like name@example.com.")
+    try:
+        address = normalise_staff_email(typed if isinstance(typed, str) else "")
+    except StaffAccountError as exc:
+        message = "Enter a valid email address, like name@example.com."
+        raise InvalidRequest("email", message) from exc
     user = staff_user_by_email(address)
     minutes = int(PASSWORD_RESET_VALID_FOR.total_seconds() // 60)
     if user is not None and user.active:
