@@ -105,31 +105,38 @@ def _record_refund(row: ChargeReversal, refund: Any, created: int) -> None:
     row.refunds = refunds  # a new dict, so the JSON column is written
 
 
+def _row_of(stripe_object: Mapping, charge_field: str = "charge") -> ChargeReversal | None:
+    """The row of the charge a charge, refund or dispute object is about (None: it names none)."""
+    charge_id = _id(stripe_object.get(charge_field))
+    if charge_id is None:
+        return None
+    payment_intent_id = _id(stripe_object.get("payment_intent"))
+    return _reversal_row(charge_id, payment_intent_id, stripe_object.get("currency"))
+
+
 def handle_charge_refunded(event: Mapping) -> str:
     """charge.refunded: the charge's running total, and its refunds when the payload has them."""
     charge = event["data"]["object"]
-    charge_id = _id(charge.get("id"))
-    if charge_id is None:
+    row = _row_of(charge, charge_field="id")
+    if row is None:
         return IGNORED
     created = int(event["created"])
-    row = _reversal_row(charge_id, _id(charge.get("payment_intent")), charge.get("currency"))
     if created >= row.charge_event_created:
         row.charge_amount_refunded = _amount(charge.get("amount_refunded"))
         row.charge_event_created = created
     refunds = charge.get("refunds") if isinstance(charge.get("refunds"), Mapping) else {}
     for refund in refunds.get("data") or []:
         _record_refund(row, refund, created)
-    link_invoice_payment(charge_id, _id(charge.get("invoice")))  # API versions before 2025-03-31
+    link_invoice_payment(row.charge_id, charge.get("invoice"))  # API versions before 2025-03-31
     return HANDLED
 
 
 def handle_refund_event(event: Mapping) -> str:
     """refund.created, refund.updated, refund.failed (and charge.refund.updated, its old name)."""
     refund = event["data"]["object"]
-    charge_id = _id(refund.get("charge"))
-    if charge_id is None:
+    row = _row_of(refund)
+    if row is None:
         return IGNORED
-    row = _reversal_row(charge_id, _id(refund.get("payment_intent")), refund.get("currency"))
     _record_refund(row, refund, int(event["created"]))
     return HANDLED
 
@@ -137,11 +144,10 @@ def handle_refund_event(event: Mapping) -> str:
 def handle_dispute_closed(event: Mapping) -> str:
     """charge.dispute.closed: lost (the money stays with the cardholder), won, or closed."""
     dispute = event["data"]["object"]
-    charge_id = _id(dispute.get("charge"))
-    if charge_id is None:
+    row = _row_of(dispute)
+    if row is None:
         return IGNORED
     created = int(event["created"])
-    row = _reversal_row(charge_id, _id(dispute.get("payment_intent")), dispute.get("currency"))
     if created >= row.dispute_event_created:
         status = dispute.get("status")
         row.dispute_id = _id(dispute.get("id"))

@@ -13,6 +13,7 @@ from flask import url_for
 from extensions import db
 from mailer.services import queue_mail
 from signing import external_url
+from staff.accounts import AccountError
 from staff.audit_trail import record_action
 from staff.auth import (
     StaffAccountError,
@@ -30,20 +31,13 @@ from staff.models import StaffUser
 from staff.passwords import password_problem
 
 
-class InvalidRequest(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
 def request_password_reset(typed: object, ip: str | None) -> None:
     """Queue the mail this address gets (the caller commits and answers the same either way)."""
     try:
         address = normalise_staff_email(typed if isinstance(typed, str) else "")
     except StaffAccountError as exc:
         message = "Enter a valid email address, like name@example.com."
-        raise InvalidRequest("email", message) from exc
+        raise AccountError("email", message) from exc
     user = staff_user_by_email(address)
     minutes = int(PASSWORD_RESET_VALID_FOR.total_seconds() // 60)
     if user is not None and user.active:
@@ -80,10 +74,10 @@ def reset_password(token: str, password: str, confirm: str, ip: str | None) -> S
     """Set the new password: the link dies with the old one, and so do other sessions."""
     user = account_for_reset(token)
     if password != confirm:
-        raise InvalidRequest("confirm", "The two passwords are not the same.")
+        raise AccountError("confirm", "The two passwords are not the same.")
     problem = password_problem(password, user.email)
     if problem is not None:
-        raise InvalidRequest("password", problem)
+        raise AccountError("password", problem)
     set_password(user, password)
     record_action("password_reset", user.email, user.id, ip)
     return user

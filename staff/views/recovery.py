@@ -70,7 +70,7 @@ def forgot_password():
             recovery.request_password_reset(form.email.data, client_address())
             db.session.commit()
             return render_template("staff/forgot_password.html", form=form, sent=True)
-        except recovery.InvalidRequest as invalid:
+        except accounts.AccountError as invalid:
             form.email.errors = [invalid.message]
     status = 422 if request.method == "POST" else 200
     return render_template("staff/forgot_password.html", form=form, sent=False), status
@@ -89,7 +89,7 @@ def reset_password(token: str):
             return trust_this_device(redirect(url_for("staff.login")), user)
     except LINK_ERRORS as error:
         return link_problem(error)
-    except recovery.InvalidRequest as invalid:
+    except accounts.AccountError as invalid:
         getattr(form, invalid.field).errors = [invalid.message]
     status = 422 if request.method == "POST" else 200
     return render_template("staff/reset_password.html", form=form, user=user), status
