@@ -83,7 +83,8 @@ def reset_password(token: str):
     try:
         user = recovery.account_for_reset(token)
         if form.validate_on_submit():
-            user = recovery.reset_password(token, form.password.data, form.confirm.data, None)
+            password, confirm = form.password.data, form.confirm.data
+            user = recovery.reset_password(token, password, confirm, client_address())
             db.session.commit()
             flash("Your new password is set: sign in with it.", "success")
             return trust_this_device(redirect(url_for("staff.login")), user)
