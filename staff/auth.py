@@ -25,7 +25,17 @@ from staff.models import ROLES, AuditLog, StaffUser
 from staff.passwords import password_problem
 
 # argon2-cffi's defaults are Argon2id with the RFC 9106 low-memory profile.
-_hasher = PasswordHasher()
+_STRONG = PasswordHasher()
+# The test suite hashes and checks hundreds of passwords: a cheap profile there, and only there
+# (TESTING with STAFF_FAST_PASSWORD_HASHING), as Django's test settings swap in a fast hasher.
+_FAST_FOR_TESTS = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def _hasher() -> PasswordHasher:
+    config = current_app.config
+    if config.get("TESTING") and config.get("STAFF_FAST_PASSWORD_HASHING"):
+        return _FAST_FOR_TESTS
+    return _STRONG
 
 
 class StaffAccountError(ValueError):
@@ -33,17 +43,21 @@ class StaffAccountError(ValueError):
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
+
+
+def _dummy_hash() -> str:
+    return _dummy_hash_for(_hasher())
 
 
 @functools.cache
-def _dummy_hash() -> str:
-    return _hasher.hash("a password nobody has: only here to spend the same time")
+def _dummy_hash_for(hasher: PasswordHasher) -> str:
+    return hasher.hash("a password nobody has: only here to spend the same time")
 
 
 def _password_matches(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -137,7 +151,7 @@ def authenticate(email: object, password: object, device: dict | None = None) ->
         return LoginAttempt(user=user, refusal="wrong password")
     if not user.active:
         return LoginAttempt(user=user, refusal="inactive account")
-    if _hasher.check_needs_rehash(user.password_hash):
+    if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return LoginAttempt(user=user, needs_code=user.two_factor_enabled)
 
