@@ -46,6 +46,7 @@ class DatabaseId(IntegerConverter):
 
 
 def _init_extensions(app: Flask) -> None:
+    import campaigns.models  # noqa: F401
     import mailer.models  # noqa: F401  (every model registered before migrations look)
     import mailer.suppression_models  # noqa: F401
     import membership.models  # noqa: F401
@@ -68,6 +69,8 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from campaigns.mail import register_with_mailer
+    from campaigns.views import bp as archive_bp
     from membership.views import bp as membership_bp
     from newsletters.api import bp as newsletters_api_bp
     from newsletters.routes import bp as newsletters_bp
@@ -78,7 +81,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(newsletters_api_bp)
     app.register_blueprint(membership_bp)
     app.register_blueprint(payments_bp)
+    app.register_blueprint(archive_bp)
     app.register_blueprint(staff_bp)
+    register_with_mailer()  # how `outbox work` renders and filters campaign mail
 
     @app.get("/staff")
     def staff_without_slash():
@@ -86,6 +91,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_commands(app: Flask) -> None:
+    from campaigns.cli import campaigns_cli
     from demo import demo_command
     from mailer.cli import outbox_cli
     from mailer.suppression_cli import mail_cli, suppressions_cli
@@ -95,5 +101,5 @@ def _register_commands(app: Flask) -> None:
 
     for command in (newsletters_cli, tiers_cli, members_cli, staff_cli, outbox_cli, demo_command):
         app.cli.add_command(command)
-    for command in (suppressions_cli, mail_cli):
+    for command in (suppressions_cli, mail_cli, campaigns_cli):
         app.cli.add_command(command)

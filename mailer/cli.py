@@ -14,6 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from extensions import db
 from mailer import outbox_queue
 from mailer import worker as outbox_worker
+from mailer.daily_jobs import run_due_daily_jobs
+from mailer.recorder import DatabaseUnavailable
 from mailer.smtp_url import SmtpUrlError, describe_smtp_url
 
 outbox_cli = AppGroup("outbox", help="Deliver queued mail.")
@@ -66,8 +68,9 @@ def work_command(once: bool, batch_size: int, poll_interval: float) -> None:
 
 def _work_once(worker: outbox_worker.OutboxWorker) -> None:
     try:
+        run_due_daily_jobs(_report)
         result = worker.run_pass()
-    except SQLAlchemyError as error:
+    except (SQLAlchemyError, DatabaseUnavailable) as error:
         raise click.ClickException(f"database error: {outbox_worker.first_line(error)}") from None
     if not result.did_work():
         _report("nothing due")
@@ -85,10 +88,13 @@ def status_command() -> None:
     _check_database()
     counts = outbox_queue.count_by_status()
     due = outbox_queue.count_due()
-    click.echo(
-        f"queued {counts['queued']} ({due} due now), sent {counts['sent']}, "
-        f"failed {counts['failed']}"
-    )
+    line = f"queued {counts['queued']} ({due} due now), sent {counts['sent']}"
+    line += f", failed {counts['failed']}"
+    # Campaign statuses only when there are any: transactional mail never has them.
+    for status in ("suppressed", "held", "cancelled"):
+        if counts.get(status):
+            line += f", {status} {counts[status]}"
+    click.echo(line)
 
 
 @outbox_cli.command("requeue")

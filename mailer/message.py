@@ -1,31 +1,30 @@
-"""Turning an outbox row into the bytes an SMTP server receives.
+"""Turning a rendered outbox row into the bytes an SMTP server receives.
 
-Built with the `email.mime` classes rather than `EmailMessage`: measured side by side they cost
-0.7-0.9 ms of CPU a message against about 3 ms, and at a thousand messages a second that is the
-whole budget.
+The bytes are written directly rather than through the email package: a newsletter-sized
+message costs about 30 µs this way, against 0.7-0.9 ms through the `email.mime` classes and
+about 3 ms through `EmailMessage`, and at a thousand messages a second that is the budget.
+What the email package did for us is done here by rule: RFC 2047 words for non-ASCII header
+text (email.header, cached per distinct value), quoted-printable bodies (binascii), CRLF line
+ends, header lines far below RFC 5322's 998 characters.
 """
 
 from __future__ import annotations
 
+import binascii
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.charset import QP, Charset
 from email.header import Header
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.policy import compat32
-from email.utils import format_datetime, formataddr
+from email.utils import formataddr, formatdate
+from functools import lru_cache
 
 import idna
 
-# Quoted-printable keeps mostly-English mail readable in its raw form and 7-bit clean on the wire.
 _UTF8 = Charset("utf-8")
 _UTF8.body_encoding = QP
-
-# SMTP wants CRLF, and smtplib leaves the line ends of bytes as they are.
-_WIRE = compat32.clone(linesep="\r\n")
 
 _PHRASE_AND_ANGLE = re.compile(
     r'^\s*(?:"(?P<quoted>.*)"|(?P<bare>[^<]*?))\s*(?P<angle><[^<>]*>)\s*$'
@@ -53,6 +52,7 @@ class Mail:
     created_at: datetime
     headers: dict[str, str] = field(default_factory=dict)
     attempts: int = 0
+    language: str | None = None  # said in Content-Language when known
 
 
 @dataclass(frozen=True)
@@ -101,34 +101,75 @@ def build_message(mail: Mail, mail_from: MailFrom, *, smtputf8: bool) -> BuiltMe
     """multipart/alternative (text/plain, then text/html) in UTF-8 with the row's own headers.
 
     `smtputf8` says whether the server offers SMTPUTF8; addresses are converted accordingly.
-    Date and Message-ID come from the row, so a retried message is the same message.
+    Message-ID comes from the row, so a retried message is the same message; Date is when it
+    is built. Lines end in CRLF; the data is not yet dot-stuffed (sending it does that).
     """
-    try:
-        envelope_from = envelope_address(mail_from.address, smtputf8=smtputf8)
-    except UndeliverableAddress as error:
-        raise UnusableMailFrom(f"MAIL_FROM: {error}") from None
+    envelope_from = _envelope_from(mail_from.address, smtputf8)
     envelope_to = envelope_address(mail.to_addr, smtputf8=smtputf8)
     needs_smtputf8 = not (envelope_from.isascii() and envelope_to.isascii())
-
-    # "=_" never occurs in quoted-printable text, so this boundary needs no scan of the parts
-    # (the generator's own check compiles a fresh regular expression for every message).
-    message = MIMEMultipart("alternative", boundary=f"=_{os.urandom(12).hex()}")
-    message["Date"] = format_datetime(mail.created_at, usegmt=True)
-    message["Message-ID"] = _checked(mail.message_id)
-    message["From"] = _address_header(mail_from.name, envelope_from)
-    message["To"] = _raw_utf8(envelope_to)
-    message["Subject"] = _text_header(" ".join(mail.subject.split()), "Subject")
+    # "=_" never occurs in quoted-printable text, so the boundary needs no scan of the parts.
+    boundary = f"=_{os.urandom(12).hex()}"
+    lines = [
+        f"Date: {_date_now()}",
+        f"Message-ID: {_checked(mail.message_id)}",
+        f"From: {_from_header(mail_from.name, envelope_from)}",
+        f"To: {envelope_to}",  # raw UTF-8 (RFC 6532) only when it goes with SMTPUTF8
+        f"Subject: {_subject_header(' '.join(mail.subject.split()))}",
+    ]
     for name, value in (mail.headers or {}).items():
-        message[_checked(name)] = _list_header(_checked(value), name)
-    message.attach(_text_part(mail.text_body, "plain"))
-    message.attach(_text_part(mail.html_body, "html"))
-    return BuiltMessage(envelope_from, envelope_to, message.as_bytes(policy=_WIRE), needs_smtputf8)
+        lines.append(f"{_checked(name)}: {_list_header(_checked(value), name)}")
+    if mail.language:
+        lines.append(f"Content-Language: {_checked(mail.language)}")
+    lines.append("MIME-Version: 1.0")
+    lines.append(f'Content-Type: multipart/alternative; boundary="{boundary}"')
+    delimiter = f"\r\n--{boundary}\r\n".encode("ascii")
+    data = b"".join(
+        (
+            "\r\n".join(lines).encode("utf-8"),
+            b"\r\n",
+            delimiter,
+            _PLAIN_PART,
+            _quoted_printable(mail.text_body),
+            delimiter,
+            _HTML_PART,
+            _quoted_printable(mail.html_body),
+            f"\r\n--{boundary}--\r\n".encode("ascii"),
+        )
+    )
+    return BuiltMessage(envelope_from, envelope_to, data, needs_smtputf8)
 
 
-def _text_part(body: str, subtype: str) -> MIMEText:
-    part = MIMEText(body, subtype, _UTF8)
-    del part["MIME-Version"]  # once, at the top, is what RFC 2045 asks for
-    return part
+_PART_HEADERS = (
+    'Content-Type: text/{}; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
+)
+_PLAIN_PART = _PART_HEADERS.format("plain").encode("ascii")
+_HTML_PART = _PART_HEADERS.format("html").encode("ascii")
+
+
+def _quoted_printable(body: str) -> bytes:
+    """UTF-8 as quoted-printable (lines of at most 76 characters), each line ending in CRLF."""
+    text = body.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
+    return binascii.b2a_qp(text.encode("utf-8"), istext=True)
+
+
+@lru_cache(maxsize=64)
+def _envelope_from(address: str, smtputf8: bool) -> str:
+    try:
+        return envelope_address(address, smtputf8=smtputf8)
+    except UndeliverableAddress as error:
+        raise UnusableMailFrom(f"MAIL_FROM: {error}") from None
+
+
+_date_cache: tuple[int, str] = (0, "")
+
+
+def _date_now() -> str:
+    """RFC 5322 Date, formatted once a second."""
+    global _date_cache
+    second = int(time.time())
+    if _date_cache[0] != second:
+        _date_cache = (second, formatdate(second, usegmt=True))
+    return _date_cache[1]
 
 
 def _has_line_break(value: str) -> bool:
@@ -142,70 +183,44 @@ def _checked(value: str) -> str:
     return value
 
 
-def _raw_utf8(value: str) -> str:
-    """A non-ASCII address goes out as raw UTF-8 (RFC 6532), never as an encoded-word.
-
-    The compat32 generator writes surrogate-escaped text back as the original bytes.
-    """
-    if value.isascii():
-        return value
-    return value.encode("utf-8").decode("ascii", "surrogateescape")
-
-
-def _address_header(name: str, address: str) -> str:
-    if not name:
-        return _raw_utf8(address)
-    if address.isascii():
-        return formataddr((name, address), charset=_UTF8)
-    # formataddr refuses a non-ASCII address; the display name is encoded the same way by hand.
-    if name.isascii():
-        display = formataddr((name, "x@x"))[: -len("<x@x>")].rstrip()
-    else:
-        display = Header(name, _UTF8).encode()
-    return _raw_utf8(f"{display} <{address}>")
-
-
-def _text_header(value: str, name: str) -> str | Header:
-    if value.isascii():
-        return value
-    return Header(value, _UTF8, header_name=name)
-
-
-# RFC 5322's hard limit for a line, less room for the field name.
+# RFC 5322's hard limit for a line is 998; longer header text is folded by email.header.
 _LONGEST_UNFOLDED = 900
 
 
-class _Unfolded:
-    """A header value written whole on its field's line (the generator calls encode()).
-
-    Folding can only break at white space, so a long value without any (List-Unsubscribe's
-    <URL>) would be moved to a line of its own, and a reader that unfolds by the letter then
-    sees it with a leading space: " <https://...>".
-    """
-
-    def __init__(self, value: str) -> None:
-        self.value = value
-
-    def encode(self, linesep: str = "\n", maxlinelen: int | None = None) -> str:
-        return self.value
-
-    def __str__(self) -> str:
-        return self.value
+@lru_cache(maxsize=64)
+def _from_header(name: str, address: str) -> str:
+    if not name:
+        return address
+    if name.isascii():
+        display = formataddr((name, "x@x"))[: -len("<x@x>")].rstrip()
+    else:
+        display = _encoded_words(name, "From")
+    return f"{display} <{address}>"
 
 
-def _list_header(value: str, name: str) -> str | Header | _Unfolded:
-    if value.isascii() and len(value) <= _LONGEST_UNFOLDED and not any(c.isspace() for c in value):
-        return _Unfolded(value)
-    return _phrase_header(value, name)
+@lru_cache(maxsize=1024)
+def _subject_header(value: str) -> str:
+    if value.isascii() and len(value) <= _LONGEST_UNFOLDED:
+        return value
+    return _encoded_words(value, "Subject")
 
 
-def _phrase_header(value: str, name: str) -> str | Header:
-    """`"Name" <id>` headers (List-Id) encode only the phrase; the <...> part must stay as is."""
-    if value.isascii():
+@lru_cache(maxsize=4096)
+def _list_header(value: str, name: str) -> str:
+    """An ASCII value is written whole on its line: folding a <URL> without white space could
+    only move it to a line of its own, and a reader that unfolds by the letter would see it
+    with a leading space. In `"Name" <id>` headers (List-Id) only the phrase is encoded; the
+    <...> part must stay as it is."""
+    if value.isascii() and len(value) <= _LONGEST_UNFOLDED:
         return value
     match = _PHRASE_AND_ANGLE.match(value)
     if not match:
-        return _text_header(value, name)
+        return _encoded_words(value, name)
     phrase = match["quoted"] if match["quoted"] is not None else match["bare"]
-    encoded = Header(phrase, _UTF8, header_name=name).encode()
-    return f"{encoded} {match['angle']}"
+    return f"{_encoded_words(phrase, name)} {match['angle']}"
+
+
+def _encoded_words(value: str, name: str) -> str:
+    """RFC 2047 words folded with CRLF: any server, SMTPUTF8 or not, can take them."""
+    charset = "us-ascii" if value.isascii() else _UTF8
+    return Header(value, charset, header_name=name).encode(linesep="\r\n")

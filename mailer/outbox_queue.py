@@ -5,8 +5,7 @@ costs one round trip. Claiming moves a row's next_attempt_at a lease ahead (LEAS
 UPDATE whose subquery takes `FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers running side by
 side take disjoint batches; on SQLite the one UPDATE is atomic by itself. A claimed row is then
 invisible to other workers until it is recorded, handed back, or its lease runs out (the worker
-died). The one gap no outbox can close: the server accepts a message and the write saying so is
-lost; that message goes again after the lease, under the same Message-ID so receivers can tell.
+died); a live worker renews the lease of what it holds (mailer/recorder.py).
 """
 
 from __future__ import annotations
@@ -14,37 +13,50 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import Connection, func, select, update
 
 from database import utcnow
 from extensions import db
-from mailer.message import Mail
 from mailer.models import FAILED, QUEUED, SENT, OutboxMessage
+from mailer.rendering import QueuedMail
 
-LEASE = timedelta(minutes=15)
+LEASE = timedelta(seconds=60)  # OUTBOX_LEASE_SECONDS; renewed while the rows are held
 FIRST_RETRY_SECONDS = 30
 LONGEST_RETRY_SECONDS = 3600
 _ERROR_LENGTH = 1000
 
 _outbox = OutboxMessage.__table__
-_MAIL_COLUMNS = (
+_ROW_COLUMNS = (
     _outbox.c.id,
+    _outbox.c.kind,
     _outbox.c.to_addr,
-    _outbox.c.subject,
-    _outbox.c.text_body,
-    _outbox.c.html_body,
-    _outbox.c.message_id,
+    _outbox.c.context,
+    _outbox.c.language,
+    _outbox.c.campaign_id,
+    _outbox.c.subscriber_id,
     _outbox.c.created_at,
-    _outbox.c.headers,
     _outbox.c.attempts,
 )
+_STORED_COLUMNS = ("subject", "text_body", "html_body", "headers", "message_id")
 
 
-def retry_delay(attempts: int) -> timedelta:
+def queued_mail(row) -> QueuedMail:
+    """A claimed row as renderers see it; rows rendered when queued keep what was rendered."""
+    # By position (the RETURNING list is _ROW_COLUMNS then _STORED_COLUMNS, in QueuedMail's
+    # order): a mapping per row costs more than the rest of the claim.
+    fields = tuple(row)
+    count = len(_ROW_COLUMNS)
+    stored = None
+    if fields[count + 1] is not None:  # text_body
+        stored = dict(zip(_STORED_COLUMNS, fields[count:], strict=True))
+    return QueuedMail(*fields[:count], stored=stored)
+
+
+def retry_delay(attempts: int, *, first: float = FIRST_RETRY_SECONDS) -> timedelta:
     """30 s, 1 min, 2 min, … capped at an hour, spread by ±20 % so retries do not move in step."""
-    base = FIRST_RETRY_SECONDS * 2 ** max(attempts - 1, 0)
+    base = first * 2 ** max(attempts - 1, 0)
     seconds = min(base, LONGEST_RETRY_SECONDS) * random.uniform(0.8, 1.2)
     return timedelta(seconds=min(seconds, LONGEST_RETRY_SECONDS))
 
@@ -57,7 +69,7 @@ def open_outbox_queue() -> Iterator[OutboxQueue]:
 
 
 class OutboxQueue:
-    """Due messages out (claim_due), outcomes in (mark_sent, mark_retry, mark_failed, release)."""
+    """Due rows out (claim_due); outcomes are written by mailer/recorder.py."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -68,7 +80,7 @@ class OutboxQueue:
         )
         return self.connection.execute(due.limit(1)).first() is not None
 
-    def claim_due(self, batch_size: int) -> list[Mail]:
+    def claim_due(self, batch_size: int, *, lease: timedelta = LEASE) -> list[QueuedMail]:
         """Take up to batch_size due rows, oldest first, by moving them a lease ahead."""
         now = utcnow()
         due_ids = (
@@ -81,42 +93,11 @@ class OutboxQueue:
         claim = (
             update(_outbox)
             .where(_outbox.c.id.in_(due_ids.scalar_subquery()), _outbox.c.status == QUEUED)
-            .values(next_attempt_at=now + LEASE)
-            .returning(*_MAIL_COLUMNS)
+            .values(next_attempt_at=now + lease)
+            .returning(*_ROW_COLUMNS, *(_outbox.c[name] for name in _STORED_COLUMNS))
         )
         rows = self.connection.execute(claim).all()
-        return sorted((Mail(**row._mapping) for row in rows), key=lambda mail: mail.id)
-
-    def mark_sent(self, mail: Mail) -> None:
-        self._record(
-            mail.id, status=SENT, sent_at=utcnow(), attempts=mail.attempts + 1, last_error=None
-        )
-
-    def mark_retry(self, mail: Mail, reason: str) -> datetime:
-        attempts = mail.attempts + 1
-        retry_at = utcnow() + retry_delay(attempts)
-        self._record(
-            mail.id, attempts=attempts, next_attempt_at=retry_at, last_error=reason[:_ERROR_LENGTH]
-        )
-        return retry_at
-
-    def mark_failed(self, mail: Mail, reason: str) -> None:
-        self._record(
-            mail.id, status=FAILED, attempts=mail.attempts + 1, last_error=reason[:_ERROR_LENGTH]
-        )
-
-    def release(self, ids: Iterable[int], *, at: datetime | None = None) -> None:
-        """Hand claimed rows back untried, due at `at` (now by default)."""
-        ids = list(ids)
-        if ids:
-            self.connection.execute(
-                update(_outbox)
-                .where(_outbox.c.id.in_(ids), _outbox.c.status == QUEUED)
-                .values(next_attempt_at=at or utcnow())
-            )
-
-    def _record(self, mail_id: int, **values) -> None:
-        self.connection.execute(update(_outbox).where(_outbox.c.id == mail_id).values(**values))
+        return sorted((queued_mail(row) for row in rows), key=lambda mail: mail.id)
 
 
 # The operator's view (`outbox status`, `outbox requeue`), through db.session.

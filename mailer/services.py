@@ -1,17 +1,22 @@
-"""Queueing mail: render now, store in the outbox in the caller's transaction, send later."""
+"""Queueing mail: a template and its values, stored in the caller's transaction; rendered and
+sent by the worker."""
 
 from __future__ import annotations
 
-from email.utils import make_msgid, parseaddr
+from dataclasses import dataclass, fields, is_dataclass
+from datetime import date, datetime
+from email.utils import parseaddr
 from urllib.parse import urlsplit
 
-from flask import current_app, render_template
-from sqlalchemy import insert
+from flask import current_app, has_request_context
+from sqlalchemy import insert, inspect
 
 from database import utcnow
 from extensions import db
+from i18n import current_language
 from mailer.message import MailFrom
 from mailer.models import QUEUED, OutboxMessage
+from mailer.rendering import QueuedMail, RenderFailed, has_renderer, render_rows
 
 
 def from_identity() -> MailFrom:
@@ -41,23 +46,28 @@ def queue_mail(
     context: dict | None = None,
     list_id: str | None = None,
     unsubscribe_url: str | None = None,
+    language: str | None = None,
 ) -> None:
     """Add a message to the outbox; the caller's commit makes it real, its rollback drops it.
 
-    `template` names templates/email/<template>.subject.txt, .txt and .html. List mail passes
-    `list_id` (see list_id_header) and `unsubscribe_url` (an absolute /unsubscribe/<token> link).
+        `template` names templates/email/<template>.subject.txt, .txt and .html, rendered by the
+        worker when it sends, with `context` as stored now (plus base_url). Context values must be
+        JSON: strings, numbers, lists and dicts; an ORM row or a dataclass is stored as a dict of
+        its columns or fields, which templates read the same way (`newsletter.name`).
+        List mail passes `list_id` (see list_id_header) and `unsubscribe_url` (an absolute
+        /unsubscribe/<token> link). `language` is the reader's mail language (en, uk); by default
+    the language of the request being answered, so a signup from a Ukrainian page is confirmed
+    in Ukrainian.
     """
-    context = {**(context or {}), "base_url": current_app.config["BASE_URL"]}
-    if unsubscribe_url:
-        context["unsubscribe_url"] = unsubscribe_url
-    subject = render_template(f"email/{template}.subject.txt", **context).strip()
-    headers: dict[str, str] = {}
+    if language is None and has_request_context():
+        language = current_language()  # the page or request the reader is on, as i18n chose
+    if not has_renderer(template):  # a typo in a template's name fails here, not when sent
+        current_app.jinja_env.get_template(f"email/{template}.txt")
+    values = {key: plain_value(value) for key, value in (context or {}).items()}
     if list_id:
-        headers["List-Id"] = list_id
+        values["list_id"] = list_id
     if unsubscribe_url:
-        headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    from_domain = from_identity().address.rpartition("@")[2] or "localhost"
+        values["unsubscribe_url"] = unsubscribe_url
     now = utcnow()
     # A Core INSERT, not an ORM object: it joins the caller's transaction just the same, and
     # skips the unit-of-work bookkeeping on the signup path's hottest line.
@@ -66,14 +76,94 @@ def queue_mail(
         dict(
             kind=template,
             to_addr=to,
-            subject=" ".join(subject.split()),
-            text_body=render_template(f"email/{template}.txt", **context),
-            html_body=render_template(f"email/{template}.html", **context),
-            headers=headers,
-            message_id=make_msgid(domain=from_domain),
+            context=values,
+            language=language,
             status=QUEUED,
             attempts=0,
             next_attempt_at=now,
             created_at=now,
         ),
+    )
+
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def plain_value(value):
+    """`value` as JSON can store it; TypeError for what it cannot."""
+    if isinstance(value, _JSON_SCALARS):
+        return value
+    if isinstance(value, dict):
+        return {str(key): plain_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain_value(item) for item in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain_value(getattr(value, f.name)) for f in fields(value)}
+    mapper = inspect(value, raiseerr=False)
+    if mapper is not None and hasattr(mapper, "mapper"):
+        return {
+            column.key: plain_value(getattr(value, column.key))
+            for column in mapper.mapper.column_attrs
+        }
+    raise TypeError(f"a mail's context holds {type(value).__name__}, which JSON cannot store")
+
+
+@dataclass(frozen=True)
+class MailPreview:
+    """A queued (or sent) row as its reader gets it: for staff pages, the console and tests."""
+
+    id: int
+    kind: str
+    to_addr: str
+    status: str
+    subject: str
+    text_body: str
+    html_body: str
+    headers: dict[str, str]
+    message_id: str
+    language: str | None
+    campaign_id: int | None
+    subscriber_id: int | None
+
+
+def preview(message: OutboxMessage) -> MailPreview:
+    """Render one outbox row as the worker would now; raises RenderFailed if it cannot be."""
+    row = QueuedMail(
+        id=message.id,
+        kind=message.kind,
+        to_addr=message.to_addr,
+        context=message.context,
+        language=message.language,
+        campaign_id=message.campaign_id,
+        subscriber_id=message.subscriber_id,
+        created_at=message.created_at,
+        attempts=message.attempts,
+        stored=None
+        if message.text_body is None
+        else {
+            "subject": message.subject,
+            "text_body": message.text_body,
+            "html_body": message.html_body,
+            "headers": message.headers,
+            "message_id": message.message_id,
+        },
+    )
+    (mail,) = render_rows([row])
+    if isinstance(mail, RenderFailed):
+        raise mail
+    return MailPreview(
+        id=message.id,
+        kind=message.kind,
+        to_addr=message.to_addr,
+        status=message.status,
+        subject=mail.subject,
+        text_body=mail.text_body,
+        html_body=mail.html_body,
+        headers=dict(mail.headers),
+        message_id=mail.message_id,
+        language=message.language,
+        campaign_id=message.campaign_id,
+        subscriber_id=message.subscriber_id,
     )

@@ -13,7 +13,8 @@ from addresses import InvalidEmail
 from extensions import db
 from mailer import suppressions
 from mailer.bounces import read_report
-from mailer.suppression_models import ERASED, MANUAL, REASONS
+from mailer.campaign_outbox import record_bounce
+from mailer.suppression_models import BOUNCE, ERASED, MANUAL, REASONS
 
 # sysexits.h: a temporary failure; every MTA keeps the message and runs the command again later.
 EX_TEMPFAIL = 75
@@ -113,6 +114,9 @@ def bounce_command() -> None:
     reading = read_report(raw)
     try:
         added = [suppressions.suppress(f.address, f.reason, f.detail) for f in reading.findings]
+        for finding in reading.findings:
+            if finding.reason == BOUNCE:  # a campaign's figures count it as bounced
+                record_bounce(finding.address)
         db.session.commit()
     except SQLAlchemyError as error:
         _rollback()

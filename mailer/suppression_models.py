@@ -23,13 +23,19 @@ REASONS = (BOUNCE, COMPLAINT, MANUAL, REFUSED, IMPORT_UNSUBSCRIBED, IMPORT_CLEAN
 
 class Suppression(db.Model):
     __tablename__ = "suppressions"
-    __table_args__ = (Index("ix_suppressions_created", "created_at"),)
+    __table_args__ = (
+        Index("ix_suppressions_created", "created_at"),
+        Index("ix_suppressions_address_key", "address_key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # HMAC-SHA256 (hex) of the lower-cased normalised address: the lookup key, and all that an
     # erased reader leaves behind.
     address_hash: Mapped[str] = mapped_column(String(64), unique=True)
     address: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    # addresses.email_key(address): lets SQL match subscribers.email_key (queue_for_recipients);
+    # NULL once erased, like the address.
+    address_key: Mapped[str | None] = mapped_column(String(320), nullable=True)
     reason: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -18,10 +18,11 @@ from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import bindparam, delete, func, select, true
+from sqlalchemy import String, any_, bindparam, delete, func, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from addresses import InvalidEmail, email_key
-from database import upsert, utcnow
+from database import is_postgresql, upsert, utcnow
 from extensions import db
 from mailer.suppression_models import ERASED, REASONS, Suppression
 
@@ -91,6 +92,7 @@ def suppress(address: str, reason: str, detail: str = "") -> bool:
         .values(
             address_hash=_hash_of_normalised(normalised),
             address=normalised,
+            address_key=email_key(normalised),
             reason=reason,
             detail=detail,
             created_at=utcnow(),
@@ -109,13 +111,14 @@ def suppress_hash_only(address: str) -> None:
     statement = upsert(Suppression.__table__).values(
         address_hash=address_hash(address),
         address=None,
+        address_key=None,
         reason=ERASED,
         detail="",
         created_at=utcnow(),
     )
     statement = statement.on_conflict_do_update(
         index_elements=["address_hash"],
-        set_={"address": None, "reason": ERASED, "detail": ""},
+        set_={"address": None, "address_key": None, "reason": ERASED, "detail": ""},
     )
     db.session.execute(statement)
 
@@ -155,13 +158,17 @@ def suppressed_among(addresses: Iterable[str], *, already_normalised: bool = Fal
             continue
         by_hash.setdefault(hashed, []).append(address)
     hashes = list(by_hash)
-    statement = select(Suppression.address_hash).where(
-        Suppression.address_hash.in_(bindparam("hashes", expanding=True))
-    )
+    column = Suppression.__table__.c.address_hash
+    if is_postgresql():  # one array parameter: one cached statement, whatever the count
+        among = column == any_(bindparam("hashes", type_=ARRAY(String)))
+    else:
+        among = column.in_(bindparam("hashes", expanding=True))
+    statement = select(column).where(among)
     found: set[str] = set()
+    connection = db.session.connection()  # Core, without the ORM's per-statement work
     for start in range(0, len(hashes), LOOKUP_CHUNK):
         chunk = hashes[start : start + LOOKUP_CHUNK]
-        for hashed in db.session.scalars(statement, {"hashes": chunk}):
+        for hashed in connection.execute(statement, {"hashes": chunk}).scalars():
             found.update(by_hash[hashed])
     return found
 

@@ -208,3 +208,13 @@ def goal_progress() -> GoalProgress:
 def forget_cached_progress() -> None:
     """Clear this process's figures now (after a recount, which commits on its own)."""
     _cache.clear()
+
+
+def member_addresses():
+    """A SELECT of members' addresses, lower-cased as subscribers.email_key keeps them, by the
+    definition that counts members (COUNTS_AS_MEMBER): who a members-only list reaches."""
+    return (
+        select(func.lower(MemberSubscription.email))
+        .where(COUNTS_AS_MEMBER, MemberSubscription.email.is_not(None))
+        .distinct()
+    )

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import current_app
 
-from signing import TokenInvalid, external_url, make_token, read_token
+from signing import TokenInvalid, external_url, make_token, read_token, token_maker
 
 
 @dataclass(frozen=True)
@@ -74,8 +74,16 @@ def read_expired_confirm_token(token: str) -> ConfirmClaim:
     return confirm_claim(read_token("confirm", token, None))
 
 
+def _unsubscribe_claim(subscriber_id: int, slugs: list[str] | None) -> dict:
+    return {"s": subscriber_id, "l": slugs}
+
+
+def _preferences_claim(subscriber_id: int) -> dict:
+    return {"s": subscriber_id}
+
+
 def unsubscribe_token(subscriber_id: int, slugs: list[str] | None) -> str:
-    return make_token("unsubscribe", {"s": subscriber_id, "l": slugs})
+    return make_token("unsubscribe", _unsubscribe_claim(subscriber_id, slugs))
 
 
 def unsubscribe_url(subscriber_id: int, slugs: list[str] | None) -> str:
@@ -89,7 +97,7 @@ def read_unsubscribe_token(token: str) -> UnsubscribeClaim:
 
 
 def preferences_token(subscriber_id: int) -> str:
-    return make_token("preferences", {"s": subscriber_id})
+    return make_token("preferences", _preferences_claim(subscriber_id))
 
 
 def preferences_path(subscriber_id: int) -> str:
@@ -102,3 +110,20 @@ def preferences_url(subscriber_id: int) -> str:
 
 def read_preferences_token(token: str) -> int:
     return _subscriber_id(read_token("preferences", token))
+
+
+class ReaderLinks:
+    """unsubscribe_url() and preferences_url() for many readers in a row (a batch of campaign
+    mail), each signer made once rather than once per link."""
+
+    def __init__(self) -> None:
+        self._unsubscribe = token_maker("unsubscribe")
+        self._preferences = token_maker("preferences")
+
+    def unsubscribe_url(self, subscriber_id: int, slugs: list[str] | None) -> str:
+        token = self._unsubscribe(_unsubscribe_claim(subscriber_id, slugs))
+        return external_url(f"/unsubscribe/{token}")
+
+    def preferences_url(self, subscriber_id: int) -> str:
+        token = self._preferences(_preferences_claim(subscriber_id))
+        return external_url(f"/preferences/{token}")

@@ -52,15 +52,33 @@ def is_archived(slug: str) -> bool:
     return bool(db.session.scalar(select(Newsletter.archived).where(Newsletter.slug == slug)))
 
 
-def add_list(slug: str, name: str, description: str = "", is_default: bool = False) -> bool:
+def is_members_only(slug: str) -> bool:
+    return bool(db.session.scalar(select(Newsletter.members_only).where(Newsletter.slug == slug)))
+
+
+def add_list(
+    slug: str,
+    name: str,
+    description: str = "",
+    is_default: bool = False,
+    members_only: bool | None = None,
+) -> bool:
     """Create the list with this slug, or update its name, description and default flag;
-    True when it was created. An archived list stays archived."""
+    True when it was created. An archived list stays archived. `members_only` None leaves an
+    existing list as it is (a new one is open to every reader)."""
     slug, name = clean_slug(slug), clean_name(name)
     table = Newsletter.__table__
     values = {"name": name, "description": description.strip(), "is_default": is_default}
+    if members_only is not None:
+        values["members_only"] = members_only
     statement = (
         upsert(table)
-        .values(slug=slug, archived=False, created_at=utcnow(), **values)
+        .values(
+            slug=slug,
+            archived=False,
+            created_at=utcnow(),
+            **({"members_only": False} | values),
+        )
         .on_conflict_do_nothing(index_elements=[table.c.slug])
         .returning(table.c.id)
     )

@@ -8,6 +8,7 @@ from wtforms import (
     EmailField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectChoice,
     SelectField,
     StringField,
@@ -104,3 +105,28 @@ class ListForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(message="Enter a name."), Length(max=200)])
     description = TextAreaField("Description", validators=[Length(max=2000)])
     is_default = BooleanField("Default list (signups that name no list join it)")
+
+
+class CampaignForm(FlaskForm):
+    """A campaign's draft. The rules (a list that exists, a subject, a body) are
+    campaigns.services'; the form carries the fields and the CSRF token."""
+
+    newsletter = SelectField("List", choices=[], validate_choice=False)
+    subject = StringField("Subject")
+    body = TextAreaField(
+        "Body (Markdown)",
+        description="Headings with #, **bold**, *italic*, lists with -, links as [text](https://…).",
+    )
+
+
+class TestSendForm(FlaskForm):
+    to = EmailField("Send a test to")
+
+
+class SendForm(FlaskForm):
+    when = RadioField(
+        "When",
+        choices=[SelectChoice("now", "Now"), SelectChoice("later", "At a time (UTC)")],
+        default="now",
+    )
+    at = StringField("Date and time (UTC)", render_kw={"type": "datetime-local"})

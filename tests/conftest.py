@@ -56,13 +56,18 @@ def _test_settings(database_url: str, instance_path) -> dict:
 
 
 def _empty_all_tables() -> None:
-    tables = list(reversed(db.metadata.sorted_tables))
+    """DELETE rather than TRUNCATE on PostgreSQL too: for tables this small it costs about 10 ms
+    where TRUNCATE costs 150-200 ms, and that was most of each test's setup. Ids start at 1
+    again, as TRUNCATE … RESTART IDENTITY had them."""
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
     if db.engine.dialect.name == "postgresql":
-        names = ", ".join(f'"{table.name}"' for table in tables)
-        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    else:
-        for table in tables:
-            db.session.execute(table.delete())
+        sequences = db.session.scalars(
+            text("SELECT quote_ident(sequencename) FROM pg_sequences WHERE schemaname = 'public'")
+        ).all()
+        if sequences:
+            restarts = ", ".join(f"setval('{name}', 1, false)" for name in sequences)
+            db.session.execute(text(f"SELECT {restarts}"))
     db.session.commit()
 
 

@@ -31,6 +31,11 @@ class PermanentFailure(DeliveryError):
     """This message will never be accepted (a 5xx answer, an address this server cannot take)."""
 
 
+class RecipientRefused(PermanentFailure):
+    """The receiving server refused this recipient or message with a 5xx: the address is
+    suppressed (reason `refused`) as well as the message failed."""
+
+
 class ServerUnavailable(DeliveryError):
     """Nothing can be sent now (server down, refusing our MAIL FROM or our login): stop."""
 
@@ -38,11 +43,40 @@ class ServerUnavailable(DeliveryError):
 class Transport(Protocol):
     """Carries messages somewhere: an SMTP server, the console, a list in memory."""
 
-    def send(self, mail: Mail) -> None:
-        """Deliver one message or raise a DeliveryError saying what to do with it."""
+    def send(self, mail: Mail, then: Mail | None = None, gate: AcceptGate = ...) -> None:
+        """Deliver one message or raise a DeliveryError saying what to do with it.
+
+        `then` is the message this transport will be given next, if known: one that pipelines
+        (SMTP) may start its transaction early; the error raised is always `mail`'s.
+        The message is let through to where the server can accept it (SMTP's final ".") only
+        once `gate` is open; an error gate.wait() raises abandons the message and reaches the
+        caller.
+        """
 
     def close(self) -> None:
         """Let go of any connection; the transport may be used again afterwards."""
+
+
+class AcceptGate(Protocol):
+    """What a message waits for before the server may accept it (the sender's last message
+    written as sent)."""
+
+    def is_open(self) -> bool:
+        """True when wait() would return at once."""
+
+    def wait(self) -> None:
+        """Return once open; raise to abandon the message."""
+
+
+class _AlwaysOpen:
+    def is_open(self) -> bool:
+        return True
+
+    def wait(self) -> None:
+        pass
+
+
+ALWAYS_OPEN: AcceptGate = _AlwaysOpen()
 
 
 def build_for_transport(mail: Mail, mail_from: MailFrom, *, smtputf8: bool) -> BuiltMessage:

@@ -9,7 +9,7 @@ from email import policy
 from typing import TextIO
 
 from mailer.message import Mail, MailFrom
-from mailer.transports.base import build_for_transport
+from mailer.transports.base import ALWAYS_OPEN, AcceptGate, build_for_transport
 
 _LINK = re.compile(r"https?://[^\s<>\"')\]]+")
 
@@ -19,8 +19,14 @@ class ConsoleTransport:
         self.mail_from = mail_from
         self.stream = stream
 
-    def send(self, mail: Mail) -> None:
+    def send(
+        self,
+        mail: Mail,
+        then: Mail | None = None,
+        gate: AcceptGate = ALWAYS_OPEN,
+    ) -> None:
         built = build_for_transport(mail, self.mail_from, smtputf8=True)
+        gate.wait()
         stream = self.stream or sys.stdout
         stream.write(render_for_console(mail.id, built.data))
         stream.flush()

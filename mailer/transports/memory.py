@@ -8,7 +8,7 @@ from email import policy
 from email.message import EmailMessage
 
 from mailer.message import Mail, MailFrom
-from mailer.transports.base import build_for_transport
+from mailer.transports.base import ALWAYS_OPEN, AcceptGate, build_for_transport
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,14 @@ class MemoryTransport:
     def __init__(self, mail_from: MailFrom) -> None:
         self.mail_from = mail_from
 
-    def send(self, mail: Mail) -> None:
+    def send(
+        self,
+        mail: Mail,
+        then: Mail | None = None,
+        gate: AcceptGate = ALWAYS_OPEN,
+    ) -> None:
         built = build_for_transport(mail, self.mail_from, smtputf8=True)
+        gate.wait()
         MEMORY_OUTBOX.append(
             MemoryDelivery(mail.id, built.envelope_from, built.envelope_to, built.data)
         )

@@ -3,7 +3,7 @@ customer per reader (customer <-> address map, filled from member_subscriptions)
 disputes of membership invoices
 
 Revision ID: 0006_staff_accounts
-Revises: 0002_suppressions
+Revises: 0004_campaigns
 Create Date: 2026-11-30 12:40:14.252144
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0006_staff_accounts'
-down_revision = '0002_suppressions'
+down_revision = '0004_campaigns'
 branch_labels = None
 depends_on = None
 

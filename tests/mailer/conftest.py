@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from email.utils import make_msgid
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -12,8 +11,10 @@ from sqlalchemy import update
 from database import utcnow
 from extensions import db
 from mailer.models import QUEUED, OutboxMessage
+from mailer.rendering import message_id, register_renderer
 from mailer.transports.memory import MEMORY_OUTBOX
 from tests.conftest import SmtpSink, free_port
+from tests.mailer.note_renderer import NOTE, render_note
 
 CONFIRM_LINK = "http://newsroom.test/confirm/eyJzIjoxfQ.aGVsbG8.c2lnbmVk"
 
@@ -26,14 +27,27 @@ class CountingSink(SmtpSink):
         self.sessions = 0
         self.encrypted: list[bool] = []  # per accepted message: did it arrive over TLS?
         self.hang_up_after_each_message = False
+        self.refuse_recipients: dict[str, str] = {}  # address -> the reply RCPT TO gets
+        self.pipelining = False
+        self.delay = 0.0  # seconds before answering each message
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse_recipients:
+            return self.refuse_recipients[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         with self.lock:
             self.sessions += 1
         session.host_name = hostname
+        if self.pipelining:  # as Postfix and Exim offer it; aiosmtpd reads commands in order
+            responses.insert(-1, "250-PIPELINING")
         return responses
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:  # a slow server: what is in flight when something else breaks
+            await asyncio.sleep(self.delay)
         status = await super().handle_DATA(server, session, envelope)
         if status.startswith("250"):
             self.encrypted.append(server.transport.get_extra_info("ssl_object") is not None)
@@ -51,8 +65,16 @@ def start_smtp():
     """
     controllers = []
 
-    def start(*, smtputf8: bool = True, port: int | None = None, starttls=None, implicit_tls=None):
+    def start(
+        *,
+        smtputf8: bool = True,
+        port: int | None = None,
+        starttls=None,
+        implicit_tls=None,
+        pipelining: bool = False,
+    ):
         sink = CountingSink()
+        sink.pipelining = pipelining
         port = port or free_port()
         controller = Controller(
             sink,
@@ -72,20 +94,27 @@ def start_smtp():
         controller.stop()
 
 
+register_renderer(NOTE, render_note)
+
+
 @pytest.fixture
 def queue_message(app):
-    """Write an outbox row as queue_mail() would, committed; returns its id."""
+    """Queue a message as queue_mail() does, committed; returns its id.
+
+    subject=, text_body=, html_body= and headers= say what the reader gets; other fields are
+    the row's own (to_addr, kind, …).
+    """
 
     def queue(**fields) -> int:
-        values = {
-            "kind": "confirm",
-            "to_addr": "reader@example.com",
-            "subject": "Confirm your subscription",
-            "text_body": f"Hello,\n\nPlease confirm: {CONFIRM_LINK}\n",
-            "html_body": f'<p>Hello,</p><p><a href="{CONFIRM_LINK}">Confirm</a></p>',
-            "headers": {},
-            "message_id": make_msgid(domain="newsroom.test"),
-        } | fields
+        context = {
+            "subject": fields.pop("subject", "Confirm your subscription"),
+            "text": fields.pop("text_body", f"Hello,\n\nPlease confirm: {CONFIRM_LINK}\n"),
+            "html": fields.pop(
+                "html_body", f'<p>Hello,</p><p><a href="{CONFIRM_LINK}">Confirm</a></p>'
+            ),
+            "headers": fields.pop("headers", {}),
+        }
+        values = {"kind": NOTE, "to_addr": "reader@example.com", "context": context} | fields
         with app.app_context():
             message = OutboxMessage(**values)
             db.session.add(message)
@@ -93,6 +122,11 @@ def queue_message(app):
             return message.id
 
     return queue
+
+
+def message_id_of(row: OutboxMessage) -> str:
+    """The Message-ID every attempt at this row carries."""
+    return message_id(row.id, row.created_at, "newsroom.test")
 
 
 @pytest.fixture
@@ -139,3 +173,9 @@ def work_once():
         return application.test_cli_runner().invoke(args=["outbox", "work", "--once", *extra])
 
     return run
+
+
+def received_by(sink) -> list[str]:
+    """Every recipient the sink accepted a message for, once per message."""
+    with sink.lock:
+        return [address for envelope in sink.envelopes for address in envelope.rcpt_tos]

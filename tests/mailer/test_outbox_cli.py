@@ -1,18 +1,19 @@
 """`flask outbox …` as an operator and a newcomer running `make run` meet it."""
 
 import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
+from extensions import db
 from mailer.models import FAILED, QUEUED
+from mailer.services import queue_mail
 from mailer.smtp_url import SmtpUrlError, parse_smtp_url
 from tests.mailer.conftest import CONFIRM_LINK
+from tests.mailer.processes import LineReader
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -105,9 +106,9 @@ def test_requeue_gives_a_failed_message_fresh_attempts(
     make_app, smtp_server, queue_message, work_once, runner, outbox_row
 ):
     sink, smtp_url = smtp_server
-    app = make_app(SMTP_URL=smtp_url)
+    app = make_app(SMTP_URL=smtp_url, OUTBOX_MAX_ATTEMPTS=1)
     message_id = queue_message()
-    sink.refuse_with = "550 5.1.1 no such user"
+    sink.refuse_with = "451 4.3.0 try later"
     work_once(app)
     assert outbox_row(message_id).status == FAILED
 
@@ -137,7 +138,7 @@ def test_smtp_url_forms():
         parse_smtp_url("smtp://relay?cafile=/no/such/bundle.pem")
 
 
-def test_work_loop_notices_new_mail_and_stops_cleanly_on_sigterm(app, database_url, queue_message):
+def test_work_loop_notices_new_mail_and_stops_cleanly_on_sigterm(app, database_url):
     worker = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "app", "outbox", "work"],
         cwd=PROJECT_ROOT,
@@ -153,10 +154,23 @@ def test_work_loop_notices_new_mail_and_stops_cleanly_on_sigterm(app, database_u
         stderr=subprocess.STDOUT,
         text=True,
     )
-    output = _LineReader(worker.stdout)
+    output = LineReader(worker.stdout)
     try:
         output.wait_for("delivering through console")
-        queue_message()  # after the worker started: it must find the row on its own
+        # After the worker started, it must find the row on its own; a template of the app's
+        # own, as the worker process registers no test renderer.
+        with app.app_context():
+            queue_mail(
+                to="reader@example.com",
+                template="confirm",
+                context={
+                    "email": "reader@example.com",
+                    "newsletters": [{"name": "Daily"}],
+                    "confirm_url": CONFIRM_LINK,
+                    "ttl_hours": 72,
+                },
+            )
+            db.session.commit()
         output.wait_for(f"  -> {CONFIRM_LINK}")
         output.wait_for("sent 1, retry 0, failed 0")
         worker.send_signal(signal.SIGTERM)
@@ -167,34 +181,3 @@ def test_work_loop_notices_new_mail_and_stops_cleanly_on_sigterm(app, database_u
             worker.kill()
             worker.wait()
     assert "Traceback" not in output.text()
-
-
-class _LineReader:
-    """Collects a child's output on a thread, so waiting for a line never blocks for ever."""
-
-    def __init__(self, stream) -> None:
-        self.lines: list[str] = []
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
-
-    def _pump(self, stream) -> None:
-        for line in stream:
-            self._queue.put(line)
-        self._queue.put(None)
-
-    def wait_for(self, text: str, timeout: float = 30) -> None:
-        if any(text in line for line in self.lines):
-            return
-        while True:
-            try:
-                line = self._queue.get(timeout=timeout)
-            except queue.Empty:
-                pytest.fail(f"no {text!r} in the worker's output:\n{self.text()}")
-            if line is None:
-                pytest.fail(f"the worker ended without printing {text!r}:\n{self.text()}")
-            self.lines.append(line)
-            if text in line:
-                return
-
-    def text(self) -> str:
-        return "".join(self.lines)

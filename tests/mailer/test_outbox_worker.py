@@ -1,7 +1,6 @@
 """Delivery guarantees: nothing lost, nothing accepted sent twice, retries that back off."""
 
 import threading
-from email.utils import make_msgid
 
 import pytest
 
@@ -13,6 +12,8 @@ from mailer.outbox_queue import open_outbox_queue
 from mailer.services import from_identity
 from mailer.transports import make_transport
 from tests.conftest import free_port
+from tests.mailer.conftest import message_id_of, received_by
+from tests.mailer.note_renderer import NOTE
 
 
 def _message_ids(sink):
@@ -37,7 +38,7 @@ def test_smtp_down_then_up_delivers_every_message_exactly_once(
         make_queue_due()
 
     assert len(sink.messages()) == 5
-    assert _message_ids(sink) == sorted(outbox_row(i).message_id for i in ids)
+    assert _message_ids(sink) == sorted(message_id_of(outbox_row(i)) for i in ids)
     assert all(outbox_row(i).status == SENT for i in ids)
 
 
@@ -80,7 +81,7 @@ def test_a_4xx_answer_keeps_the_message_queued_with_backoff_then_delivers_it_onc
     make_queue_due()
     work_once(app)
 
-    assert _message_ids(sink) == [row.message_id]  # the retry is the same message
+    assert _message_ids(sink) == [message_id_of(row)]  # the retry is the same message
     assert outbox_row(message_id).status == SENT
 
 
@@ -147,9 +148,9 @@ def test_work_once_exits_zero_when_messages_wait_for_a_retry(make_app, queue_mes
     assert "sent 0, retry 1, failed 0" in result.output
 
 
-def test_one_connection_carries_a_whole_batch(make_app, start_smtp, queue_message, work_once):
+def test_one_connection_carries_every_batch(make_app, start_smtp, queue_message, work_once):
     sink, smtp_url = start_smtp()
-    app = make_app(SMTP_URL=smtp_url)
+    app = make_app(SMTP_URL=smtp_url, OUTBOX_SMTP_CONNECTIONS=1)
     for n in range(12):
         queue_message(to_addr=f"reader{n}@example.com")
 
@@ -157,6 +158,22 @@ def test_one_connection_carries_a_whole_batch(make_app, start_smtp, queue_messag
 
     assert len(sink.messages()) == 12
     assert sink.sessions == 1
+
+
+@pytest.mark.parametrize("pipelining", [False, True])
+def test_several_connections_share_the_queue_and_each_reader_gets_one_message(
+    make_app, start_smtp, queue_message, work_once, outbox_row, pipelining
+):
+    sink, smtp_url = start_smtp(pipelining=pipelining)
+    app = make_app(SMTP_URL=smtp_url, OUTBOX_SMTP_CONNECTIONS=4)
+    ids = [queue_message(to_addr=f"reader{n}@example.com") for n in range(60)]
+
+    result = work_once(app, "--batch-size", "25")
+
+    assert "sent 60, retry 0, failed 0" in result.output
+    assert sorted(received_by(sink)) == sorted(f"reader{n}@example.com" for n in range(60))
+    assert sink.sessions == 4
+    assert all(outbox_row(i).status == SENT for i in ids)
 
 
 def test_a_connection_the_server_closes_is_reopened_and_nothing_is_sent_twice(
@@ -191,8 +208,9 @@ def test_a_worker_told_to_stop_hands_back_what_it_has_not_sent(
     app_ctx, queue_message, memory_outbox
 ):
     ids = [queue_message() for _ in range(3)]
+    sender = from_identity()
     worker = outbox_worker.OutboxWorker(
-        make_transport("memory", from_identity()),
+        lambda: make_transport("memory", sender),
         should_stop=lambda: len(memory_outbox) >= 1,
     )
 
@@ -238,11 +256,34 @@ def test_two_workers_at_once_deliver_each_message_once(app, database_url, start_
 
 def _row(n: int) -> OutboxMessage:
     return OutboxMessage(
-        kind="confirm",
+        kind=NOTE,
         to_addr=f"reader{n}@example.com",
-        subject="Confirm",
-        text_body="text",
-        html_body="<p>html</p>",
-        headers={},
-        message_id=make_msgid(domain="newsroom.test"),
+        context={"subject": "Confirm", "text": "text", "html": "<p>html</p>"},
     )
+
+
+def test_a_message_rendered_when_queued_by_an_older_release_goes_as_stored(
+    make_app, smtp_server, work_once, outbox_row
+):
+    sink, smtp_url = smtp_server
+    app = make_app(SMTP_URL=smtp_url)
+    with app.app_context():
+        row = OutboxMessage(
+            kind="confirm",
+            to_addr="reader@example.com",
+            subject="Please confirm your subscription",
+            text_body="Confirm: http://newsroom.test/confirm/abc\n",
+            html_body='<p><a href="http://newsroom.test/confirm/abc">Confirm</a></p>',
+            headers={},
+            message_id="<queued-before-0003@newsroom.test>",
+        )
+        db.session.add(row)
+        db.session.commit()
+        row_id = row.id
+
+    work_once(app)
+
+    [received] = sink.messages()
+    assert received["Message-ID"] == "<queued-before-0003@newsroom.test>"
+    assert "/confirm/abc" in received.get_body(("plain",)).get_content()
+    assert outbox_row(row_id).status == SENT

@@ -8,17 +8,17 @@ from sqlalchemy import select
 
 from extensions import db
 from mailer.models import OutboxMessage
+from mailer.services import MailPreview, preview
 from signing import SALTS
 from tests.stripe_helpers import add_tiers, checkout_session, make_event, post_event
 
 PORTAL_URL = "https://billing.stripe.com/p/session/test_standin"
 
 
-def mails(kind: str) -> list[OutboxMessage]:
+def mails(kind: str) -> list[MailPreview]:
     db.session.expire_all()
-    return list(
-        db.session.execute(select(OutboxMessage).where(OutboxMessage.kind == kind)).scalars()
-    )
+    query = select(OutboxMessage).where(OutboxMessage.kind == kind)
+    return [preview(mail) for mail in db.session.execute(query).scalars()]
 
 
 def test_asking_for_a_link_answers_the_same_for_members_and_strangers(client, tiers):

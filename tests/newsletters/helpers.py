@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from mailer.models import OutboxMessage
+from mailer.services import MailPreview, preview
 from newsletters.lists import add_list, load_demo_lists
 from newsletters.models import Consent, Subscriber, Subscription
 
@@ -77,14 +78,13 @@ def subscribe_and_confirm(app, client, email, newsletters=None) -> None:
 # --- the reader's inbox -------------------------------------------------------------------
 
 
-def outbox(app, kind: str | None = None) -> list[OutboxMessage]:
+def outbox(app, kind: str | None = None) -> list[MailPreview]:
+    """The queued mail (of one kind), each rendered as its reader will get it."""
     with app.app_context():
         query = select(OutboxMessage).order_by(OutboxMessage.id)
         if kind:
             query = query.where(OutboxMessage.kind == kind)
-        messages = list(db.session.scalars(query))
-        db.session.expunge_all()
-        return messages
+        return [preview(message) for message in db.session.scalars(query)]
 
 
 def links_in(text: str, containing: str) -> list[str]:
@@ -103,12 +103,12 @@ def confirm_path(app, to: str | None = None) -> str:
     return path_of(link)
 
 
-def unsubscribe_path(message: OutboxMessage) -> str:
+def unsubscribe_path(message: MailPreview) -> str:
     """The one-click link of a list mail, from its List-Unsubscribe header."""
     return path_of(message.headers["List-Unsubscribe"].strip("<>"))
 
 
-def preferences_path(message: OutboxMessage) -> str:
+def preferences_path(message: MailPreview) -> str:
     """The preferences link in a mail's text."""
     (link,) = links_in(message.text_body, "/preferences/")
     return path_of(link)

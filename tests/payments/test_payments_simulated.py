@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from mailer.models import OutboxMessage
+from mailer.services import preview
 from membership.models import Contribution, MemberSubscription
 from payments.models import Payment, ProcessedEvent
 from tests.stripe_helpers import add_tiers, simulated_checkout_page
@@ -82,7 +83,8 @@ def portal_link_from_mail() -> str:
     mail = db.session.execute(
         select(OutboxMessage).where(OutboxMessage.kind == "membership_portal")
     ).scalar_one()
-    return re.search(r"http://newsroom\.test(/membership/portal/\S+)", mail.text_body).group(1)
+    text = preview(mail).text_body
+    return re.search(r"http://newsroom\.test(/membership/portal/\S+)", text).group(1)
 
 
 def test_a_member_cancels_in_the_simulated_portal_and_the_count_drops(client, tiers):

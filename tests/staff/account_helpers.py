@@ -12,23 +12,25 @@ from sqlalchemy import select
 
 from extensions import db
 from mailer.models import OutboxMessage
+from mailer.services import MailPreview, preview
 from staff.models import AuditLog, StaffUser
 from tests.staff.test_two_factor import _decode
 
 LINK = re.compile(r"https?://[^\s\"<>]+")
 
 
-def mail_to(app, address: str, kind: str | None = None) -> list[OutboxMessage]:
+def mail_to(app, address: str, kind: str | None = None) -> list[MailPreview]:
+    """The mail queued for `address`, each rendered as it will be sent."""
     with app.app_context():
         query = select(OutboxMessage).where(OutboxMessage.to_addr == address)
         if kind:
             query = query.where(OutboxMessage.kind == kind)
-        messages = list(db.session.scalars(query.order_by(OutboxMessage.id)))
-        db.session.expunge_all()
-        return messages
+        return [
+            preview(message) for message in db.session.scalars(query.order_by(OutboxMessage.id))
+        ]
 
 
-def link_path(message: OutboxMessage, containing: str) -> str:
+def link_path(message: MailPreview, containing: str) -> str:
     """The path of the one link in the mail's text that contains `containing`."""
     (link,) = [found for found in LINK.findall(message.text_body) if containing in found]
     return urlsplit(link).path

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from database import utcnow
 from extensions import db
 from mailer.models import OutboxMessage
+from mailer.services import preview
 from membership.models import MemberSubscription
 from staff import stats
 from tests.staff.conftest import sign_in
@@ -41,7 +42,8 @@ def _cancel_in_portal(client, email: str) -> None:
         .scalars()
         .first()
     )
-    portal = re.search(r"http://newsroom\.test(/membership/portal/\S+)", mail.text_body).group(1)
+    text = preview(mail).text_body
+    portal = re.search(r"http://newsroom\.test(/membership/portal/\S+)", text).group(1)
     page = client.get(portal).get_data(as_text=True)
     subscription_id = re.search(r'name="subscription" value="([^"]+)"', page).group(1)
     canceled = client.post(portal + "/cancel", data={"subscription": subscription_id})
