@@ -1,14 +1,27 @@
 """The staff pages: one blueprint (blueprint.py), its routes in the modules imported here."""
 
-from staff.views import campaigns, dashboard, lists, people, session, suppressions
+from staff.views import (
+    accounts,
+    campaigns,
+    dashboard,
+    lists,
+    people,
+    recovery,
+    session,
+    suppressions,
+    two_factor,
+)
 from staff.views.blueprint import bp
 
 __all__ = [
+    "accounts",
     "bp",
     "campaigns",
     "dashboard",
     "lists",
     "people",
+    "recovery",
     "session",
     "suppressions",
+    "two_factor",
 ]
