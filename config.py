@@ -97,6 +97,7 @@ def load_settings(instance_path: Path) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": production,
         "PERMANENT_SESSION_LIFETIME": int(os.environ.get("STAFF_SESSION_SECONDS", "28800")),
+        "STAFF_REQUIRE_2FA": _bool(os.environ.get("STAFF_REQUIRE_2FA"), default=False),
         "WTF_CSRF_TIME_LIMIT": 3600 * 8,
         "LISTS_CACHE_SECONDS": float(os.environ.get("LISTS_CACHE_SECONDS", "5")),
         "GOAL_CACHE_SECONDS": float(os.environ.get("GOAL_CACHE_SECONDS", "2")),

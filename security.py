@@ -55,7 +55,9 @@ class _SessionInterface(SecureCookieSessionInterface):
     def save_session(self, app, session, response):
         super().save_session(app, session, response)
         if g.get("shared_cacheable") and not session.modified:
-            response.vary.discard("Cookie")
+            # Lower case: werkzeug's HeaderSet.remove compares its stored spellings, lowered,
+            # with the name as given, so "Cookie" stays when Vary holds another value too.
+            response.vary.discard("cookie")
 
 
 class _WholeBodyOrRefused(LimitedStream):

@@ -74,6 +74,30 @@ def count_members_exactly() -> int:
     return db.session.execute(_members_query()).scalar_one()
 
 
+def counting_customers(customer_ids: list[str]) -> set[str]:
+    """Those of these Stripe customers who count as members now."""
+    if not customer_ids:
+        return set()
+    query = select(MemberSubscription.customer_id).where(
+        COUNTS_AS_MEMBER, MemberSubscription.customer_id.in_(customer_ids)
+    )
+    return set(db.session.execute(query.distinct()).scalars())
+
+
+def addresses_counted_more_than_once() -> list[tuple[str, int]]:
+    """(address, members) for each address that more than one counting customer holds: a reader
+    counted twice (customers made before checkout reused them, or made in Stripe's dashboard)."""
+    customers = func.count(distinct(MemberSubscription.customer_id))
+    query = (
+        select(MemberSubscription.email, customers)
+        .where(COUNTS_AS_MEMBER, MemberSubscription.email.is_not(None))
+        .group_by(MemberSubscription.email)
+        .having(customers > 1)
+        .order_by(MemberSubscription.email)
+    )
+    return [(email, int(count)) for email, count in db.session.execute(query)]
+
+
 def count_members() -> int:
     """The number of members (see count_members_exactly for who counts)."""
     stored = db.session.execute(

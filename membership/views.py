@@ -11,6 +11,7 @@ from flask import Blueprint, Response, jsonify, render_template, request
 
 from extensions import db, limiter
 from membership import services
+from membership.definition import member_definition
 from membership.goal import goal_progress
 from membership.services import InvalidInput
 from newsletters.limits import signup_limit, signup_per_email
@@ -24,6 +25,7 @@ def membership_helpers() -> dict:
     return {
         "tier_price_label": services.tier_price_label,
         "format_amount": services.format_amount,
+        "member_definition": member_definition,
     }
 
 
@@ -56,7 +58,7 @@ def page():
 @bp.get("/api/goal")
 @shared_cacheable
 def api_goal():
-    response = jsonify(goal_progress().as_json())
+    response = jsonify({**goal_progress().as_json(), "definition": member_definition()})
     response.headers["Cache-Control"] = "public, max-age=2"
     return response
 

@@ -17,6 +17,7 @@ from flask import url_for
 from membership.models import Tier
 from membership.services import InvalidInput, chosen_tier, read_email
 from payments import gateway, simulated
+from payments.customers import customer_for_checkout
 from payments.mode import simulated_mode
 
 # One-time contributions, in major units of CONTRIBUTION_CURRENCY.
@@ -92,20 +93,30 @@ def checkout_idempotency_key(kind: str, *parts: str, attempt: str | None = None)
 
 
 def checkout_url(order: Order, attempt: str | None) -> str:
-    """Stripe Checkout's page for this order, or the simulated checkout's without a key."""
-    tier, email = order.tier, order.email
-    if simulated_mode():
-        if tier is not None:
-            token = simulated.open_session(mode="subscription", email=email, tier=tier)
-        else:
-            token = simulated.open_session(
-                mode="payment", email=email, amount=order.cents, currency=CONTRIBUTION_CURRENCY
-            )
+    """Stripe Checkout's page for this order, or the simulated checkout's without a key.
+
+    Either way it is for the reader's own customer (a membership always has one; a gift only
+    when the address already has one); the caller commits the customer learned on the way.
+    """
+    tier, email, simulate = order.tier, order.email, simulated_mode()
+    customer_id = customer_for_checkout(email, create=tier is not None, simulated=simulate)
+    if simulate:
+        mode = "subscription" if tier is not None else "payment"
+        token = simulated.open_session(
+            mode=mode,
+            email=email,
+            customer=customer_id,
+            tier=tier,
+            amount=order.cents,
+            currency=CONTRIBUTION_CURRENCY,
+        )
         return url_for("payments.simulated_checkout", token=token)
     if tier is not None:
-        key = checkout_idempotency_key("membership", tier.slug, email, attempt=attempt)
-        return gateway.create_subscription_checkout(tier, email, key)["url"]
-    key = checkout_idempotency_key("contribution", str(order.cents), email or "", attempt=attempt)
-    return gateway.create_contribution_checkout(order.cents, CONTRIBUTION_CURRENCY, email, key)[
-        "url"
-    ]
+        key = checkout_idempotency_key("membership", tier.slug, customer_id, attempt=attempt)
+        return gateway.create_subscription_checkout(tier, email, customer_id, key)["url"]
+    parts = (str(order.cents), customer_id or email or "")
+    key = checkout_idempotency_key("contribution", *parts, attempt=attempt)
+    session = gateway.create_contribution_checkout(
+        order.cents, CONTRIBUTION_CURRENCY, email, customer_id, key
+    )
+    return session["url"]

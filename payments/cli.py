@@ -9,7 +9,12 @@ import click
 from flask.cli import AppGroup
 
 from extensions import db
-from membership.goal import count_members, forget_cached_progress, recount_members
+from membership.goal import (
+    addresses_counted_more_than_once,
+    count_members,
+    forget_cached_progress,
+    recount_members,
+)
 from membership.services import InvalidInput, add_tier
 from payments.gateway import GatewayError
 from payments.mode import simulated_mode
@@ -83,6 +88,7 @@ def reconcile_command() -> None:
             f"simulated mode (no STRIPE_SECRET_KEY), nothing to compare with Stripe; "
             f"members {before} -> {after}"
         )
+        _report_counted_more_than_once(addresses_counted_more_than_once())
         return
     try:
         report = reconcile(as_of=int(time.time()), echo=click.echo)
@@ -95,3 +101,14 @@ def reconcile_command() -> None:
         f"checked {report.checked} subscriptions: {report.changed} changed, "
         f"{report.ignored} not ours; members {before} -> {after}"
     )
+    _report_counted_more_than_once(report.counted_more_than_once)
+
+
+def _report_counted_more_than_once(addresses: list[tuple[str, int]]) -> None:
+    """Readers counted more than once: merging their customers is a decision for a person."""
+    if not addresses:
+        click.echo("no address is held by more than one member customer")
+        return
+    click.echo(f"{len(addresses)} address(es) held by more than one member customer:")
+    for address, customers in addresses:
+        click.echo(f"  {address}: {customers} customers count as members")

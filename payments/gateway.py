@@ -68,13 +68,42 @@ def _base_url() -> str:
     return current_app.config["BASE_URL"]
 
 
-def create_subscription_checkout(tier: Tier, email: str, idempotency_key: str) -> dict:
-    """A Checkout Session in subscription mode for `tier`; the reader pays on Stripe's page."""
+def search_string(value: str) -> str:
+    """`value` inside a quoted string of Stripe's search query language."""
+    return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def find_customer_by_email(email: str) -> str | None:
+    """The oldest customer Stripe's search finds with this address, or None.
+
+    Stripe's search index lags by up to a minute behind new customers: payments.customers keeps
+    what we learn, so a customer made moments ago is known without asking.
+    """
+    query = {"query": f"email:'{search_string(email)}'", "limit": 10}
+    found = _call(_client().v1.customers.search, query).get("data") or []
+    found = [customer for customer in found if customer.get("id")]
+    if not found:
+        return None
+    return min(found, key=lambda customer: (customer.get("created") or 0, customer["id"]))["id"]
+
+
+def create_customer(email: str, idempotency_key: str) -> str:
+    params = {"email": email, "metadata": {"source": "membership checkout"}}
+    return _call(_client().v1.customers.create, params, {"idempotency_key": idempotency_key})["id"]
+
+
+def create_subscription_checkout(
+    tier: Tier, email: str, customer_id: str, idempotency_key: str
+) -> dict:
+    """A Checkout Session in subscription mode for `tier`; the reader pays on Stripe's page.
+
+    It passes the reader's `customer`, never `customer_email`, which would make a new customer.
+    """
     metadata = {"tier_slug": tier.slug, "tier_id": str(tier.id), "email": email}
     params = {
         "mode": "subscription",
         "line_items": [{"price": tier.stripe_price_id, "quantity": 1}],
-        "customer_email": email,
+        "customer": customer_id,
         "client_reference_id": f"tier-{tier.slug}",
         "metadata": metadata,
         "subscription_data": {"metadata": metadata},
@@ -89,9 +118,10 @@ def create_subscription_checkout(tier: Tier, email: str, idempotency_key: str) -
 
 
 def create_contribution_checkout(
-    amount: int, currency: str, email: str | None, idempotency_key: str
+    amount: int, currency: str, email: str | None, customer_id: str | None, idempotency_key: str
 ) -> dict:
-    """A one-time gift of `amount` minor units, in payment mode."""
+    """A one-time gift of `amount` minor units, in payment mode (for the reader's customer when
+    the address has one; a gift alone makes none)."""
     params: dict[str, Any] = {
         "mode": "payment",
         "line_items": [
@@ -109,7 +139,9 @@ def create_contribution_checkout(
         "success_url": _base_url() + "/membership/welcome?session_id={CHECKOUT_SESSION_ID}",
         "cancel_url": _base_url() + "/membership",
     }
-    if email:
+    if customer_id:
+        params["customer"] = customer_id
+    elif email:
         params["customer_email"] = email
     return _call(
         _client().v1.checkout.sessions.create, params, {"idempotency_key": idempotency_key}

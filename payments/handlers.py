@@ -19,7 +19,9 @@ from membership.fulfilment import (
     timestamp,
 )
 from membership.models import Tier
+from payments.customers import remember_customer
 from payments.models import Payment
+from payments.reversals import REVERSAL_HANDLERS, link_invoice_payment
 
 HANDLED = "handled"
 IGNORED = "ignored"
@@ -104,12 +106,12 @@ def handle_subscription_event(event: Mapping) -> str:
         final=event["type"] == "customer.subscription.deleted",
     )
     apply_subscription_state(state)
+    remember_customer(state.customer_id, state.email)
     return HANDLED
 
 
 def checkout_state(session: Mapping, tier: Tier, *, as_of: int, source: str, event_id=None):
     """A paid subscription-mode session: its subscription is active as of `as_of`."""
-    details = session.get("customer_details") or {}
     return SubscriptionState(
         subscription_id=stripe_id(session.get("subscription")) or "",
         customer_id=stripe_id(session.get("customer")) or "",
@@ -117,7 +119,7 @@ def checkout_state(session: Mapping, tier: Tier, *, as_of: int, source: str, eve
         status="active",
         as_of=as_of,
         source=source,
-        email=details.get("email") or session.get("customer_email"),
+        email=session_email(session),
         event_id=event_id,
     )
 
@@ -140,12 +142,27 @@ def is_paid_contribution_session(session: Mapping) -> bool:
     )
 
 
-def record_contribution_session(session: Mapping, occurred_at: int) -> None:
+def session_email(session: Mapping) -> str | None:
     details = session.get("customer_details") or {}
+    return details.get("email") or session.get("customer_email")
+
+
+def record_membership_session(
+    session: Mapping, tier: Tier, *, as_of: int, source: str, event_id=None
+):
+    """A paid membership session: its subscription counts, and its customer is the reader's."""
+    state = checkout_state(session, tier, as_of=as_of, source=source, event_id=event_id)
+    remember_customer(state.customer_id, state.email)
+    return apply_subscription_state(state)
+
+
+def record_contribution_session(session: Mapping, occurred_at: int) -> None:
+    email = session_email(session)
+    remember_customer(stripe_id(session.get("customer")), email)
     record_contribution(
         session_id=session["id"],
         customer_id=stripe_id(session.get("customer")),
-        email=details.get("email") or session.get("customer_email"),
+        email=email,
         amount=int(session.get("amount_total") or 0),
         currency=session.get("currency") or "usd",
         occurred_at=occurred_at,
@@ -162,10 +179,9 @@ def handle_checkout_completed(event: Mapping) -> str:
     tier = tier_for_metadata(session.get("metadata"))
     if tier is None:
         return IGNORED
-    state = checkout_state(
+    record_membership_session(
         session, tier, as_of=int(event["created"]), source=event["type"], event_id=event["id"]
     )
-    apply_subscription_state(state)
     return HANDLED
 
 
@@ -208,6 +224,9 @@ def handle_invoice_event(event: Mapping) -> str:
     payment.currency = (invoice.get("currency") or "usd").lower()
     payment.status = "paid" if paid else "failed"
     payment.occurred_at = timestamp(paid_at if paid and paid_at else event["created"])
+    remember_customer(payment.customer_id, invoice.get("customer_email"))
+    for older_api_field in ("payment_intent", "charge"):  # gone since API version 2025-03-31
+        link_invoice_payment(invoice.get(older_api_field), invoice["id"])
     return HANDLED
 
 
@@ -218,6 +237,8 @@ HANDLERS: dict[str, Callable[[Mapping], str]] = {
     "customer.subscription.deleted": handle_subscription_event,
     "invoice.paid": handle_invoice_event,
     "invoice.payment_failed": handle_invoice_event,
+    # Payment history: which charge paid an invoice, and what went back from it.
+    **REVERSAL_HANDLERS,
 }
 
 

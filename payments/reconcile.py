@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from extensions import db
 from membership.fulfilment import apply_subscription_state, timestamp
+from membership.goal import addresses_counted_more_than_once
 from membership.models import MemberSubscription
 from membership.services import subscription_by_stripe_id
 from payments import gateway
+from payments.customers import remember_customer
 from payments.handlers import stripe_id, subscription_state, subscription_tier
 
 FINAL_STATUSES = ("canceled",)
@@ -20,6 +22,13 @@ class ReconcileReport:
     checked: int = 0
     changed: int = 0
     ignored: int = 0
+    # (address, members): one reader held by several counting customers, counted that often.
+    counted_more_than_once: list[tuple[str, int]] = field(default_factory=list)
+
+
+def _customer_email(subscription: dict) -> str | None:
+    customer = subscription.get("customer")
+    return customer.get("email") if isinstance(customer, dict) else None
 
 
 def _differs(row: MemberSubscription | None, subscription: dict, tier_id: int) -> bool:
@@ -27,6 +36,8 @@ def _differs(row: MemberSubscription | None, subscription: dict, tier_id: int) -
         return True
     if row.deleted:
         return False  # deleted is final, even for reconcile
+    if row.email is None and _customer_email(subscription):
+        return True
     items = (subscription.get("items") or {}).get("data") or []
     ends = [item["current_period_end"] for item in items if item.get("current_period_end")]
     period_end = timestamp(max(ends)) if ends else None
@@ -47,11 +58,12 @@ def reconcile(*, as_of: int, echo: Callable[[str], None]) -> ReconcileReport:
         if tier is None or not subscription.get("customer"):
             report.ignored += 1
             continue
+        email = _customer_email(subscription)
+        remember_customer(stripe_id(subscription.get("customer")), email)
         row = subscription_by_stripe_id(subscription["id"])
         if not _differs(row, subscription, tier.id):
+            db.session.commit()
             continue
-        customer = subscription.get("customer")
-        email = customer.get("email") if isinstance(customer, dict) else None
         state = subscription_state(
             subscription,
             tier,
@@ -69,4 +81,5 @@ def reconcile(*, as_of: int, echo: Callable[[str], None]) -> ReconcileReport:
                 f"{subscription['id']} {state.customer_id}: "
                 f"{outcome.previous_status or 'unknown'} -> {outcome.status}{delta}"
             )
+    report.counted_more_than_once = addresses_counted_more_than_once()
     return report

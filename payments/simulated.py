@@ -7,7 +7,6 @@ moves through exactly the code that real events take.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 import time
@@ -36,25 +35,28 @@ def _serializer(salt: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
 
 
-def simulated_customer_id(email: str | None, fallback: str) -> str:
-    if not email:
-        return f"cus_sim_{fallback[:14]}"
-    return "cus_sim_" + hashlib.sha256(email.lower().encode()).hexdigest()[:14]
-
-
 def open_session(
     *,
     mode: str,
     email: str | None,
+    customer: str | None = None,
     tier: Tier | None = None,
     amount: int | None = None,
     currency: str = "usd",
 ) -> str:
-    """A signed token standing for an open Checkout Session."""
+    """A signed token standing for an open Checkout Session.
+
+    As in Stripe, paying it makes a new customer unless `customer` is passed (a gift without one
+    has no customer at all).
+    """
+    session_id = "cs_sim_" + secrets.token_hex(12)
+    if customer is None and mode == "subscription":
+        customer = "cus_sim_" + secrets.token_hex(7)
     session: dict[str, Any] = {
-        "id": "cs_sim_" + secrets.token_hex(12),
+        "id": session_id,
         "mode": mode,
         "email": email,
+        "customer": customer,
         "created": int(time.time()),
         "currency": currency,
         "amount": amount if tier is None else tier.amount,
@@ -164,7 +166,7 @@ def pay(open_token: str) -> str:
     suffix = session["id"].removeprefix("cs_sim_")
     now = int(time.time())
     email = session.get("email")
-    customer_id = simulated_customer_id(email, suffix)
+    customer_id = session.get("customer")
     completed: dict[str, Any] = {
         "id": session["id"],
         "object": "checkout.session",

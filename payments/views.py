@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 import metrics
-from extensions import csrf, limiter
+from extensions import csrf, db, limiter
 from membership.goal import goal_progress
 from membership.services import (
     InvalidPortalLink,
@@ -55,11 +55,14 @@ def _to_checkout(read_order):
     """Joining and contributing: the form read, then off to pay (or the form again)."""
     try:
         order = read_order(request.form)
-        return redirect(checkout_url(order, request.form.get("attempt")), 303)
+        url = checkout_url(order, request.form.get("attempt"))
     except InvalidOrder as invalid:
         return membership_page(invalid.errors, invalid.form, 422)
     except gateway.GatewayError:
+        db.session.rollback()
         return _unavailable()
+    db.session.commit()  # the reader's customer, as learned on the way
+    return redirect(url, 303)
 
 
 @bp.post("/membership/checkout")

@@ -9,14 +9,14 @@ import time
 from dataclasses import dataclass
 
 from database import run_in_transaction
-from membership.fulfilment import Outcome, apply_subscription_state
+from membership.fulfilment import Outcome
 from membership.models import Tier
 from payments import gateway, simulated
 from payments.handlers import (
-    checkout_state,
     is_paid_contribution_session,
     is_paid_membership_session,
     record_contribution_session,
+    record_membership_session,
     tier_for_metadata,
 )
 from payments.mode import simulated_mode
@@ -66,5 +66,5 @@ def record_completed_session(session: dict) -> WelcomeResult:
     tier = tier_for_metadata(session.get("metadata"))
     if tier is None:
         return WelcomeResult(PENDING)
-    state = checkout_state(session, tier, as_of=created, source="welcome")
-    return WelcomeResult(MEMBERSHIP, tier, apply_subscription_state(state))
+    outcome = record_membership_session(session, tier, as_of=created, source="welcome")
+    return WelcomeResult(MEMBERSHIP, tier, outcome)

@@ -9,7 +9,7 @@ from flask import abort, url_for
 from flask_login import current_user
 
 from extensions import client_address
-from staff.auth import record_action
+from staff.audit_trail import record_action
 
 
 def admin_required(view):

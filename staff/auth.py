@@ -1,4 +1,8 @@
-"""Staff accounts: creating them, checking passwords, and the audit log of what staff did."""
+"""Staff accounts: creating them, checking passwords at sign-in, and the sign-in back-off.
+
+A sign-in is: the password (authenticate), then, for an account with two-factor sign-in, a code
+(staff/second_factor.py); only then does finish_login() record it.
+"""
 
 from __future__ import annotations
 
@@ -11,36 +15,60 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select
 
-from addresses import email_key
+from addresses import email_key, rate_limit_key
 from database import utcnow
 from extensions import db
+from staff import lockout
+from staff.audit_trail import record_action
+from staff.devices import device_knows
 from staff.models import ROLES, AuditLog, StaffUser
-
-MIN_PASSWORD_LENGTH = 12
-AUDIT_PAGE_SIZE = 100
+from staff.passwords import password_problem
 
 # argon2-cffi's defaults are Argon2id with the RFC 9106 low-memory profile.
-_hasher = PasswordHasher()
+_STRONG = PasswordHasher()
+# The test suite hashes and checks hundreds of passwords: a cheap profile there, and only there
+# (TESTING with STAFF_FAST_PASSWORD_HASHING), as Django's test settings swap in a fast hasher.
+_FAST_FOR_TESTS = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def _hasher() -> PasswordHasher:
+    config = current_app.config
+    if config.get("TESTING") and config.get("STAFF_FAST_PASSWORD_HASHING"):
+        return _FAST_FOR_TESTS
+    return _STRONG
 
 
 class StaffAccountError(ValueError):
-    """A staff account cannot be created as asked; the message is for the operator."""
+    """A staff account cannot be created as asked; the message is for the person or operator."""
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
+
+
+def _dummy_hash() -> str:
+    return _dummy_hash_for(_hasher())
 
 
 @functools.cache
-def _dummy_hash() -> str:
-    return _hasher.hash("a password nobody has: only here to spend the same time")
+def _dummy_hash_for(hasher: PasswordHasher) -> str:
+    return hasher.hash("a password nobody has: only here to spend the same time")
 
 
 def _password_matches(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def account_key(typed: object) -> str:
+    """How a typed address finds its account, whatever was sent: as email-validator normalises
+    it, lower-cased ("  Ed@Example.COM " and "ed@example.com" are one account). Text that is no
+    address is only stripped and lower-cased (it finds nothing, and keys its own limit)."""
+    if not isinstance(typed, str):
+        return ""
+    return rate_limit_key(typed) or email_key(typed)[:320]
 
 
 def normalise_staff_email(email: str) -> str:
@@ -58,15 +86,23 @@ def staff_user_by_id(staff_id: int) -> StaffUser | None:
     return db.session.get(StaffUser, staff_id)
 
 
+def staff_user_by_email(typed: object) -> StaffUser | None:
+    key = account_key(typed)
+    if not key:
+        return None
+    return db.session.execute(
+        select(StaffUser).where(StaffUser.email_key == key)
+    ).scalar_one_or_none()
+
+
 def create_staff_user(email: str, password: str, role: str) -> StaffUser:
     """Adds an account to the session (the caller commits); refuses duplicates and weak input."""
     if role not in ROLES:
         raise StaffAccountError(f"Role must be one of: {', '.join(ROLES)}.")
     address = normalise_staff_email(email)
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise StaffAccountError(
-            f"The password must be at least {MIN_PASSWORD_LENGTH} characters long."
-        )
+    problem = password_problem(password, address)
+    if problem is not None:
+        raise StaffAccountError(problem)
     key = email_key(address)
     existing = db.session.execute(select(StaffUser.id).where(StaffUser.email_key == key))
     if existing.first() is not None:
@@ -76,53 +112,79 @@ def create_staff_user(email: str, password: str, role: str) -> StaffUser:
     return user
 
 
+def set_password(user: StaffUser, password: str) -> None:
+    """A new password (already checked against the rule): every other session of the account
+    ends, and a sign-in pause is over."""
+    user.password_hash = hash_password(password)
+    user.session_epoch = (user.session_epoch or 0) + 1
+    lockout.clear(user)
+
+
 @dataclass(frozen=True)
 class LoginAttempt:
     user: StaffUser | None
     # Why a refused attempt was refused, for the audit log only: people see one message.
     refusal: str | None = None
-    login_entry_id: int | None = None  # the audit row of a successful sign-in
+    login_entry_id: int | None = None  # the audit row of a completed sign-in
+    needs_code: bool = False  # the password was right; a two-factor code must follow
 
     @property
     def succeeded(self) -> bool:
-        return self.user is not None and self.refusal is None
+        return self.user is not None and self.refusal is None and not self.needs_code
 
 
-def authenticate(email: str, password: str) -> LoginAttempt:
-    """Checks a password; unknown addresses cost the same hashing time as known ones."""
-    key = email_key(email)
-    user = db.session.execute(
-        select(StaffUser).where(StaffUser.email_key == key)
-    ).scalar_one_or_none()
+def authenticate(email: object, password: object, device: dict | None = None) -> LoginAttempt:
+    """Checks a password; unknown and paused accounts cost the same hashing time as the rest.
+
+    A paused account (staff/lockout.py) is refused without its password being tried, unless the
+    attempt comes from a device the account signed in on before.
+    """
+    password = password if isinstance(password, str) else ""
+    user = staff_user_by_email(email)
     if user is None:
         _password_matches(_dummy_hash(), password)
         return LoginAttempt(user=None, refusal="unknown account")
+    if lockout.is_paused(user) and not device_knows(device, user.id):
+        _password_matches(_dummy_hash(), password)
+        return LoginAttempt(user=user, refusal="paused after wrong passwords")
     if not _password_matches(user.password_hash, password):
         return LoginAttempt(user=user, refusal="wrong password")
     if not user.active:
         return LoginAttempt(user=user, refusal="inactive account")
-    if _hasher.check_needs_rehash(user.password_hash):
+    if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
-    return LoginAttempt(user=user)
+    return LoginAttempt(user=user, needs_code=user.two_factor_enabled)
 
 
-def typed_address(typed: str | None) -> str:
+def typed_address(typed: object) -> str:
     """What was typed as the email, for the audit log; never a mistyped password."""
-    typed = (typed or "").strip()
+    typed = typed.strip() if isinstance(typed, str) else ""
     return typed[:320] if "@" in typed and " " not in typed else "(not an email address)"
 
 
-def attempt_login(email: str, password: str, ip: str | None) -> LoginAttempt:
+def attempt_login(
+    email: object, password: object, ip: str | None, device: dict | None = None
+) -> LoginAttempt:
     """Check the password and write the audit row either way (the caller commits)."""
-    attempt = authenticate(email, password)
+    attempt = authenticate(email, password, device)
     if attempt.succeeded:
-        entry = record_action("login", attempt.user.email, staff_id=attempt.user.id, ip=ip)
-        db.session.flush()
-        return replace(attempt, login_entry_id=entry.id)
+        return finish_login(attempt.user, ip)
+    if attempt.needs_code:
+        return attempt
+    if attempt.refusal == "wrong password":
+        lockout.record_failure(attempt.user, ip)
     staff_id = attempt.user.id if attempt.user else None
     record_action("login_failed", f"{typed_address(email)}: {attempt.refusal}", staff_id, ip)
     return attempt
+
+
+def finish_login(user: StaffUser, ip: str | None, how: str = "") -> LoginAttempt:
+    """Record a completed sign-in (the caller starts the session and commits)."""
+    lockout.clear(user)
+    user.last_login_at = utcnow()
+    entry = record_action("login", user.email + how, staff_id=user.id, ip=ip)
+    db.session.flush()
+    return replace(LoginAttempt(user=user), login_entry_id=entry.id)
 
 
 def signed_out_since(staff_id: int, login_entry_id: int | None) -> bool:
@@ -137,32 +199,3 @@ def signed_out_since(staff_id: int, login_entry_id: int | None) -> bool:
         AuditLog.staff_id == staff_id, AuditLog.action == "logout", AuditLog.id > login_entry_id
     )
     return db.session.execute(later_logout.limit(1)).first() is not None
-
-
-def record_action(
-    action: str, detail: str = "", staff_id: int | None = None, ip: str | None = None
-) -> AuditLog:
-    """Adds an audit row to the session, committed with the change it describes."""
-    row = AuditLog(staff_id=staff_id, action=action, detail=detail, ip=ip)
-    db.session.add(row)
-    return row
-
-
-@dataclass(frozen=True)
-class AuditPage:
-    rows: list  # (AuditLog, staff email or None), newest first
-    next_before: int | None  # the id to continue before, None on the last page
-
-
-def audit_page(before: int | None = None, size: int = AUDIT_PAGE_SIZE) -> AuditPage:
-    query = (
-        select(AuditLog, StaffUser.email)
-        .outerjoin(StaffUser, AuditLog.staff_id == StaffUser.id)
-        .order_by(AuditLog.id.desc())
-        .limit(size + 1)
-    )
-    if before is not None:
-        query = query.where(AuditLog.id < before)
-    rows = db.session.execute(query).all()
-    shown = rows[:size]
-    return AuditPage(shown, shown[-1][0].id if len(rows) > size and shown else None)

@@ -9,7 +9,8 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
-from staff.auth import StaffAccountError, create_staff_user, record_action
+from staff.audit_trail import record_action
+from staff.auth import StaffAccountError, create_staff_user
 from staff.models import EDITOR, ROLES
 
 staff_cli = AppGroup("staff", help="Manage staff accounts.")

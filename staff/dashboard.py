@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from database import utcnow
-from membership.goal import GoalProgress, goal_progress
+from membership.goal import GoalProgress, addresses_counted_more_than_once, goal_progress
 from staff import charts, stats
 
 GROWTH_DAY_CHOICES = (30, 90, 180, 365)
@@ -15,6 +15,7 @@ DEFAULT_GROWTH_DAYS = 90
 @dataclass(frozen=True)
 class Dashboard:
     progress: GoalProgress
+    counted_more_than_once: int  # addresses held by more than one member customer
     days: int
     day_choices: tuple[int, ...]
     series: list[stats.GrowthDay]
@@ -34,6 +35,7 @@ def dashboard(days: int | None) -> Dashboard:
     series = stats.member_growth(days, progress.members, today)
     return Dashboard(
         progress=progress,
+        counted_more_than_once=len(addresses_counted_more_than_once()),
         days=days,
         day_choices=GROWTH_DAY_CHOICES,
         series=series,

@@ -12,14 +12,15 @@ from wtforms import (
     IntegerField,
     PasswordField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange
 
 from membership.goal import MAX_GOAL
+from staff.models import ROLES
 
 
 class StaffForm(FlaskForm):
@@ -37,6 +38,45 @@ class StaffForm(FlaskForm):
 class LoginForm(StaffForm):
     email = EmailField("Email", validators=[DataRequired(message="Enter your email address.")])
     password = PasswordField("Password", validators=[DataRequired(message="Enter your password.")])
+
+
+class CodeForm(StaffForm):
+    code = StringField(
+        "Code from your authenticator app, or a recovery code",
+        validators=[DataRequired(message="Enter the code."), Length(max=64)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "text"},
+    )
+
+
+class ForgotPasswordForm(StaffForm):
+    email = EmailField(
+        "Email",
+        validators=[DataRequired(message="Enter your email address.")],
+    )
+
+
+class NewPasswordForm(StaffForm):
+    password = PasswordField(
+        "New password (at least 12 characters; a few unrelated words make a good one)",
+        validators=[DataRequired(message="Choose a password.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        "The new password again",
+        validators=[DataRequired(message="Type the password again.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+ROLE_CHOICES = [SelectChoice(role, role.capitalize()) for role in ROLES]
+
+
+class InviteForm(StaffForm):
+    email = EmailField(
+        "Colleague's email",
+        validators=[DataRequired(message="Enter their email address.")],
+    )
+    role = SelectField("Role", choices=ROLE_CHOICES, default="editor")
 
 
 class ActionForm(StaffForm):

@@ -1,4 +1,5 @@
-"""Signed links into staff accounts (invitation, password reset): one salt per purpose.
+"""Signed links into staff accounts (invitation, password reset, unlock) and the known-device
+cookie: one salt per purpose.
 
 Built like signing.py and raising its exceptions, so the salts below can later join
 signing.SALTS. The one addition is `now`: the time the token is made or read as of, so expiry
@@ -19,6 +20,8 @@ from signing import TokenExpired, TokenInvalid
 STAFF_SALTS = {
     "staff-invite": "staff.invite.v1",
     "staff-reset": "staff.reset.v1",
+    "staff-unlock": "staff.unlock.v1",
+    "staff-device": "staff.device.v1",
 }
 
 

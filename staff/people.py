@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from extensions import db
 from membership.models import MemberSubscription, Tier
 from newsletters.models import Consent, Newsletter, Subscriber, Subscription
+from payments.reversals import PaymentLine, payment_history
 
 PAGE_SIZE = 50
 SUBSCRIBERS, MEMBERS = "subscribers", "members"
@@ -77,6 +78,7 @@ class SubscriberRecord:
     subscriptions: list[tuple[Subscription, Newsletter]]
     consents: list[Consent]
     memberships: list[tuple[MemberSubscription, str | None]]
+    payments: list[PaymentLine] = field(default_factory=list)
 
 
 def subscriber_record(subscriber_id: int) -> SubscriberRecord | None:
@@ -94,15 +96,40 @@ def subscriber_record(subscriber_id: int) -> SubscriberRecord | None:
         .where(Consent.subscriber_id == subscriber.id)
         .order_by(Consent.signed_up_at.desc(), Consent.id.desc())
     ).all()
-    memberships = db.session.execute(
-        select(MemberSubscription, Tier.name)
-        .outerjoin(Tier, MemberSubscription.tier_id == Tier.id)
-        .where(func.lower(MemberSubscription.email) == subscriber.email_key)
-        .order_by(MemberSubscription.id)
-    ).all()
+    memberships = _memberships(func.lower(MemberSubscription.email) == subscriber.email_key)
     return SubscriberRecord(
         subscriber,
         [tuple(row) for row in subscriptions],
         list(consents),
-        [tuple(row) for row in memberships],
+        memberships,
+        payment_history(sorted({member.customer_id for member, _ in memberships})),
     )
+
+
+def _memberships(condition) -> list[tuple[MemberSubscription, str | None]]:
+    rows = db.session.execute(
+        select(MemberSubscription, Tier.name)
+        .outerjoin(Tier, MemberSubscription.tier_id == Tier.id)
+        .where(condition)
+        .order_by(MemberSubscription.id)
+    ).all()
+    return [tuple(row) for row in rows]
+
+
+@dataclass
+class CustomerRecord:
+    """One Stripe customer's memberships and payments (a member who reads no newsletter has no
+    subscriber record)."""
+
+    customer_id: str
+    memberships: list[tuple[MemberSubscription, str | None]]
+    payments: list[PaymentLine]
+
+
+def customer_record(customer_id: str) -> CustomerRecord | None:
+    if not customer_id or len(customer_id) > 255 or "\x00" in customer_id:
+        return None
+    memberships = _memberships(MemberSubscription.customer_id == customer_id)
+    if not memberships:
+        return None
+    return CustomerRecord(customer_id, memberships, payment_history([customer_id]))

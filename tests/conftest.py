@@ -51,6 +51,7 @@ def _test_settings(database_url: str, instance_path) -> dict:
         "STRIPE_API_BASE": None,
         "EMBED_ORIGINS": ["https://outlet.example"],
         "MEMBERSHIP_GOAL": 20000,
+        "STAFF_FAST_PASSWORD_HASHING": True,  # honoured only with TESTING (staff/auth.py)
     }
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import threading
 import time
 import uuid
@@ -146,12 +147,19 @@ class StripeStandIn:
     """A local HTTP server answering like Stripe's API; records every request it gets.
 
     `routes[(method, path)]` is a dict (answered as JSON with 200), a (status, dict) pair, or a
-    callable taking the recorded request and returning either.
+    callable taking the recorded request and returning either. Customers behave as Stripe's do
+    unless a test routes them itself: POST /v1/customers makes a new one each time (the same one
+    for a repeated Idempotency-Key), and the search finds them by `email:'…'`.
     """
 
     def __init__(self) -> None:
         self.requests: list[dict] = []
-        self.routes: dict = {}
+        self.customers: dict[str, dict] = {}  # id -> customer, as Stripe keeps them
+        self._customer_keys: dict[str, str] = {}  # Idempotency-Key -> the customer it made
+        self.routes: dict = {
+            ("POST", "/v1/customers"): self._create_customer,
+            ("GET", "/v1/customers/search"): self._search_customers,
+        }
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -206,6 +214,36 @@ class StripeStandIn:
 
     def requests_to(self, method: str, path: str) -> list[dict]:
         return [r for r in self.requests if r["method"] == method and r["path"] == path]
+
+    def add_customer(self, email: str, customer_id: str | None = None) -> dict:
+        """A customer as if made earlier (in Stripe's dashboard, or by an old checkout)."""
+        customer = fixture("customer")
+        number = len(self.customers) + 1
+        customer.update(id=customer_id or f"cus_standin_{number}", email=email)
+        customer["created"] = 1_700_000_000 + number
+        self.customers[customer["id"]] = customer
+        return customer
+
+    def _create_customer(self, request: dict) -> dict:
+        key = request["headers"].get("Idempotency-Key")
+        if key in self._customer_keys:
+            return self.customers[self._customer_keys[key]]
+        customer = self.add_customer(request["form"].get("email"))
+        if key:
+            self._customer_keys[key] = customer["id"]
+        return customer
+
+    def _search_customers(self, request: dict) -> dict:
+        query = request["query"].get("query", [""])[0]
+        match = re.fullmatch(r"email:'((?:[^'\\]|\\.)*)'", query)
+        wanted = re.sub(r"\\(.)", r"\1", match.group(1)).lower() if match else None
+        found = [c for c in self.customers.values() if (c.get("email") or "").lower() == wanted]
+        return {
+            "object": "search_result",
+            "data": found,
+            "has_more": False,
+            "url": "/v1/customers/search",
+        }
 
 
 @pytest.fixture

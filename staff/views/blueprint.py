@@ -11,10 +11,12 @@ from flask import (
     abort,
     current_app,
     flash,
+    redirect,
     render_template,
     request,
     session,
     stream_with_context,
+    url_for,
 )
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
@@ -24,6 +26,7 @@ from extensions import login_manager
 from staff import stats
 from staff.auth import signed_out_since, staff_user_by_id
 from staff.forms import LoginForm
+from staff.second_factor import two_factor_required
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -33,7 +36,18 @@ login_manager.login_message_category = "info"
 
 SIGNED_IN_AT = "staff_signed_in_at"
 LOGIN_ENTRY = "staff_login_entry"  # the audit row of this session's sign-in
-OPEN_ENDPOINTS = {"staff.login"}
+EPOCH = "staff_epoch"  # the account's session_epoch at sign-in (a new password raises it)
+# Pages for people not signed in: signing in, and the links mailed to them.
+OPEN_ENDPOINTS = {
+    "staff.login",
+    "staff.login_code",
+    "staff.forgot_password",
+    "staff.reset_password",
+    "staff.unlock",
+    "staff.accept_invitation",
+}
+# What an administrator may still open before setting up a required two-factor sign-in.
+SETUP_ENDPOINTS = {"staff.two_factor", "staff.two_factor_enable", "staff.logout"}
 
 
 @login_manager.user_loader
@@ -53,6 +67,8 @@ def _session_ended() -> bool:
     lifetime = current_app.permanent_session_lifetime.total_seconds()
     if time.time() - signed_in_at > lifetime:
         return True
+    if session.get(EPOCH, 0) != (current_user.session_epoch or 0):
+        return True  # the password changed (or the account was deactivated) since
     return signed_out_since(current_user.id, session.get(LOGIN_ENTRY))
 
 
@@ -66,7 +82,14 @@ def require_staff_session():
         flash("Your session has expired: please sign in again.", "info")
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
+    if request.endpoint not in SETUP_ENDPOINTS and _must_set_up_two_factor():
+        flash("Administrators must use two-factor sign-in here: set it up to go on.", "info")
+        return redirect(url_for("staff.two_factor"))
     return None
+
+
+def _must_set_up_two_factor() -> bool:
+    return two_factor_required(current_user) and not current_user.two_factor_enabled
 
 
 @bp.after_request
@@ -77,12 +100,18 @@ def never_cache_staff_pages(response):
 
 @bp.errorhandler(403)
 def forbidden(_error):
-    message = "Only administrators can change settings or export personal data."
+    message = (
+        "Only administrators can do this: change settings, manage staff accounts or export "
+        "personal data."
+    )
     return render_template("staff/message.html", title="Not allowed", message=message), 403
 
 
 @bp.errorhandler(429)
 def too_many_attempts(error):
+    if request.endpoint != "staff.login":
+        message = "Too many attempts. Please wait a minute and try again."
+        return render_template("staff/message.html", title="Please wait", message=message), 429
     form = LoginForm()
     message = "Too many sign-in attempts. Please wait a minute and try again."
     return render_template("staff/login.html", form=form, error=message, next=""), 429

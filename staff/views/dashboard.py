@@ -7,7 +7,7 @@ from flask import flash, redirect, render_template, request, url_for
 from extensions import db
 from membership.goal import goal_progress, set_goal
 from staff.access import admin_required, audit
-from staff.auth import audit_page
+from staff.audit_trail import audit_page
 from staff.dashboard import dashboard as dashboard_figures
 from staff.forms import GoalForm
 from staff.views.blueprint import bp, id_argument

@@ -69,6 +69,14 @@ def subscriber_data(subscriber_id: int):
     return json_download(export, f"subscriber-{subscriber_id}.json")
 
 
+@bp.get("/people/customers/<customer_id>")
+def customer_detail(customer_id: str):
+    record = people.customer_record(customer_id)
+    if record is None:
+        abort(404)
+    return render_template("staff/customer.html", record=record)
+
+
 @bp.get("/members/export.csv")
 @admin_required
 def members_export():

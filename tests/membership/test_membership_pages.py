@@ -25,7 +25,7 @@ def test_the_membership_page_shows_goal_count_bar_tiers_join_form_and_who_counts
     assert "Annual member: $100 a year" in page
     assert 'action="/membership/checkout"' in page and "novalidate" in page
     assert 'for="join-email"' in page
-    assert "A member is a reader with an active monthly or yearly membership" in page
+    assert "A member is one person (one Stripe customer)" in page
     assert "style=" not in page  # the CSP forbids inline styles
 
 
@@ -44,7 +44,7 @@ def test_api_goal_answers_members_goal_percent_and_time(client, tiers):
         db.session.add(AppSetting(key=GOAL_SETTING, value="7"))
         db.session.commit()
     body = client.get("/api/goal").get_json()
-    assert set(body) == {"members", "goal", "percent", "updated_at"}
+    assert set(body) == {"members", "goal", "percent", "updated_at", "definition"}
     assert (body["members"], body["goal"], body["percent"]) == (3, 7, 42.86)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", body["updated_at"])
 

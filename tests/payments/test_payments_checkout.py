@@ -45,7 +45,10 @@ def test_checkout_sends_our_parameters_to_stripe_and_redirects_to_its_page(strip
     assert form["mode"] == "subscription"
     assert form["line_items[0][price]"] == MEMBER_PRICE
     assert form["line_items[0][quantity]"] == "1"
-    assert form["customer_email"] == "Reader@example.com"
+    [made] = stripe_api.requests_to("POST", "/v1/customers")
+    assert made["form"]["email"] == "Reader@example.com"
+    assert form["customer"] == stripe_api.customers.popitem()[0]
+    assert "customer_email" not in form
     assert form["client_reference_id"] == "tier-member"
     assert form["metadata[tier_slug]"] == "member"
     assert form["subscription_data[metadata][tier_slug]"] == "member"
@@ -65,7 +68,8 @@ def test_the_same_form_sent_twice_reuses_one_idempotency_key(stripe_app, stripe_
     post_join_form(client, attempt="form-1")
     post_join_form(client, attempt="form-1")
     post_join_form(client, attempt="form-2")
-    keys = [r["headers"]["Idempotency-Key"] for r in stripe_api.requests]
+    sessions = stripe_api.requests_to("POST", "/v1/checkout/sessions")
+    keys = [r["headers"]["Idempotency-Key"] for r in sessions]
     assert keys[0] == keys[1] != keys[2]
 
 

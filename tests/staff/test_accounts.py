@@ -219,3 +219,22 @@ def test_a_next_link_with_a_line_break_lands_on_the_dashboard_not_an_error(admin
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/staff/")
     assert "X-Evil" not in response.headers
+
+
+def test_staff_create_refuses_a_common_password(runner, app_ctx):
+    result = runner.invoke(
+        args=["staff", "create", "new@newsroom.test", "--password-stdin"], input="password1234\n"
+    )
+    assert result.exit_code == 1
+    assert "common passwords" in result.output
+    assert db.session.scalar(select(db.func.count(StaffUser.id))) == 0
+
+
+def test_passwords_are_hashed_with_the_strong_profile_outside_the_test_suite(make_app):
+    from staff.auth import hash_password
+
+    for settings in ({"STAFF_FAST_PASSWORD_HASHING": False}, {"TESTING": False}):
+        with make_app(**settings).app_context():
+            assert hash_password("a long enough secret").startswith(
+                "$argon2id$v=19$m=65536,t=3,p=4$"
+            )

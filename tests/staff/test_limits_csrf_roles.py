@@ -138,7 +138,7 @@ def test_every_staff_form_carries_a_csrf_token(csrf_app):
         newsletter = make_newsletter("daily")
         list_id = newsletter.id
     pages = ["/staff/", "/staff/settings/goal", "/staff/lists/new", f"/staff/lists/{list_id}"]
-    pages.append(f"/staff/lists/{list_id}/edit")
+    pages += [f"/staff/lists/{list_id}/edit", "/staff/accounts", "/staff/two-factor"]
     for path in pages:
         page = client.get(path).get_data(as_text=True)
         for form in re.findall(r'<form[^>]*method="post".*?</form>', page, flags=re.S):
@@ -213,5 +213,26 @@ def test_editing_archiving_or_restoring_a_list_without_a_csrf_token_changes_noth
         assert (live.name, live.archived, archived.archived) == ("The Daily", False, True)
         assert (
             db.session.scalar(select(func.count(AuditLog.id)).where(AuditLog.action.like("list%")))
+            == 0
+        )
+
+
+def test_the_pages_for_signed_out_staff_carry_a_csrf_token_on_every_form(csrf_app):
+    client = csrf_app.test_client()
+    for path in ("/staff/login", "/staff/forgot-password"):
+        page = client.get(path).get_data(as_text=True)
+        forms = re.findall(r'<form[^>]*method="post".*?</form>', page, flags=re.S)
+        assert forms and all('name="csrf_token"' in form for form in forms), path
+
+
+def test_inviting_without_a_csrf_token_sends_nothing(csrf_app):
+    client, _ = _signed_in_with_csrf(csrf_app)
+    response = client.post("/staff/accounts/invite", data={"email": "x@newsroom.test"})
+    assert response.status_code == 400
+    with csrf_app.app_context():
+        assert (
+            db.session.scalar(
+                select(func.count(AuditLog.id)).where(AuditLog.action == "staff_invited")
+            )
             == 0
         )

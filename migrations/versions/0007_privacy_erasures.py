@@ -1,7 +1,7 @@
 """privacy: the erasure register; an erased member's address is not learned again
 
-Revision ID: 0006_privacy_erasures
-Revises: 0005_alarm_notices
+Revision ID: 0007_privacy_erasures
+Revises: 0006_staff_accounts
 Create Date: 2026-12-02 09:00:00.000000
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0006_privacy_erasures'
-down_revision = '0005_alarm_notices'
+revision = '0007_privacy_erasures'
+down_revision = '0006_staff_accounts'
 branch_labels = None
 depends_on = None
 
