@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 
 from database import utcnow
 from extensions import db
@@ -58,6 +58,20 @@ def counted_customers(address_key: str) -> list[str]:
             .order_by(MemberSubscription.customer_id)
         )
     )
+
+
+def erased_customer(customer_id: str) -> bool:
+    """Whether the reader behind this customer erased their address and has not come back
+    since (no membership of theirs has an address again): events and `members reconcile`
+    must not learn it anew."""
+    erased = exists().where(
+        MemberSubscription.customer_id == customer_id,
+        MemberSubscription.email_erased_at.is_not(None),
+    )
+    known = exists().where(
+        MemberSubscription.customer_id == customer_id, MemberSubscription.email.is_not(None)
+    )
+    return bool(db.session.scalar(select(erased & ~known)))
 
 
 def member_record(address_key: str) -> MemberRecord:

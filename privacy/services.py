@@ -84,6 +84,9 @@ def reader_export(subscriber_id: int) -> dict:
     reader = newsletter_data.reader(subscriber_id)
     newsletters = newsletter_data.reader_export(subscriber_id)
     member = member_data.member_record(reader.email_key)
+    paid = payment_data.payment_record(
+        reader.email_key, member.customer_ids, member.subscription_ids
+    )
     config = current_app.config
     return {
         "exported_at": utcnow().isoformat(),
@@ -94,7 +97,9 @@ def reader_export(subscriber_id: int) -> dict:
         "memberships": member.memberships,
         "membership_history": member.history,
         "contributions": member.contributions,
-        "payments": payment_data.payments_of(member.customer_ids, member.subscription_ids),
+        "stripe_customers": paid.stripe_customers,
+        "payments": paid.payments,
+        "refunds_and_disputes": paid.refunds_and_disputes,
         "mail": mail_data.mail_sent_to(
             {reader.email, reader.email_key}, reader.email_key, mail_window_start()
         ),
@@ -121,7 +126,9 @@ def erase_reader(subscriber_id: int, requested_by: str = BY_READER) -> ErasureDo
     reader = newsletter_data.reader(subscriber_id, lock=True)
     manage_urls = _manage_membership_urls(reader.email_key)
     member = member_data.forget_member(reader.email_key)
-    payments = payment_data.forget_payments(member.customer_ids, member.subscription_ids)
+    paid = payment_data.forget_payments(
+        reader.email_key, member.customer_ids, member.subscription_ids
+    )
     mail = mail_data.forget_mail({reader.email, reader.email_key}, reader.email_key)
     suppress_hash_only(reader.email)
     newsletters = newsletter_data.forget_reader(subscriber_id)
@@ -132,7 +139,9 @@ def erase_reader(subscriber_id: int, requested_by: str = BY_READER) -> ErasureDo
         "campaign_mail_anonymised": mail.anonymised,
         "memberships_address_cleared": member.subscriptions,
         "contributions_address_cleared": member.contributions,
-        "payments": payments,
+        "payments": paid.payments,
+        "refunds_and_disputes": paid.refunds_and_disputes,
+        "stripe_customers_forgotten": paid.stripe_customers,
     }
     prefix = address_hash(reader.email)[:12]
     entry = Erasure(

@@ -6,9 +6,10 @@ from sqlalchemy import select
 
 from extensions import db
 from membership.models import Contribution, MemberSubscription
-from payments.models import Payment
+from payments.models import ChargeReversal, Payment, StripeCustomer
 from tests.newsletters.helpers import load_lists, outbox
-from tests.privacy.helpers import confirmed_reader, erasure_link
+from tests.payments.test_refunds_and_disputes import charge, paid_by
+from tests.privacy.helpers import confirmed_reader, data_link, erasure_link
 from tests.stripe_helpers import (
     add_tiers,
     checkout_session,
@@ -30,12 +31,11 @@ def _member(app, client) -> str:
         add_tiers()
     created = subscription("sub_olena", "cus_olena", email=READER)
     assert post_event(client, make_event("customer.subscription.created", created)).status_code
-    post_event(
-        client,
-        make_event(
-            "invoice.paid", invoice("in_1", subscription_id="sub_olena", customer="cus_olena")
-        ),
-    )
+    paid = invoice("in_1", subscription_id="sub_olena", customer="cus_olena")
+    post_event(client, make_event("invoice.paid", paid))
+    post_event(client, make_event("invoice_payment.paid", paid_by("in_1", "pi_1")))
+    refunded = charge("ch_1", payment_intent="pi_1", refunded=500, customer="cus_olena")
+    post_event(client, make_event("charge.refunded", refunded))
     gift = checkout_session(
         "cs_gift",
         customer="cus_olena",
@@ -76,8 +76,31 @@ def test_erasing_deletes_payments_and_clears_the_address_from_contributions(stri
 
     with stripe_app.app_context():
         assert db.session.scalars(select(Payment)).all() == []
+        assert db.session.scalars(select(ChargeReversal)).all() == []
+        assert db.session.scalars(select(StripeCustomer)).all() == []
         (gift,) = db.session.scalars(select(Contribution))
         assert (gift.email, gift.amount) == (None, 2500)
+
+
+def test_the_members_file_holds_their_customer_payments_and_refunds(stripe_app):
+    client = stripe_app.test_client()
+    preferences = _member(stripe_app, client)
+
+    export = client.get(data_link(stripe_app, client, preferences, READER)).json
+
+    assert export["stripe_customers"] == ["cus_olena"]
+    (payment,) = export["payments"]
+    assert (payment["stripe_invoice_id"], payment["status"]) == ("in_1", "paid")
+    (reversal,) = export["refunds_and_disputes"]
+    assert (reversal["stripe_charge_id"], reversal["refunded"]) == ("ch_1", 500)
+    (gift,) = export["contributions"]
+    assert gift["amount"] == 2500
+
+
+def _address_known(app) -> bool:
+    with app.app_context():
+        found = select(StripeCustomer).where(StripeCustomer.email_key == READER)
+        return db.session.scalar(found) is not None
 
 
 def test_the_pages_say_how_to_cancel_through_manage_membership(stripe_app):
@@ -127,11 +150,13 @@ def test_members_reconcile_after_erasing_changes_nothing(stripe_app, stripe_api,
     assert "checked 1 subscriptions: 0 changed, 0 not ours; members 1 -> 1" in result.output
     assert member_count() == 1
     assert _membership(stripe_app).email is None
+    assert not _address_known(stripe_app)
 
 
 def test_a_later_event_does_not_bring_the_address_back_nor_a_second_welcome(stripe_app):
     client = stripe_app.test_client()
     preferences = _member(stripe_app, client)
+    assert _address_known(stripe_app)  # learned from the events, until the erasure
     client.post(erasure_link(stripe_app, client, preferences, READER))
 
     renewed = subscription("sub_olena", "cus_olena", email=READER, period_end=1_950_000_000)
@@ -141,3 +166,4 @@ def test_a_later_event_does_not_bring_the_address_back_nor_a_second_welcome(stri
     assert row.email is None
     assert row.current_period_end.timestamp() == 1_950_000_000
     assert outbox(stripe_app, "member_welcome") == []
+    assert not _address_known(stripe_app)
