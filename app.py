@@ -58,6 +58,7 @@ def _init_extensions(app: Flask) -> None:
     import newsletters.models  # noqa: F401
     import operations.models  # noqa: F401
     import payments.models  # noqa: F401
+    import privacy.models  # noqa: F401
     import staff.models  # noqa: F401
 
     db.init_app(app)
@@ -81,12 +82,14 @@ def _register_blueprints(app: Flask) -> None:
     from newsletters.api import bp as newsletters_api_bp
     from newsletters.routes import bp as newsletters_bp
     from payments.views import bp as payments_bp
+    from privacy.routes import bp as privacy_bp
     from staff.views import bp as staff_bp
 
     app.register_blueprint(newsletters_bp)
     app.register_blueprint(newsletters_api_bp)
     app.register_blueprint(membership_bp)
     app.register_blueprint(payments_bp)
+    app.register_blueprint(privacy_bp)
     app.register_blueprint(archive_bp)
     app.register_blueprint(staff_bp)
     register_with_mailer()  # how `outbox work` renders and filters campaign mail
@@ -113,12 +116,19 @@ def _register_commands(app: Flask) -> None:
     from campaigns.cli import campaigns_cli
     from demo import demo_command
     from mailer.cli import outbox_cli
+    from mailer.daily_jobs import register_daily_job
     from mailer.suppression_cli import mail_cli, suppressions_cli
-    from newsletters.cli import newsletters_cli
+    from newsletters.cli import newsletters_cli, subscribers_cli
     from payments.cli import members_cli, tiers_cli
+    from privacy.cli import maintenance_cli
+    from privacy.retention import DAILY_JOB, daily_purge
     from staff.cli import staff_cli
+    from staff.imports import delete_old_reports
 
     for command in (newsletters_cli, tiers_cli, members_cli, staff_cli, outbox_cli, demo_command):
         app.cli.add_command(command)
-    for command in (suppressions_cli, mail_cli, campaigns_cli):
+    for command in (suppressions_cli, mail_cli, campaigns_cli, subscribers_cli, maintenance_cli):
         app.cli.add_command(command)
+    # Run by `outbox work`, by one of its processes, once a day.
+    register_daily_job(DAILY_JOB, daily_purge)
+    register_daily_job("staff-import-reports", delete_old_reports)

@@ -102,6 +102,14 @@ def load_settings(instance_path: Path) -> dict:
         "LISTS_CACHE_SECONDS": float(os.environ.get("LISTS_CACHE_SECONDS", "5")),
         "GOAL_CACHE_SECONDS": float(os.environ.get("GOAL_CACHE_SECONDS", "2")),
         "OUTBOX_MAX_ATTEMPTS": int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "12")),
+        # Retention (`maintenance purge`, and once a day `outbox work`): never-confirmed signups,
+        # and what finished mail said and to whom, are deleted after this many days.
+        "PENDING_RETENTION_DAYS": int(os.environ.get("PENDING_RETENTION_DAYS", "30")),
+        "OUTBOX_RETENTION_DAYS": int(os.environ.get("OUTBOX_RETENTION_DAYS", "30")),
+        # Links to a reader's data, or to erase it, mailed on request: per reader.
+        "RATELIMIT_PRIVACY_LINKS": os.environ.get("RATELIMIT_PRIVACY_LINKS", "5/hour"),
+        # Staff uploads of subscriber files (the only route allowed a body this large).
+        "IMPORT_UPLOAD_MAX_BYTES": int(os.environ.get("IMPORT_UPLOAD_MAX_MB", "100")) * 2**20,
         "OUTBOX_SMTP_CONNECTIONS": int(os.environ.get("OUTBOX_SMTP_CONNECTIONS", "8")),
         "OUTBOX_RATE_LIMIT": float(os.environ.get("OUTBOX_RATE_LIMIT", "0")),
         "OUTBOX_LEASE_SECONDS": float(os.environ.get("OUTBOX_LEASE_SECONDS", "60")),

@@ -52,6 +52,12 @@ WEBHOOK_EVENTS = Counter(
     "(handled, ignored, duplicate, or invalid_signature with type unverified).",
     ["type", "outcome"],
 )
+RETENTION_PURGED = Counter(
+    "retention_purged_rows",
+    "Rows the retention purge removed: kind=unconfirmed_subscribers or consent_records "
+    "(deleted), or mail (contents and recipient cleared).",
+    ["kind"],
+)
 REQUEST_DURATION = Histogram(
     "http_request_duration_seconds",
     "Time to answer a request, by Flask endpoint (never the raw path), method and status.",

@@ -13,6 +13,8 @@ SALTS = {
     "unsubscribe": "newsletters.unsubscribe.v1",
     "preferences": "newsletters.preferences.v1",
     "portal": "membership.portal.v1",
+    "data-export": "privacy.data-export.v1",
+    "erasure": "privacy.erasure.v1",
 }
 
 
@@ -24,6 +26,11 @@ class TokenExpired(Exception):
 
 class TokenInvalid(Exception):
     pass
+
+
+class ReaderGone(TokenInvalid):
+    """A genuine link naming a reader whose data is gone (erased, or purged unconfirmed): the
+    reader pages answer 404, as for anything else that no longer exists."""
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:

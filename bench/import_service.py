@@ -64,8 +64,8 @@ def prepare(database_url: str) -> None:
     from app import create_app
     from extensions import db
     from mailer.suppression_models import Suppression
+    from newsletters.lists import load_demo_lists
     from newsletters.models import Consent, Subscriber, Subscription
-    from newsletters.services import load_demo_lists
 
     app = create_app(settings(database_url))
     with app.app_context():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from flask import current_app
 from sqlalchemy import or_, select, update
 
 from database import upsert, utcnow
@@ -22,7 +23,12 @@ log = logging.getLogger(__name__)
 
 _jobs_table = DailyJob.__table__
 _jobs: dict[str, Callable[[], object]] = {}
-_seen_for_day: dict[str, str] = {}  # name -> the day this process last found it done or ran it
+
+
+def _seen_for_day() -> dict[str, str]:
+    """Name -> the day this process last found the job done or ran it. Kept on the app, so
+    a second app in one process (tests, a second database) looks at its own database."""
+    return current_app.extensions.setdefault("daily_jobs_seen", {})
 
 
 def register_daily_job(name: str, job: Callable[[], object]) -> None:
@@ -35,12 +41,13 @@ def register_daily_job(name: str, job: Callable[[], object]) -> None:
 def run_due_daily_jobs(report: Callable[[str], None] = log.info) -> list[str]:
     """Run each registered job not yet run today by any worker; returns the names it ran."""
     today = utcnow().date().isoformat()
+    seen = _seen_for_day()
     ran = []
     for name, job in list(_jobs.items()):
-        if _seen_for_day.get(name) == today:
+        if seen.get(name) == today:
             continue
         claimed = _claim(name, today)
-        _seen_for_day[name] = today
+        seen[name] = today
         if not claimed:
             continue
         ran.append(name)

@@ -105,7 +105,7 @@ def apply_subscription_state(state: SubscriptionState) -> Outcome:
     ).scalar_one_or_none()
     older = row is not None and state.as_of < row.status_event_created and not state.final
     if row is not None and (row.deleted or older):
-        if row.email is None and state.email:
+        if row.email is None and state.email and row.email_erased_at is None:
             _learn_email(row, state)  # an email is news even when the status is not
         return Outcome(False, row.status, row.status, 0)
     email_before = row.email if row is not None else None
@@ -173,7 +173,7 @@ def _copy_state(row: MemberSubscription, state: SubscriptionState) -> None:
     row.status = state.status
     row.status_event_created = state.as_of
     row.deleted = state.final
-    if state.email:
+    if state.email and row.email_erased_at is None:  # an erased address stays erased
         row.email = email_key(state.email)  # looked up by "Manage membership"
     # Fields an event does not carry (checkout sessions know no period) keep what we had.
     for name in ("period_end", "started_at", "cancel_at", "canceled_at", "ended_at"):

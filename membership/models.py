@@ -40,6 +40,8 @@ class MemberSubscription(db.Model):
     stripe_subscription_id: Mapped[str] = mapped_column(String(255), unique=True)
     customer_id: Mapped[str] = mapped_column(String(255), index=True)
     email: Mapped[str | None] = mapped_column(String(320), nullable=True, index=True)
+    # Set when the reader erased their data: the address is not learned again from events.
+    email_erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     tier_id: Mapped[int | None] = mapped_column(ForeignKey("tiers.id"), nullable=True)
     status: Mapped[str] = mapped_column(String(32))
     current_period_end: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

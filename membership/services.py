@@ -172,7 +172,7 @@ def request_portal_link(email: str) -> bool:
         .distinct()
         .order_by(MemberSubscription.customer_id)
     ).scalars()
-    portal_urls = [_portal_url(customer_id) for customer_id in customers]
+    portal_urls = [portal_url(customer_id) for customer_id in customers]
     queue_mail(
         to=email,
         template="membership_portal",
@@ -181,7 +181,8 @@ def request_portal_link(email: str) -> bool:
     return bool(portal_urls)
 
 
-def _portal_url(customer_id: str) -> str:
+def portal_url(customer_id: str) -> str:
+    """A "Manage membership" link for the customer, valid PORTAL_LINK_MAX_AGE_SECONDS."""
     token = make_token("portal", {"customer": customer_id})
     return external_url(f"/membership/portal/{token}")
 

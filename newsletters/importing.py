@@ -86,6 +86,7 @@ class ImportResult:
     skipped: int = 0
     suppressed: int = 0
     invalid: int = 0  # of the skipped rows, those reported as problems
+    confirmations: int = 0  # confirmation mails queued (with send_confirmations)
 
     def summary(self) -> str:
         return f"imported {self.imported}, skipped {self.skipped}, suppressed {self.suppressed}"
@@ -96,6 +97,7 @@ class _Batch:
     rows: int
     created: int
     problems: list[RowProblem]
+    mailed: int = 0
 
 
 def import_subscribers(
@@ -115,7 +117,7 @@ def import_subscribers(
     `progress` hears how many rows each committed batch held: both after the commit, so
     neither repeats when a batch is retried.
     """
-    newsletter = _open_list(newsletter_slug)
+    newsletter = importable_list(newsletter_slug)
     result = ImportResult()
     for rows in _batches(upload.rows(), batch_size):
 
@@ -123,11 +125,11 @@ def import_subscribers(
             accepted, problems = _accepted(rows)
             if upload.kind.suppresses:
                 created = suppress_batch(_suppressions(upload, accepted))
-            else:
-                created = _subscribe(
-                    upload, newsletter, accepted, is_suppressed_batch, send_confirmations
-                )
-            return _Batch(len(rows), created, problems)
+                return _Batch(len(rows), created, problems)
+            created, mailed = _subscribe(
+                upload, newsletter, accepted, is_suppressed_batch, send_confirmations
+            )
+            return _Batch(len(rows), created, problems, mailed)
 
         batch = run_in_transaction(work)
         if upload.kind.suppresses:
@@ -136,6 +138,7 @@ def import_subscribers(
             result.imported += batch.created
         result.skipped += batch.rows - batch.created
         result.invalid += len(batch.problems)
+        result.confirmations += batch.mailed
         for problem in batch.problems:
             if report_problem:
                 report_problem(problem)
@@ -144,7 +147,8 @@ def import_subscribers(
     return result
 
 
-def _open_list(slug: str) -> Newsletter:
+def importable_list(slug: str) -> Newsletter:
+    """The open list a file is imported into; UnknownNewsletter if there is none."""
     newsletter = db.session.scalar(select(Newsletter).where(Newsletter.slug == slug))
     if newsletter is None:
         raise UnknownNewsletter(slug)
@@ -262,16 +266,16 @@ def _subscribe(
     accepted: dict[str, tuple[str, ImportRow]],
     is_suppressed_batch: IsSuppressedBatch,
     send_confirmations: bool,
-) -> int:
+) -> tuple[int, int]:
     """Subscribers, subscriptions, consent records (and confirmations) for the batch; returns
-    how many subscriptions it created."""
+    how many subscriptions it created and how many confirmation mails it queued."""
     if not accepted:
-        return 0
+        return 0, 0
     suppressed = set(is_suppressed_batch(list(accepted)))
     # Sorted: concurrent imports of overlapping files take the index locks in one order.
     wanted = sorted(key for key in accepted if key not in suppressed)
     if not wanted:
-        return 0
+        return 0, 0
     now = utcnow()
     ids = _subscriber_ids(accepted, wanted, send_confirmations, now)
     created_ids = set(
@@ -299,7 +303,7 @@ def _subscribe(
         if subscriber_id in created_ids
     ]
     if not created:
-        return 0
+        return 0, 0
     # Claimed before the consent records exist: the claim refuses an address whose opt-in
     # for the same list is a minute old, and these records would be.
     to_mail = [item for item in created if send_confirmations and _may_mail(item, newsletter)]
@@ -314,7 +318,7 @@ def _subscribe(
         queue_confirmation(
             item.address, item.subscriber_id, [newsletter], consent_ids[item.subscriber_id]
         )
-    return len(created)
+    return len(created), len(to_mail)
 
 
 def _subscriber_ids(

@@ -3,7 +3,8 @@
 A GET never changes anything (mail scanners follow links); every change is a POST. None of
 these needs a session or a CSRF token: the signed token in the URL is the credential. A link
 that is not valid (TokenInvalid) or has expired (TokenExpired) is answered by link_invalid()
-and link_expired() below, which newsletters/routes.py registers for every route here.
+and link_expired() below, one naming a reader whose data is gone (ReaderGone) by link_gone();
+newsletters/routes.py registers them for every route here.
 """
 
 from __future__ import annotations
@@ -14,15 +15,13 @@ from extensions import client_address, db
 from newsletters import links, optin, preferences, signup_forms
 from newsletters.forms import SUCCESS_MESSAGE
 from newsletters.limits import signup_per_client
-from newsletters.services import lists_named
-from signing import TokenExpired, TokenInvalid
+from signing import ReaderGone, TokenExpired, TokenInvalid
 
 # --- confirm ------------------------------------------------------------------------------
 
 
 def confirm(token: str):
-    claim = links.read_confirm_token(token)
-    lists = optin.subscription_statuses(claim.subscriber_id, claim.slugs)
+    lists = optin.lists_to_confirm(links.read_confirm_token(token))
     return render_template("newsletters/confirm.html", token=token, lists=lists)
 
 
@@ -47,10 +46,12 @@ def confirm_resend(token: str):
 
 
 def unsubscribe(token: str):
-    claim = links.read_unsubscribe_token(token)
-    every_list, lists = claim.slugs is None, lists_named(claim.slugs)
+    offered = preferences.leaving(links.read_unsubscribe_token(token))
     return render_template(
-        "newsletters/unsubscribe.html", token=token, every_list=every_list, lists=lists
+        "newsletters/unsubscribe.html",
+        token=token,
+        every_list=offered.every_list,
+        lists=offered.lists,
     )
 
 
@@ -61,12 +62,11 @@ def unsubscribe_post(token: str):
     db.session.commit()
     if _one_click():
         return "You are unsubscribed.\n", 200, {"Content-Type": "text/plain; charset=utf-8"}
-    reader = departure.subscriber_id
     return render_template(
         "newsletters/unsubscribed.html",
         every_list=departure.every_list,
         lists=departure.lists,
-        preferences_path=links.preferences_path(reader) if reader is not None else None,
+        preferences_path=links.preferences_path(departure.subscriber_id),
     )
 
 
@@ -109,11 +109,19 @@ def _preferences_page(reader, change=None):
 
 
 def link_invalid(_error: TokenInvalid):
-    """Cut short, changed, or naming a reader who is gone: offer to sign up again."""
+    """Cut short or changed: offer to sign up again."""
     if _one_click():
         return "This unsubscribe link is not valid.\n", 400, {"Content-Type": "text/plain"}
     forms = signup_forms.signup_again_forms()
     return render_template("newsletters/link_invalid.html", forms=forms), 400
+
+
+def link_gone(_error: ReaderGone):
+    """A genuine link whose reader's data is gone (erased, or never confirmed and purged)."""
+    if _one_click():
+        return "This address is no longer on our lists.\n", 404, {"Content-Type": "text/plain"}
+    forms = signup_forms.signup_again_forms()
+    return render_template("newsletters/link_gone.html", forms=forms), 404
 
 
 def link_expired(_error: TokenExpired):

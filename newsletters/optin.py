@@ -10,6 +10,7 @@ import metrics
 from database import utcnow
 from extensions import db
 from mailer.services import list_id_header, queue_mail
+from mailer.suppressions import unsuppress
 from newsletters import links
 from newsletters.models import (
     CONFIRMED,
@@ -27,7 +28,7 @@ from newsletters.services import (
     queue_confirmation,
     slugs_key,
 )
-from signing import TokenInvalid
+from signing import ReaderGone
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,12 @@ def confirm(claim: links.ConfirmClaim) -> ConfirmOutcome:
     Only pending subscriptions change, with one UPDATE … RETURNING, so of two concurrent
     confirmations one sees the rows and queues the welcome mail, the other sees none.
     A list the reader left after signing up stays left: an old link does not undo that.
+    Confirming lifts a suppression of the address (a bounce long ago, an erasure): the reader
+    has just shown that the address is theirs and wants the mail (CONTRACT.md, Suppressions).
     """
     subscriber = db.session.get(Subscriber, claim.subscriber_id)
     if subscriber is None:
-        raise TokenInvalid()
+        raise ReaderGone()
     named = lists_named(claim.slugs)
     newly_ids = confirm_pending(subscriber.id, [newsletter.id for newsletter in named])
     newly = [newsletter for newsletter in named if newsletter.id in newly_ids]
@@ -68,6 +71,7 @@ def confirm(claim: links.ConfirmClaim) -> ConfirmOutcome:
                 .values(confirmed_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
+        unsuppress(subscriber.email)
         queue_welcome(subscriber, newly)
     left = [
         newsletter
@@ -95,10 +99,13 @@ def queue_welcome(subscriber: Subscriber, newsletters: list[Newsletter]) -> None
 
 
 def resend_confirmation(claim: links.ConfirmClaim) -> bool:
-    """A fresh link for the lists of an expired one that still wait; counts against the cap."""
+    """A fresh link for the lists of an expired one that still wait; counts against the cap.
+
+    ReaderGone when the reader's data is gone (erased, or purged as never confirmed).
+    """
     subscriber = db.session.get(Subscriber, claim.subscriber_id)
     if subscriber is None:
-        return False
+        raise ReaderGone()
     waiting = [
         newsletter
         for newsletter, status in subscription_statuses(subscriber.id, claim.slugs)
@@ -111,6 +118,13 @@ def resend_confirmation(claim: links.ConfirmClaim) -> bool:
         consent_id = None
     queue_confirmation(subscriber.email, subscriber.id, waiting, consent_id)
     return True
+
+
+def lists_to_confirm(claim: links.ConfirmClaim) -> list[tuple[Newsletter, str]]:
+    """What the confirmation page shows; ReaderGone when the reader's data is gone."""
+    if db.session.get(Subscriber, claim.subscriber_id) is None:
+        raise ReaderGone()
+    return subscription_statuses(claim.subscriber_id, claim.slugs)
 
 
 def subscription_statuses(

@@ -35,7 +35,7 @@ from newsletters.services import (
     slugs_key,
     upsert_subscriptions,
 )
-from signing import TokenInvalid
+from signing import ReaderGone
 
 PREFERENCES_WORDING = "Chose lists on the newsletter preferences page"
 
@@ -63,14 +63,14 @@ class Departure:
 
     every_list: bool
     lists: list[Newsletter]  # the lists the link names
-    subscriber_id: int | None  # None: the reader's data is gone, so no preferences link
+    subscriber_id: int
 
 
 def reader_lists(subscriber_id: int) -> ReaderLists:
-    """The reader a preferences link names; TokenInvalid when they are gone."""
+    """The reader a preferences link names; ReaderGone when their data is gone."""
     subscriber = db.session.get(Subscriber, subscriber_id)
     if subscriber is None:
-        raise TokenInvalid()
+        raise ReaderGone()
     return ReaderLists(subscriber, lists_with_status(subscriber_id))
 
 
@@ -139,14 +139,33 @@ def _join(
         change.confirmation_queued = True
 
 
+@dataclass(frozen=True)
+class Leaving:
+    """What the unsubscribe page offers to leave."""
+
+    every_list: bool
+    lists: list[Newsletter]
+
+
+def leaving(claim: UnsubscribeClaim) -> Leaving:
+    """The lists an unsubscribe link names; ReaderGone when the reader's data is gone."""
+    if db.session.get(Subscriber, claim.subscriber_id) is None:
+        raise ReaderGone()
+    return Leaving(claim.slugs is None, lists_named(claim.slugs))
+
+
 def leave(claim: UnsubscribeClaim, every_list: bool) -> Departure:
-    """Leave the lists of an unsubscribe link, or every list; safe to repeat."""
+    """Leave the lists of an unsubscribe link, or every list; safe to repeat.
+
+    ReaderGone when the reader's data is gone (erased): there is nothing left to unsubscribe.
+    """
+    if db.session.get(Subscriber, claim.subscriber_id) is None:
+        raise ReaderGone()
     unsubscribe(claim.subscriber_id, None if every_list else claim.slugs)
-    known = db.session.get(Subscriber, claim.subscriber_id) is not None
     return Departure(
         every_list=every_list or claim.slugs is None,
         lists=lists_named(claim.slugs),
-        subscriber_id=claim.subscriber_id if known else None,
+        subscriber_id=claim.subscriber_id,
     )
 
 

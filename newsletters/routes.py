@@ -11,7 +11,7 @@ from flask import Blueprint
 
 from extensions import csrf
 from newsletters import link_views, views
-from signing import TokenExpired, TokenInvalid
+from signing import ReaderGone, TokenExpired, TokenInvalid
 
 
 def _reader_pages() -> Blueprint:
@@ -36,6 +36,7 @@ def _reader_pages() -> Blueprint:
     preferences = link_views.preferences_post
     pages.add_url_rule("/preferences/<token>", view_func=preferences, methods=["POST"])
     pages.register_error_handler(TokenInvalid, link_views.link_invalid)
+    pages.register_error_handler(ReaderGone, link_views.link_gone)
     pages.register_error_handler(TokenExpired, link_views.link_expired)
     return pages
 

@@ -17,6 +17,7 @@ from addresses import email_key
 from database import upsert, utcnow
 from extensions import db
 from membership.goal import counting_customers
+from membership.reader_data import erased_customer
 from payments import gateway
 from payments.models import StripeCustomer
 
@@ -37,6 +38,8 @@ def remember_customer(customer_id: str | None, email: str | None) -> None:
         return
     if "@" not in key or len(key) > MAX_EMAIL_LENGTH or "\x00" in key + customer_id:
         return
+    if erased_customer(customer_id):
+        return  # the reader erased their data: Stripe still knows the address, we do not
     now = utcnow()
     statement = upsert(StripeCustomer.__table__).values(
         customer_id=customer_id, email_key=key, learned_at=now

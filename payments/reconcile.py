@@ -36,8 +36,8 @@ def _differs(row: MemberSubscription | None, subscription: dict, tier_id: int) -
         return True
     if row.deleted:
         return False  # deleted is final, even for reconcile
-    if row.email is None and _customer_email(subscription):
-        return True
+    if row.email is None and row.email_erased_at is None and _customer_email(subscription):
+        return True  # an address learned late (an erased one is not learned again)
     items = (subscription.get("items") or {}).get("data") or []
     ends = [item["current_period_end"] for item in items if item.get("current_period_end")]
     period_end = timestamp(max(ends)) if ends else None

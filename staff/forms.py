@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import request
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from werkzeug.datastructures import CombinedMultiDict, ImmutableMultiDict
 from wtforms import (
     BooleanField,
     EmailField,
@@ -124,3 +126,28 @@ class SendForm(StaffForm):
         default="now",
     )
     at = StringField("Date and time (UTC)", render_kw={"type": "datetime-local"})
+
+
+class ImportForm(FlaskForm):
+    """The one staff form that takes a file: its `file` part, every other field from the
+    posted form alone (never a JSON body, never a file part where text is expected)."""
+
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form, formdata):
+            if formdata is None or request.method != "POST":
+                return None  # a blank form, or a page shown without a post
+            upload = ImmutableMultiDict([("file", part) for part in request.files.getlist("file")])
+            return CombinedMultiDict([upload, request.form])
+
+    file = FileField(
+        "File (a Mailchimp audience export, or any CSV with an email column)",
+        validators=[FileRequired(message="Choose a file to import.")],
+    )
+    newsletter = SelectField("Into the list", validate_choice=True)
+    encoding = StringField(
+        "Encoding, only for a file that is neither UTF-8 nor UTF-16 (cp1252, cp1251, …)",
+        validators=[Length(max=40)],
+    )
+    send_confirmations = BooleanField(
+        "Mail each pending reader a confirmation (through the outbox, within the daily caps)"
+    )

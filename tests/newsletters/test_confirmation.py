@@ -155,10 +155,13 @@ def test_resend_needs_a_genuine_signature(lists, client):
     assert outbox(lists) == []
 
 
-def test_link_of_a_deleted_subscriber_is_a_400_page(lists, client):
+def test_link_of_a_deleted_subscriber_is_a_404_page(lists, client):
+    """CONTRACT.md: once a reader's data is gone, their old links answer 404."""
     subscribe_api(client, "reader@example.com")
     path = confirm_path(lists)
     with lists.app_context():
         db.session.query(Subscriber).delete()
         db.session.commit()
-    assert client.post(path).status_code == 400
+    response = client.post(path)
+    assert response.status_code == 404
+    assert "This link no longer works" in response.get_data(as_text=True)
