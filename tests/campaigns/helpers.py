@@ -71,7 +71,7 @@ def create(app, slug: str = "briefing", subject: str = "The budget, explained", 
     result = run(app, "campaigns", "create", "--newsletter", slug, "--subject", subject,
                  "--body", "-", input=body)  # fmt: skip
     assert result.exit_code == 0, result.output
-    return int(result.output.splitlines()[0])
+    return int(result.stdout.splitlines()[0])  # stderr carries log lines
 
 
 def send(app, campaign_id: int, *extra: str):
