@@ -31,7 +31,7 @@ def test_create_prints_the_new_campaigns_id_alone_on_its_first_line(newsroom, tm
                  "--subject", "The budget", "--body", str(body))  # fmt: skip
 
     assert result.exit_code == 0, result.output
-    first_line = result.output.splitlines()[0]
+    first_line = result.stdout.splitlines()[0]
     assert first_line.isdigit()
     stored = campaign(newsroom, int(first_line))
     assert (stored.status, stored.subject, stored.body_markdown) == ("draft", "The budget", BODY)
