@@ -13,13 +13,15 @@ import errors
 import i18n
 import logs
 import security
-from config import load_settings
+from config import load_settings, log_level
 from database import MAX_DATABASE_ID
 from extensions import cors, csrf, db, limiter, login_manager, migrate
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
+    # Before the settings are read: their own warnings (no REDIS_URL) are JSON lines on stderr too.
+    logs.configure_logging(log_level())
     app.config.update(load_settings(Path(app.instance_path)))
     if test_config:
         app.config.update(test_config)

@@ -38,6 +38,10 @@ def _development_secret(instance_path: Path) -> str:
     return key
 
 
+def log_level() -> str:
+    return os.environ.get("LOG_LEVEL", "INFO").upper()
+
+
 def load_settings(instance_path: Path) -> dict:
     env = os.environ.get("APP_ENV", "development")
     production = env == "production"
@@ -115,7 +119,7 @@ def load_settings(instance_path: Path) -> dict:
         "OUTBOX_LEASE_SECONDS": float(os.environ.get("OUTBOX_LEASE_SECONDS", "60")),
         "OUTBOX_RETRY_SECONDS": float(os.environ.get("OUTBOX_RETRY_SECONDS", "30")),
         "METRICS_TOKEN": os.environ.get("METRICS_TOKEN") or None,
-        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").upper(),
+        "LOG_LEVEL": log_level(),
         "SPIKE_MULTIPLE": float(os.environ.get("SPIKE_MULTIPLE", "5")),
         "SPIKE_FLOOR": int(os.environ.get("SPIKE_FLOOR", "50")),
         "TESTING": env == "testing",

@@ -1,5 +1,6 @@
 """The floor for a signup: email-validator, a subscriber row and an outbox row in one
-transaction with psycopg 3 and no framework beyond Flask (NOTES.md's "raw signup write")."""
+transaction with psycopg 3 and no framework beyond Flask: the "raw signup write" row of
+results.md, which the service's signups are measured against."""
 
 import os
 import threading

@@ -2,7 +2,7 @@
 
 Usage: make bench  (or .venv/bin/python bench/run.py [--seconds 10] [--members 1000000])
 Needs PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379 and wrk (make bench installs it).
-Writes bench/results.md. Medians of three interleaved runs, as in ../shared/NOTES.md.
+Writes bench/results.md. Medians of three interleaved runs (the ratios hold on a shared machine).
 """
 
 from __future__ import annotations

@@ -38,6 +38,15 @@ class AccountError(ValueError):
         self.message = message
 
 
+def check_new_password(password: str, confirm: str, email: str) -> None:
+    """Raises AccountError, by the field to correct, unless the two match and the rule allows it."""
+    if password != confirm:
+        raise AccountError("confirm", "The two passwords are not the same.")
+    problem = password_problem(password, email)
+    if problem is not None:
+        raise AccountError("password", problem)
+
+
 class LastAdministrator(AccountError):
     def __init__(self) -> None:
         super().__init__(
@@ -146,11 +155,7 @@ def open_invitation(token: str) -> StaffInvitation:
 def accept_invitation(token: str, password: str, confirm: str, ip: str | None) -> StaffUser:
     """Make the invited account with the password chosen; the link is then spent."""
     row = open_invitation(token)
-    if password != confirm:
-        raise AccountError("confirm", "The two passwords are not the same.")
-    problem = password_problem(password, row.email)
-    if problem is not None:
-        raise AccountError("password", problem)
+    check_new_password(password, confirm, row.email)
     claimed = db.session.execute(
         update(StaffInvitation)
         .where(

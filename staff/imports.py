@@ -37,6 +37,14 @@ class UploadReport:
     rejected_summary: str
     report_name: str | None  # for the rejected rows' download; None when none was rejected
 
+    @property
+    def audit_detail(self) -> str:
+        """What the audit log keeps of it: file, list and counts, never an address."""
+        return (
+            f"{self.file_name} into {self.newsletter_slug}: "
+            f"{self.result.summary()}; {self.rejected_count} rejected"
+        )
+
 
 def list_choices() -> list[tuple[str, str]]:
     return [(newsletter.slug, newsletter.name) for newsletter in open_lists()]

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from extensions import db
 from mailer.services import queue_mail
 from signing import external_url
-from staff.accounts import AccountError
+from staff.accounts import AccountError, check_new_password
 from staff.audit_trail import record_action
 from staff.auth import (
     StaffAccountError,
@@ -29,7 +29,6 @@ from staff.invitations import (
     read_password_reset,
 )
 from staff.models import StaffUser
-from staff.passwords import password_problem
 
 _NO_HASH = "$argon2id$v=19$m=65536,t=3,p=4$bm8gYWNjb3VudA$bm8gYWNjb3VudCBoZXJl"
 
@@ -76,11 +75,7 @@ def account_for_reset(token: str) -> StaffUser:
 def reset_password(token: str, password: str, confirm: str, ip: str | None) -> StaffUser:
     """Set the new password: the link dies with the old one, and so do other sessions."""
     user = account_for_reset(token)
-    if password != confirm:
-        raise AccountError("confirm", "The two passwords are not the same.")
-    problem = password_problem(password, user.email)
-    if problem is not None:
-        raise AccountError("password", problem)
+    check_new_password(password, confirm, user.email)
     set_password(user, password)
     record_action("password_reset", user.email, user.id, ip)
     return user

@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 
 from database import is_postgresql, utcnow
 from extensions import db
-from staff import lockout, two_factor
+from staff import lockout, totp_secrets, two_factor
 from staff.audit_trail import record_action
 from staff.auth import LoginAttempt, finish_login
 from staff.models import StaffUser
@@ -43,9 +43,12 @@ def _spend_code(user: StaffUser, code: str) -> str | None:
     """Accept an authenticator code or a recovery code once; which one it was, or None."""
     if user.totp_secret is None:
         return None
-    step = two_factor.verify_code(user.totp_secret, code, user.totp_last_step)
+    secret = totp_secrets.unseal(user.totp_secret, user.id)
+    step = None if secret is None else two_factor.verify_code(secret, code, user.totp_last_step)
     if step is not None:
         user.totp_last_step = step
+        if not totp_secrets.is_sealed(user.totp_secret):  # kept in the clear by an older release
+            user.totp_secret = totp_secrets.seal(secret, user.id)
         return "authenticator code"
     remaining = two_factor.redeem_recovery_code(code, user.recovery_code_hashes or [])
     if remaining is not None:
@@ -91,7 +94,7 @@ def enable(user: StaffUser, secret: str, code: object, ip: str | None) -> list[s
     if step is None:
         return None
     recovery = two_factor.new_recovery_codes()
-    user.totp_secret = secret
+    user.totp_secret = totp_secrets.seal(secret, user.id)
     user.totp_enabled_at = utcnow()
     user.totp_last_step = step
     user.recovery_code_hashes = recovery.hashes

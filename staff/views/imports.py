@@ -51,27 +51,31 @@ def import_upload():
         form = _form()
         if not form.validate_on_submit():
             return _page(form, 400 if "csrf_token" in form.errors else 422)
-        upload = form.file.data
-        report = imports.import_upload(
-            upload.stream,
-            upload.filename or "upload.csv",
-            form.newsletter.data,
-            encoding=(form.encoding.data or "").strip() or None,
-            send_confirmations=form.send_confirmations.data,
-        )
+        report = _import(form)
     except RequestEntityTooLarge:
-        limit = _upload_limit()
-        message = f"The file is larger than {limit}: import it with `flask subscribers import`."
-        return _page(_form(blank=True), 413, error=message)
+        return _too_large()
     except (ImportFileError, UnknownNewsletter) as refused:
         return _page(form, 422, error=f"{refused} Nothing was imported.")
-    audit(
-        "import_subscribers",
-        f"{report.file_name} into {report.newsletter_slug}: "
-        f"{report.result.summary()}; {report.rejected_count} rejected",
-    )
+    audit("import_subscribers", report.audit_detail)
     db.session.commit()
     return _page(_form(blank=True), report=report)
+
+
+def _too_large():
+    limit = _upload_limit()
+    message = f"The file is larger than {limit}: import it with `flask subscribers import`."
+    return _page(_form(blank=True), 413, error=message)
+
+
+def _import(form: ImportForm) -> imports.UploadReport:
+    upload = form.file.data
+    return imports.import_upload(
+        upload.stream,
+        upload.filename or "upload.csv",
+        form.newsletter.data,
+        encoding=(form.encoding.data or "").strip() or None,
+        send_confirmations=form.send_confirmations.data,
+    )
 
 
 @bp.get("/import/rejected/<name>.csv")

@@ -71,7 +71,9 @@ def create(app, slug: str = "briefing", subject: str = "The budget, explained", 
     result = run(app, "campaigns", "create", "--newsletter", slug, "--subject", subject,
                  "--body", "-", input=body)  # fmt: skip
     assert result.exit_code == 0, result.output
-    return int(result.stdout.splitlines()[0])  # stderr carries log lines
+    # stdout alone: click's result.output also holds stderr, where a log line (the SMTP sink's
+    # thread, say) may land first.
+    return int(result.stdout.splitlines()[0])
 
 
 def send(app, campaign_id: int, *extra: str):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -11,6 +15,7 @@ from database import utcnow
 from extensions import db
 from mailer.models import OutboxMessage
 from tests.campaigns.helpers import BODY, add_reader, campaign, create, run, send
+from tests.mailer.processes import PROJECT_ROOT
 
 
 def _count(app, model) -> int:
@@ -26,7 +31,7 @@ def test_create_prints_the_new_campaigns_id_alone_on_its_first_line(newsroom, tm
                  "--subject", "The budget", "--body", str(body))  # fmt: skip
 
     assert result.exit_code == 0, result.output
-    first_line = result.stdout.splitlines()[0]  # what a script reads; logs go to stderr
+    first_line = result.stdout.splitlines()[0]
     assert first_line.isdigit()
     stored = campaign(newsroom, int(first_line))
     assert (stored.status, stored.subject, stored.body_markdown) == ("draft", "The budget", BODY)
@@ -196,3 +201,32 @@ def test_newsletters_add_members_only_marks_the_list_and_says_so(app):
     assert result.exit_code == 0, result.output
     assert "insiders is members-only" in result.output
     assert again.exit_code == 0 and "members-only" in again.output
+
+
+def test_create_in_a_shell_prints_the_id_first_on_stdout_and_logs_json_on_stderr(tmp_path):
+    """As a script would run it (`id=$(flask campaigns create … | head -1)`), in production with
+    a warning logged at every start: the log stays on stderr, one JSON object a line."""
+    env = os.environ | {
+        "APP_ENV": "production",
+        "SECRET_KEY": "a-production-secret",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+        "RATELIMIT_ALLOW_MEMORY": "1",  # no Redis: the app warns at start
+    }
+    env.pop("REDIS_URL", None)
+
+    def flask(*args: str, body: str | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "app", *args],
+            cwd=PROJECT_ROOT, env=env, input=body, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+
+    assert flask("db", "upgrade").returncode == 0
+    assert flask("newsletters", "add", "briefing", "--name", "Briefing").returncode == 0
+
+    result = flask("campaigns", "create", "--newsletter", "briefing",
+                   "--subject", "The budget", "--body", "-", body=BODY)  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].isdigit()
+    log_lines = [json.loads(line) for line in result.stderr.splitlines()]
+    assert any("REDIS_URL is not set" in line["message"] for line in log_lines)

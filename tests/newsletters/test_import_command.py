@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import csv
+import os
+import pty
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -11,6 +16,7 @@ from extensions import db
 from mailer.suppression_models import Suppression
 from mailer.suppressions import is_suppressed
 from newsletters.models import Consent, Subscriber, Subscription
+from tests.mailer.processes import PROJECT_ROOT
 from tests.newsletters.helpers import outbox, statuses
 from tools.make_mailchimp_export import write_export
 
@@ -204,3 +210,50 @@ def test_output_holds_no_progress_bar_when_not_on_a_terminal(lists, runner, tmp_
         "subscribed.csv: Mailchimp export of subscribed contacts, 30 rows.",
         "imported 30, skipped 0, suppressed 0",
     ]
+
+
+def test_on_a_terminal_a_progress_bar_runs_on_stderr_and_stdout_ends_with_the_counts(tmp_path):
+    """An operator at a terminal watches the bar; a script reading stdout still gets the counts."""
+    env = os.environ | {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+        "SECRET_KEY": "test-secret-key",
+        "APP_ENV": "development",
+        "TERM": "xterm",
+    }
+    path = tmp_path / "subscribed.csv"
+    write_export(path, rows=300)
+
+    def flask(*args: str, **streams) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args],
+                              cwd=PROJECT_ROOT, env=env, timeout=120, **streams)  # fmt: skip
+
+    for setup in (["db", "upgrade"], ["newsletters", "add", SLUG, "--name", "Explaining"]):
+        assert flask(*setup, capture_output=True).returncode == 0
+    terminal, terminal_end = pty.openpty()
+    seen: list[bytes] = []
+    reader = threading.Thread(target=_read_all, args=(terminal, seen))  # the pty never fills
+    reader.start()
+    try:
+        result = flask("subscribers", "import", str(path), "--newsletter", SLUG,
+                       stdout=subprocess.PIPE, stderr=terminal_end, text=True)  # fmt: skip
+    finally:
+        os.close(terminal_end)
+        reader.join(timeout=10)
+        os.close(terminal)
+    shown = b"".join(seen).decode("utf-8", "replace")
+
+    assert result.returncode == 0, shown
+    assert result.stdout.splitlines()[-1] == "imported 300, skipped 0, suppressed 0"
+    assert "Importing" in shown
+    assert "100%" in shown
+
+
+def _read_all(descriptor: int, chunks: list[bytes]) -> None:
+    while True:
+        try:
+            chunk = os.read(descriptor, 65536)
+        except OSError:  # EIO: the other end is closed and everything was read
+            return
+        if not chunk:
+            return
+        chunks.append(chunk)
