@@ -80,6 +80,7 @@ def _register_blueprints(app: Flask) -> None:
     from campaigns.views import bp as archive_bp
     from membership.views import bp as membership_bp
     from newsletters.api import bp as newsletters_api_bp
+    from newsletters.mail_links import register_with_mailer as register_signup_mail
     from newsletters.routes import bp as newsletters_bp
     from payments.views import bp as payments_bp
     from privacy.routes import bp as privacy_bp
@@ -93,6 +94,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(archive_bp)
     app.register_blueprint(staff_bp)
     register_with_mailer()  # how `outbox work` renders and filters campaign mail
+    register_signup_mail()  # signup mail's links are signed when it is rendered
 
     @app.get("/staff")
     def staff_without_slash():
