@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache, wraps
 
-from flask import current_app, request
+from flask import current_app, g, request
 from limits import RateLimitItem, parse_many
 
 from addresses import rate_limit_key
@@ -27,8 +27,16 @@ def _signup_email_limit() -> str:
 def signup_email_key() -> str:
     """The address being signed up, read without trusting the body (garbage must not raise).
 
-    A body too large still raises 413 here, which is the answer it deserves.
+    A body too large still raises 413 here, which is the answer it deserves. Worked out once
+    per request: the limits ask for it more than once.
     """
+    key = g.get("signup_email_key")
+    if key is None:
+        key = g.signup_email_key = _signup_email_key()
+    return key
+
+
+def _signup_email_key() -> str:
     email = None
     if request.is_json:
         data = request.get_json(silent=True)
