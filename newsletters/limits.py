@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache, wraps
 
-from flask import current_app, g, request
+from flask import current_app, request
 from limits import RateLimitItem, parse_many
 
 from addresses import rate_limit_key
@@ -24,15 +24,18 @@ def _signup_email_limit() -> str:
     return current_app.config["RATELIMIT_SIGNUP_EMAIL"]
 
 
+_EMAIL_KEY = "newsletters.signup_email_key"  # kept with the request (g outlives it in tests)
+
+
 def signup_email_key() -> str:
     """The address being signed up, read without trusting the body (garbage must not raise).
 
     A body too large still raises 413 here, which is the answer it deserves. Worked out once
     per request: the limits ask for it more than once.
     """
-    key = g.get("signup_email_key")
+    key = request.environ.get(_EMAIL_KEY)
     if key is None:
-        key = g.signup_email_key = _signup_email_key()
+        key = request.environ[_EMAIL_KEY] = _signup_email_key()
     return key
 
 
