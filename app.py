@@ -105,10 +105,12 @@ def _register_operations(app: Flask) -> None:
     """Health, metrics and the request log; the spike alarm checked by `outbox work`."""
     from mailer.pass_hooks import register_pass_hook
     from operations import requests as request_log
+    from operations import shared_answers
     from operations.spike import EveryMinute, signup_spike
     from operations.views import bp as operations_bp
 
     request_log.init_app(app)
+    shared_answers.init_app(app)  # the goal, widget and badge answered from a copy
     app.register_blueprint(operations_bp)
     app.add_template_global(signup_spike, "signup_spike")
     register_pass_hook("signup_spike", EveryMinute())

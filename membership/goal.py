@@ -205,6 +205,11 @@ def goal_progress() -> GoalProgress:
     )
 
 
+def progress_generation() -> int:
+    """Changes when this process learns of a new count or goal (see caching.TTLCache)."""
+    return _cache.generation
+
+
 def forget_cached_progress() -> None:
     """Clear this process's figures now (after a recount, which commits on its own)."""
     _cache.clear()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.stripe_helpers import make_event, post_event, subscription
+from tests.stripe_helpers import add_tiers, make_event, post_event, subscription
 
 SHARED_PATHS = ["/api/goal", "/membership/widget", "/membership/progress.svg"]
 
@@ -62,3 +62,36 @@ def test_without_lang_the_answer_varies_by_accept_language(client, path):
     ukrainian = client.get(path, headers={"Accept-Language": "uk"})
     assert "Accept-Language" in ukrainian.headers["Vary"]
     assert english.headers["ETag"] != ukrainian.headers["ETag"]
+
+
+@pytest.fixture
+def kept_app(make_app):
+    """Figures kept a minute per process, as a busy site might set GOAL_CACHE_SECONDS."""
+    return make_app(GOAL_CACHE_SECONDS=60)
+
+
+def test_a_kept_answer_is_the_apps_own_with_its_own_request_id(kept_app, caplog):
+    client = kept_app.test_client()
+    caplog.set_level("INFO", logger="request")
+    answers = [client.get("/api/goal", headers={"Accept-Language": "uk"}) for _ in range(3)]
+    assert len({answer.data for answer in answers}) == 1
+    assert len({answer.headers["X-Request-ID"] for answer in answers}) == 3
+    for answer in answers:
+        assert answer.headers["Cache-Control"] == "public, max-age=5"
+        assert answer.headers["Vary"] == "Accept-Language"
+    lines = [r for r in caplog.records if r.name == "request" and r.path == "/api/goal"]
+    assert [line.request_id for line in lines] == [a.headers["X-Request-ID"] for a in answers]
+    english = client.get("/api/goal", headers={"Accept-Language": "en"})
+    assert english.get_json()["definition"] != answers[0].get_json()["definition"]
+
+
+def test_a_kept_answer_gives_way_to_a_new_count_at_once(kept_app):
+    client = kept_app.test_client()
+    with kept_app.app_context():
+        add_tiers()
+    assert client.get("/api/goal").get_json()["members"] == 0
+    assert client.get("/membership/progress.svg").status_code == 200
+    svg_before = client.get("/membership/progress.svg").data
+    post_event(client, make_event("customer.subscription.created", subscription("sub_1", "c1")))
+    assert client.get("/api/goal").get_json()["members"] == 1
+    assert client.get("/membership/progress.svg").data != svg_before
