@@ -24,6 +24,7 @@ from email.utils import formatdate
 from flask import Flask
 
 import metrics
+from logs import scrub
 from membership.goal import progress_generation
 from operations.requests import _ACCEPTABLE_REQUEST_ID, REQUEST_ID_HEADER
 
@@ -132,7 +133,9 @@ class SharedAnswers:
                 "endpoint": endpoint,
                 "status": status,
                 "duration_ms": duration_ms,
-                "request_id": request_id,
+                "request_id": scrub(request_id),
+                # Scrubbed already: the rest is a path of SHARED_PATHS, a method and numbers.
+                "_scrubbed": True,
             },
         )
         return [copy.body]
