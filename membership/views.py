@@ -58,7 +58,8 @@ def page():
 
 
 # The goal, the widget and the badge sit on every article page: a CDN may keep them a few
-# seconds, and a client that has one asks again with If-None-Match and hears 304.
+# seconds (the badge's figure from before), and a client that has one asks again with
+# If-None-Match and hears 304.
 SHARED_CACHE_CONTROL = "public, max-age=5"
 
 
