@@ -82,6 +82,7 @@ def _register_blueprints(app: Flask) -> None:
     from campaigns.views import bp as archive_bp
     from membership.views import bp as membership_bp
     from newsletters.api import bp as newsletters_api_bp
+    from newsletters.mail_links import register_with_mailer as register_signup_mail
     from newsletters.routes import bp as newsletters_bp
     from payments.views import bp as payments_bp
     from privacy.routes import bp as privacy_bp
@@ -95,6 +96,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(archive_bp)
     app.register_blueprint(staff_bp)
     register_with_mailer()  # how `outbox work` renders and filters campaign mail
+    register_signup_mail()  # signup mail's links are signed when it is rendered
 
     @app.get("/staff")
     def staff_without_slash():
@@ -105,10 +107,12 @@ def _register_operations(app: Flask) -> None:
     """Health, metrics and the request log; the spike alarm checked by `outbox work`."""
     from mailer.pass_hooks import register_pass_hook
     from operations import requests as request_log
+    from operations import shared_answers
     from operations.spike import EveryMinute, signup_spike
     from operations.views import bp as operations_bp
 
     request_log.init_app(app)
+    shared_answers.init_app(app)  # the goal, widget and badge answered from a copy
     app.register_blueprint(operations_bp)
     app.add_template_global(signup_spike, "signup_spike")
     register_pass_hook("signup_spike", EveryMinute())

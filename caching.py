@@ -77,6 +77,11 @@ class TTLCache(Generic[T]):
         db.session.rollback()  # the failed transaction must end before the session is used again
         return value  # type: ignore[return-value]
 
+    @property
+    def generation(self) -> int:
+        """Changes whenever the value is cleared: a copy made from an older value is stale."""
+        return self._generation
+
     def clear(self) -> None:
         with self._lock:
             self._generation += 1

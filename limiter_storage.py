@@ -25,6 +25,27 @@ from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 
+# Fixed-window hits in order, as limits' incr_expire script does them one by one: each counter
+# is increased and given its expiry when new; the first one past its limit ends the list (the
+# hits after it are not counted, as Flask-Limiter stops at the first breach).
+# ARGV holds (expiry, amount, limit) for each key.
+_HITS_IN_ORDER = """
+local counts = {}
+for index, key in ipairs(KEYS) do
+    local base = (index - 1) * 3
+    local amount = tonumber(ARGV[base + 2])
+    local current = redis.call("incrby", key, amount)
+    if current == amount then
+        redis.call("expire", key, ARGV[base + 1])
+    end
+    counts[index] = current
+    if current > tonumber(ARGV[base + 3]) then
+        break
+    end
+end
+return counts
+"""
+
 SCHEME_PREFIX = "fallback+"
 PROBE_SECONDS = 5.0
 T = TypeVar("T")
@@ -43,6 +64,8 @@ class FallbackRedisStorage(Storage, MovingWindowSupport, SlidingWindowCounterSup
         self._lock = threading.Lock()
         self._redis_down_since: float | None = None
         self._next_probe = 0.0
+        self._hits_in_order = None
+        self._counted = threading.local()  # this request's counts from hit_in_order()
 
     @property
     def base_exceptions(self) -> tuple[type[Exception], ...]:
@@ -103,9 +126,45 @@ class FallbackRedisStorage(Storage, MovingWindowSupport, SlidingWindowCounterSup
         self._redis_failed(ConnectionError("no answer to PING"))
         return False
 
+    def hit_in_order(self, hits: list[tuple[str, int, int, int]]) -> None:
+        """Count several fixed-window hits (key, expiry, amount, limit) in one round trip.
+
+        The counts are kept for this thread until forget_hits(); incr() of those keys hands
+        them out instead of asking Redis again, so the limiter's own checks, one call per limit,
+        cost one round trip in all. Without Redis nothing is counted here: incr() counts in
+        memory as before.
+        """
+        self._counted.counts = {}
+        if not hits or not self._should_use_redis():
+            return
+        try:
+            if self._hits_in_order is None:
+                self._hits_in_order = self.redis.get_connection().register_script(_HITS_IN_ORDER)
+            arguments = [
+                value for _, expiry, amount, limit in hits for value in (expiry, amount, limit)
+            ]
+            keys = [self.redis.prefixed_key(key) for key, *_ in hits]
+            counts = self._hits_in_order(keys, arguments)
+        except Exception as error:  # noqa: BLE001 (counted in memory by incr() instead)
+            self._redis_failed(error)
+            return
+        self._redis_answered()
+        self._counted.counts = {
+            (key, amount): int(count)
+            for (key, _, amount, _), count in zip(hits, counts, strict=False)  # none after a breach
+        }
+
+    def forget_hits(self) -> None:
+        self._counted.counts = {}
+
     # limits' Storage interface, each call through _call.
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        counted = getattr(self._counted, "counts", None)
+        if counted:
+            count = counted.pop((key, amount), None)
+            if count is not None:
+                return count
         return self._call(lambda storage: storage.incr(key, expiry, amount))
 
     def get(self, key: str) -> int:

@@ -37,8 +37,20 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALTS[purpose])
 
 
-def make_token(purpose: str, payload: Any) -> str:
-    return _serializer(purpose).dumps(payload)
+def make_token(purpose: str, payload: Any, signed_at: int | None = None) -> str:
+    """A token for `payload`; signed_at (from signing_time()) dates it earlier than now, for a
+    link made when its mail is rendered that must expire as if made when it was asked for."""
+    serializer = _serializer(purpose)
+    if signed_at is None:
+        return serializer.dumps(payload)
+    signer = serializer.make_signer()
+    signer.get_timestamp = lambda: signed_at
+    return signer.sign(serializer.dump_payload(payload)).decode("ascii")
+
+
+def signing_time(purpose: str) -> int:
+    """The timestamp a token made now would carry (make_token's signed_at)."""
+    return _serializer(purpose).make_signer().get_timestamp()
 
 
 def token_maker(purpose: str) -> Callable[[Any], str]:

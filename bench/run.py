@@ -14,6 +14,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -37,7 +38,13 @@ def wrk(url: str, seconds: int, script: str | None = None) -> tuple[float, float
     return rate, float(p99.group(1)) * scale
 
 
+LOGS = Path(tempfile.gettempdir()) / f"bench-logs-{os.getpid()}"
+
+
 def start_server(app_spec: str, port: int, env: dict) -> subprocess.Popen:
+    # The app logs a JSON line per request: a pipe nobody reads would fill and stop the workers.
+    LOGS.mkdir(exist_ok=True)
+    log_path = LOGS / f"{port}.log"
     command = [
         str(BIN / "gunicorn"),
         "--no-control-socket",
@@ -52,7 +59,7 @@ def start_server(app_spec: str, port: int, env: dict) -> subprocess.Popen:
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log_path.open("wb"),
         start_new_session=True,
     )
     for _ in range(100):
@@ -61,7 +68,7 @@ def start_server(app_spec: str, port: int, env: dict) -> subprocess.Popen:
             return process
         except Exception:
             time.sleep(0.1)
-    raise RuntimeError(f"{app_spec} did not start: {process.stderr.read1().decode()}")
+    raise RuntimeError(f"{app_spec} did not start: {log_path.read_text()[-2000:]}")
 
 
 def stop_server(process: subprocess.Popen) -> None:
@@ -82,48 +89,70 @@ def seed_members(database: str, members: int) -> None:
     subprocess.run(PSQL + ["-d", database, "-c", sql], check=True)
 
 
+BENCH_PRICE, BENCH_TIER = "price_bench_member", "member"
+SIGNUP = "POST /api/subscriptions (new address each time)"
+RAW = "raw signup write (psycopg, no ORM, no rules)"
+BARE = "bare Flask JSON endpoint"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--members", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--webhook-readers", type=int, default=2000)
+    # The production configuration README.md documents, measured beside gunicorn.conf.py's.
+    parser.add_argument("--prod-workers", type=int, default=2)
+    parser.add_argument("--prod-threads", type=int, default=4)
     args = parser.parse_args()
 
     database = f"bench_{os.getpid()}"
+    database_url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
     subprocess.run(PSQL + ["-c", f"CREATE DATABASE {database}"], check=True)
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}",
+        "DATABASE_URL": database_url,
         "REDIS_URL": "redis://127.0.0.1:6379/15",
         "SECRET_KEY": "bench",
         "APP_ENV": "production",
         "EMAIL_CHECK_DELIVERABILITY": "false",
+        "STRIPE_WEBHOOK_SECRET": "whsec_test_secret",  # tests/stripe_helpers.py signs with it
         # The limits guard against abuse; here one client is the whole load, so lift them.
         "RATELIMIT_SIGNUP": "10000000/minute",
         "RATELIMIT_SIGNUP_EMAIL": "10000000/minute",
     }
+    production = {
+        **env,
+        "WEB_CONCURRENCY": str(args.prod_workers),
+        "GUNICORN_THREADS": str(args.prod_threads),
+        "DB_POOL_SIZE": str(args.prod_threads),
+    }
+    prod_name = (
+        f"POST /api/subscriptions, production config ({args.prod_workers} gthread workers × "
+        f"{args.prod_threads} threads, pool {args.prod_threads})"
+    )
     servers = []
+    webhook = None
     try:
         flask = [str(BIN / "flask"), "--app", "app"]
         subprocess.run(
             flask + ["db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True
         )
         subprocess.run(flask + ["demo"], cwd=ROOT, env=env, check=True, capture_output=True)
+        tier = ["tiers", "add", BENCH_TIER, "--name", "Member", "--amount", "1000"]
+        tier += ["--currency", "usd", "--interval", "month", "--stripe-price", BENCH_PRICE]
+        subprocess.run(flask + tier, cwd=ROOT, env=env, check=True, capture_output=True)
         seed_members(database, args.members)
         bare = start_server("bench.bare_app:app", 8101, env)
         raw = start_server("bench.raw_signup_app:app", 8103, env)
         ours = start_server("app:create_app()", 8102, env)
-        servers = [bare, raw, ours]
+        ours_production = start_server("app:create_app()", 8104, production)
+        servers = [bare, raw, ours, ours_production]
         scenarios = {
-            "bare Flask JSON endpoint": ("http://127.0.0.1:8101/", None),
-            "raw signup write (psycopg, no ORM, no rules)": (
-                "http://127.0.0.1:8103/",
-                "signup.lua",
-            ),
-            "POST /api/subscriptions (new address each time)": (
-                "http://127.0.0.1:8102/",
-                "signup.lua",
-            ),
+            BARE: ("http://127.0.0.1:8101/", None),
+            RAW: ("http://127.0.0.1:8103/", "signup.lua"),
+            SIGNUP: ("http://127.0.0.1:8102/", "signup.lua"),
+            prod_name: ("http://127.0.0.1:8104/", "signup.lua"),
             f"GET /api/goal ({args.members:,} member rows)": (
                 "http://127.0.0.1:8102/api/goal",
                 None,
@@ -134,6 +163,20 @@ def main() -> None:
             for name, (url, script) in scenarios.items():
                 results[name].append(wrk(url, args.seconds, script))
                 print(f"round {round_number + 1}: {name}: {results[name][-1]}", flush=True)
+        stop_server(ours_production)
+        servers.remove(ours_production)
+        sys.path.insert(0, str(ROOT / "bench"))
+        from webhook_events import run as run_webhook
+
+        webhook = run_webhook(
+            "http://127.0.0.1:8102",
+            database_url,
+            readers=args.webhook_readers,
+            connections=16,
+            price=BENCH_PRICE,
+            tier=BENCH_TIER,
+        )
+        print(f"webhook: {webhook}", flush=True)
     finally:
         for process in servers:
             stop_server(process)
@@ -143,26 +186,55 @@ def main() -> None:
         name: (statistics.median(r for r, _ in runs), statistics.median(p for _, p in runs))
         for name, runs in results.items()
     }
-    baseline = medians["bare Flask JSON endpoint"][0]
+    baseline = medians[BARE][0]
+    raw_rate = medians[RAW][0]
     lines = [
-        "| scenario | req/s | p99 ms | × bare |",
-        "|---|---|---|---|",
+        "| scenario | req/s | p99 ms | × bare | × raw write |",
+        "|---|---|---|---|---|",
     ]
     for name, (rate, p99) in medians.items():
-        lines.append(f"| {name} | {rate:,.0f} | {p99:.0f} | {rate / baseline:.2f} |")
-    raw_rate = medians["raw signup write (psycopg, no ORM, no rules)"][0]
-    ours_rate = medians["POST /api/subscriptions (new address each time)"][0]
+        lines.append(
+            f"| {name} | {rate:,.0f} | {p99:.0f} | {rate / baseline:.2f} | {rate / raw_rate:.2f} |"
+        )
+    if webhook is not None:
+        lines.append(
+            f"| Stripe webhook: {webhook['events']:,} signed events (duplicates included), "
+            f"16 connections | {webhook['rate']:,.0f} events/s | | | |"
+        )
     lines.append("")
-    lines.append(f"Signups reach {ours_rate / raw_rate:.2f}× the raw signup write.")
+    lines.append(f"Signups reach {medians[SIGNUP][0] / raw_rate:.2f}× the raw signup write.")
+    lines.append(
+        f"In the production configuration: {medians[prod_name][0] / raw_rate:.2f}× the raw "
+        "write in gunicorn.conf.py's."
+    )
+    goal_rate = medians[f"GET /api/goal ({args.members:,} member rows)"][0]
+    lines.append(f"GET /api/goal reaches {goal_rate / baseline:.2f}× the bare endpoint.")
+    if webhook is not None:
+        verdict = "right" if webhook["right"] else "WRONG"
+        lines.append(
+            f"Webhook: answers {webhook['statuses']}; the public count at the end "
+            f"{webhook['shown']:,}, counted exactly {webhook['exactly']:,}, expected "
+            f"{webhook['expected']:,} ({webhook['before']:,} before): {verdict}."
+        )
     table = "\n".join(lines)
     print(table)
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load = os.getloadavg()[0]
     header = (
         f"# Benchmark results\n\nRun {stamp}: wrk -t2 -c32 -d{args.seconds}s, gunicorn "
-        f"gthread (gunicorn.conf.py), PostgreSQL, Redis rate limits; medians of "
-        f"{args.rounds} interleaved rounds.\n\n"
+        f"gthread (gunicorn.conf.py: 2 workers × 8 threads) unless named, PostgreSQL, Redis "
+        f"rate limits; medians of {args.rounds} interleaved rounds. Load average at the end "
+        f"{load:.1f} (2 cores).\n\n"
     )
-    (ROOT / "bench" / "results.md").write_text(header + table + "\n")
+    section = "<!-- make bench: begin -->\n" + header + table + "\n<!-- make bench: end -->\n"
+    results_file = ROOT / "bench" / "results.md"
+    previous = results_file.read_text() if results_file.exists() else ""
+    if "<!-- make bench: begin -->" in previous:
+        before, _, rest = previous.partition("<!-- make bench: begin -->")
+        _, _, after = rest.partition("<!-- make bench: end -->\n")
+        results_file.write_text(before + section + after)
+    else:
+        results_file.write_text(section + previous)
 
 
 if __name__ == "__main__":

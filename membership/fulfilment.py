@@ -60,9 +60,14 @@ def timestamp(value: int | float | None) -> datetime | None:
     return datetime.fromtimestamp(int(value), UTC)
 
 
-def _lock_customer(customer_id: str) -> None:
+def lock_customer(customer_id: str) -> None:
     """Serialise changes per customer, so two subscriptions cannot both add the same member,
-    and so what we read below (the row, was-a-member) cannot change before we write."""
+    and so what we read below (the row, was-a-member) cannot change before we write.
+
+    Whoever writes other rows of the customer's in the same transaction takes this first
+    (PostgreSQL lets a transaction take it again): two events of one customer that took their
+    locks in different orders would wait on each other.
+    """
     if is_postgresql():
         db.session.execute(
             text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
@@ -97,7 +102,7 @@ def apply_subscription_state(state: SubscriptionState) -> Outcome:
     Newest `as_of` wins; on a tie the later call wins; a final (deleted) row never changes again,
     and a deletion ends the subscription whenever it arrives, even after a newer event.
     """
-    _lock_customer(state.customer_id)
+    lock_customer(state.customer_id)
     row = db.session.execute(
         select(MemberSubscription).where(
             MemberSubscription.stripe_subscription_id == state.subscription_id

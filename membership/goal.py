@@ -6,11 +6,24 @@ dashboard all call goal_progress(); nothing else counts members.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import Integer, String, and_, cast, distinct, func, select, text, update
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    cast,
+    delete,
+    distinct,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import OperationalError
 
 from caching import TTLCache
@@ -60,6 +73,13 @@ class GoalProgress:
 # every subscription (about 750 ms at a million rows on PostgreSQL). count_members_exactly() is
 # the definition; the row is (re)built from it when missing and by `members reconcile`.
 COUNTER_SETTING = "members_counted"
+# On PostgreSQL each change adds to one of these rows (members_counted.0 … .15), picked at
+# random, rather than to the one row: concurrent webhooks would otherwise queue on its lock
+# (about 80 events a second). The count is the row above plus these; building the counter
+# folds them in and deletes them.
+COUNTER_SHARDS = 16
+_SHARD_PREFIX = COUNTER_SETTING + "."
+_SHARD_OF_SESSION = "member_counter_shard"
 # Writers hold this lock shared; whoever builds the counter holds it exclusively, so no change
 # can slip between the exact count and the row it is stored in.
 _COUNTER_LOCK = 7_240_001
@@ -100,11 +120,13 @@ def addresses_counted_more_than_once() -> list[tuple[str, int]]:
 
 def count_members() -> int:
     """The number of members (see count_members_exactly for who counts)."""
-    stored = db.session.execute(
-        select(AppSetting.value).where(AppSetting.key == COUNTER_SETTING)
-    ).scalar_one_or_none()
-    if stored is not None:
-        return int(stored)
+    rows = db.session.execute(
+        select(AppSetting.key, AppSetting.value).where(
+            or_(AppSetting.key == COUNTER_SETTING, AppSetting.key.startswith(_SHARD_PREFIX))
+        )
+    ).all()
+    if any(key == COUNTER_SETTING for key, _ in rows):
+        return sum(int(value) for _, value in rows)
     return recount_members(only_if_missing=True)
 
 
@@ -150,7 +172,9 @@ def _store_exact_count(connection, only_if_missing: bool) -> int:
             index_elements=["key"],
             set_={"value": values["value"], "updated_at": values["updated_at"]},
         )
-    connection.execute(statement)
+    stored = connection.execute(statement.returning(AppSetting.__table__.c.key)).first()
+    if stored is not None:  # the exact count holds every change so far: none is kept apart
+        connection.execute(delete(AppSetting).where(AppSetting.key.startswith(_SHARD_PREFIX)))
     return counted
 
 
@@ -159,15 +183,37 @@ def adjust_member_counter(delta: int) -> None:
     if not delta:
         return
     _cache.clear_after_commit()  # this process shows the new count as soon as it is committed
-    if is_postgresql():
+    if not is_postgresql():  # SQLite runs one writer at a time: the one row will do
         db.session.execute(
-            text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": _COUNTER_LOCK}
+            update(AppSetting)
+            .where(AppSetting.key == COUNTER_SETTING)
+            .values(
+                value=cast(cast(AppSetting.value, Integer) + delta, String), updated_at=utcnow()
+            )
         )
-    db.session.execute(
-        update(AppSetting)
-        .where(AppSetting.key == COUNTER_SETTING)
-        .values(value=cast(cast(AppSetting.value, Integer) + delta, String), updated_at=utcnow())
-    )
+        return
+    # Its own statement first: the insert's snapshot must be taken once the lock is held.
+    db.session.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": _COUNTER_LOCK})
+    # One shard per session: a transaction that changes the count twice must not hold two
+    # shards, or two such transactions could wait on each other.
+    number = db.session.info.setdefault(_SHARD_OF_SESSION, random.randrange(COUNTER_SHARDS))
+    shard = f"{_SHARD_PREFIX}{number}"
+    parameters = {"key": COUNTER_SETTING, "shard": shard, "delta": delta, "now": utcnow()}
+    db.session.execute(_ADD_TO_A_SHARD, parameters)
+
+
+# Under the writers' shared lock (see _COUNTER_LOCK); nothing is added while the counter is
+# missing, since building it counts everything exactly.
+_ADD_TO_A_SHARD = text(
+    """
+    INSERT INTO app_settings (key, value, updated_at)
+    SELECT :shard, CAST(:delta AS text), :now
+    WHERE EXISTS (SELECT 1 FROM app_settings WHERE key = :key)
+    ON CONFLICT (key) DO UPDATE SET
+        value = CAST(CAST(app_settings.value AS integer) + :delta AS text),
+        updated_at = excluded.updated_at
+    """
+)
 
 
 def current_goal() -> int:
@@ -203,6 +249,11 @@ def goal_progress() -> GoalProgress:
     return _cache.get(
         lambda: GoalProgress(members=count_members(), goal=current_goal(), updated_at=utcnow())
     )
+
+
+def progress_generation() -> int:
+    """Changes when this process learns of a new count or goal (see caching.TTLCache)."""
+    return _cache.generation
 
 
 def forget_cached_progress() -> None:

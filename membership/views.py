@@ -5,6 +5,8 @@ Paying (checkout, the thanks page, the Customer Portal) is payments' part: payme
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 
 from flask import Blueprint, Response, jsonify, render_template, request
@@ -55,27 +57,47 @@ def page():
     return membership_page()
 
 
+# The goal, the widget and the badge sit on every article page: a CDN may keep them a few
+# seconds (the badge's figure from before), and a client that has one asks again with
+# If-None-Match and hears 304.
+SHARED_CACHE_CONTROL = "public, max-age=5"
+
+
+def shared_answer(response: Response, tag: str | None = None) -> Response:
+    """Cacheable by anyone for a few seconds, with an ETag (the body's, or a weak `tag` for
+    bodies equal but for a timestamp), and 304 Not Modified when the client's copy matches."""
+    response.headers["Cache-Control"] = SHARED_CACHE_CONTROL
+    if tag is None:
+        response.add_etag()
+    else:
+        response.set_etag(tag, weak=True)
+    return response.make_conditional(request)
+
+
 @bp.get("/api/goal")
 @shared_cacheable
 def api_goal():
-    response = jsonify({**goal_progress().as_json(), "definition": member_definition()})
-    response.headers["Cache-Control"] = "public, max-age=2"
-    return response
+    figures = {**goal_progress().as_json(), "definition": member_definition()}
+    response = jsonify(figures)
+    # updated_at is when the figures were read: the same figures read again are the same answer.
+    unchanged = {key: value for key, value in figures.items() if key != "updated_at"}
+    tag = hashlib.sha1(json.dumps(unchanged, sort_keys=True).encode()).hexdigest()
+    return shared_answer(response, tag)
 
 
 @bp.get("/membership/widget")
 @embeddable
+@shared_cacheable
 def widget():
-    return render_template("membership/widget.html", progress=goal_progress())
+    body = render_template("membership/widget.html", progress=goal_progress())
+    return shared_answer(Response(body, mimetype="text/html"))
 
 
 @bp.get("/membership/progress.svg")
 @shared_cacheable
 def progress_svg():
     body = render_template("membership/progress.svg", progress=goal_progress())
-    response = Response(body, mimetype="image/svg+xml")
-    response.headers["Cache-Control"] = "public, max-age=5"
-    return response
+    return shared_answer(Response(body, mimetype="image/svg+xml"))
 
 
 @bp.get("/membership/manage")

@@ -11,7 +11,7 @@ from flask import Blueprint, jsonify, request
 from addresses import InvalidEmail
 from extensions import client_address, csrf, db
 from newsletters import services
-from newsletters.limits import signup_per_client, signup_per_email
+from newsletters.limits import signup_limits
 from newsletters.schemas import (
     ApiError,
     NewsletterList,
@@ -32,8 +32,7 @@ def newsletters():
 
 
 @bp.post("/subscriptions")
-@signup_per_client
-@signup_per_email
+@signup_limits
 def subscriptions():
     body = parse_json(SubscriptionRequest, request)
     origin = request.headers.get("Origin") or request.referrer

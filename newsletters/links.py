@@ -55,8 +55,11 @@ def _slugs(payload: dict) -> tuple[str, ...] | None:
     return tuple(slugs)
 
 
-def confirm_url(subscriber_id: int, slugs: list[str], consent_id: int | None) -> str:
-    token = make_token("confirm", {"s": subscriber_id, "l": list(slugs), "c": consent_id})
+def confirm_url(
+    subscriber_id: int, slugs: list[str], consent_id: int | None, signed_at: int | None = None
+) -> str:
+    claim = {"s": subscriber_id, "l": list(slugs), "c": consent_id}
+    token = make_token("confirm", claim, signed_at)
     return external_url(f"/confirm/{token}")
 
 

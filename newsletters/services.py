@@ -22,6 +22,7 @@ import metrics
 from addresses import email_key, normalise_email
 from database import SLUG_PATTERN, dialect_name, upsert_for, utcnow
 from extensions import db
+from i18n import current_language
 from mailer.services import queue_mail
 from newsletters import links
 from newsletters.catalogue import OpenList, open_lists
@@ -35,6 +36,7 @@ from newsletters.models import (
     Subscriber,
     Subscription,
 )
+from newsletters.signup_statement import signup_statements
 
 # What the signup forms say, recorded with each opt-in as the wording the reader agreed to.
 FORM_WORDING = "Enter your email to subscribe"
@@ -165,6 +167,15 @@ def signup(request: SignupRequest) -> SignupOutcome:
     address = normalise_email(request.email)
     newsletters = lists_for_signup(request.slugs)
     metrics.SIGNUPS.labels(source=request.source).inc()
+    if dialect_name() == "postgresql":
+        subscriber_id, queued, already = signup_statements(
+            address,
+            newsletters,
+            consent_values(request.consent),
+            now=utcnow(),
+            language=current_language(),
+        )
+        return SignupOutcome(subscriber_id, queued, already)
     subscriber_id, created = _upsert_subscriber(address)
     statuses = upsert_subscriptions(subscriber_id, newsletters)
 
@@ -204,16 +215,25 @@ def record_consent(
     values = {
         "subscriber_id": subscriber_id,
         "newsletter_slugs": slugs_key(newsletters),
+        **consent_values(source),
+        "signed_up_at": utcnow(),
+    }
+    values["wording"] = f"{source.wording} ({'; '.join(n.name for n in newsletters)})"
+    if confirmed_at is not None:
+        values["confirmed_at"] = confirmed_at
+    return db.session.execute(_INSERT_CONSENT, values).scalar_one()
+
+
+def consent_values(source: ConsentSource) -> dict:
+    """Where the opt-in came from, bounded as the consent stores it; `wording` without the
+    lists' names, which the consent adds."""
+    return {
         "source": source.source,
         "source_url": _clip(source.source_url, MAX_SOURCE_URL),
         "ip": _clip(source.ip, 64),
         "user_agent": _clip(source.user_agent, MAX_USER_AGENT),
-        "wording": f"{source.wording} ({'; '.join(n.name for n in newsletters)})",
-        "signed_up_at": utcnow(),
+        "wording": source.wording,
     }
-    if confirmed_at is not None:
-        values["confirmed_at"] = confirmed_at
-    return db.session.execute(_INSERT_CONSENT, values).scalar_one()
 
 
 def _clip(value: str | None, length: int) -> str | None:

@@ -14,7 +14,7 @@ from errors import api_error, wants_json
 from extensions import client_address, db
 from newsletters import services, signup_forms
 from newsletters.forms import RATE_LIMITED_MESSAGE, SUCCESS_MESSAGE, SignupForm
-from newsletters.limits import signup_per_client, signup_per_email
+from newsletters.limits import signup_limits
 from newsletters.models import SOURCE_EMBED
 from newsletters.schemas import ERROR_CODES
 from newsletters.signup_forms import SignupFailure
@@ -39,8 +39,7 @@ def embed_signup():
     return render_template("newsletters/embed.html", form=form)
 
 
-@signup_per_client
-@signup_per_email
+@signup_limits
 def subscribe():
     if request.is_json:  # the form's fields, never a JSON body (that is /api/subscriptions)
         abort(400)

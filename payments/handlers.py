@@ -15,6 +15,7 @@ from membership import services as membership
 from membership.fulfilment import (
     SubscriptionState,
     apply_subscription_state,
+    lock_customer,
     record_contribution,
     timestamp,
 )
@@ -152,6 +153,7 @@ def record_membership_session(
 ):
     """A paid membership session: its subscription counts, and its customer is the reader's."""
     state = checkout_state(session, tier, as_of=as_of, source=source, event_id=event_id)
+    lock_customer(state.customer_id)  # before the customer's row below, as every event does
     remember_customer(state.customer_id, state.email)
     return apply_subscription_state(state)
 

@@ -1,0 +1,172 @@
+"""The signup on PostgreSQL as two statements sent in one pipeline: one trip to the server.
+
+services.signup() decides the same things in five statements on SQLite; here the rules are the
+same, written in SQL:
+
+1. the subscriber upsert. On a conflict its no-op update locks the row until the commit, so
+   concurrent signups of one address run one after another;
+2. one statement of data-modifying CTEs that upserts the subscriptions, claims today's
+   confirmation (or the daily "already subscribed" notice), records the consent and queues the
+   mail. It starts after the first one holds the lock, so its snapshot sees what the signup
+   before it committed: the one-minute gap and the daily cap hold for concurrent requests.
+
+psycopg's pipeline sends BEGIN and both statements without waiting for the answers; the
+caller's commit ends the transaction as before. The mail row holds the template's values and the
+ids its links are signed from (newsletters/mail_links.py signs them when the mail is rendered).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from flask import current_app
+
+from addresses import email_key
+from extensions import db
+from mailer.models import QUEUED
+from mailer.services import plain_value
+from newsletters.catalogue import OpenList
+from newsletters.models import PENDING, UNSUBSCRIBED
+from signing import signing_time
+
+_UPSERT_SUBSCRIBER = """
+INSERT INTO subscribers (email, email_key, created_at, confirmations_day, confirmations_sent)
+VALUES (%(email)s, %(email_key)s, %(now)s, %(today)s, 1)
+ON CONFLICT (email_key) DO UPDATE SET email_key = excluded.email_key
+RETURNING id
+"""
+
+_SIGNUP = f"""
+WITH asked AS (
+    SELECT * FROM unnest(%(ids)s::int[], %(slugs)s::text[], %(names)s::text[])
+        WITH ORDINALITY AS asked (newsletter_id, slug, name, position)
+),
+me AS (
+    SELECT id, created_at = %(now)s AS created FROM subscribers WHERE email_key = %(email_key)s
+),
+subscribed AS (
+    INSERT INTO subscriptions (subscriber_id, newsletter_id, status, created_at, updated_at)
+    SELECT me.id, asked.newsletter_id, '{PENDING}', %(now)s, %(now)s
+    FROM me, asked ORDER BY asked.position
+    ON CONFLICT (subscriber_id, newsletter_id) DO UPDATE SET
+        status = CASE WHEN subscriptions.status = '{UNSUBSCRIBED}' THEN '{PENDING}'
+                      ELSE subscriptions.status END,
+        updated_at = CASE WHEN subscriptions.status = '{UNSUBSCRIBED}' THEN excluded.updated_at
+                          ELSE subscriptions.updated_at END
+    RETURNING newsletter_id, status
+),
+waiting AS (
+    SELECT asked.* FROM asked JOIN subscribed USING (newsletter_id)
+    WHERE subscribed.status = '{PENDING}'
+),
+opt_in AS (
+    SELECT string_agg(slug, ' ' ORDER BY slug) AS slugs,
+           string_agg(name, '; ' ORDER BY position) AS names,
+           json_agg(position ORDER BY position) AS positions
+    FROM waiting
+),
+claimed AS (
+    UPDATE subscribers SET
+        confirmations_sent = CASE WHEN confirmations_day = %(today)s
+                                  THEN confirmations_sent + 1 ELSE 1 END,
+        confirmations_day = %(today)s
+    FROM me, opt_in
+    WHERE subscribers.id = me.id AND NOT me.created AND opt_in.slugs IS NOT NULL
+      AND (subscribers.confirmations_day IS NULL OR subscribers.confirmations_day <> %(today)s
+           OR subscribers.confirmations_sent < %(per_day)s)
+      AND NOT EXISTS (
+          SELECT 1 FROM consents
+          WHERE consents.subscriber_id = me.id AND consents.newsletter_slugs = opt_in.slugs
+            AND consents.signed_up_at > %(gap_start)s)
+    RETURNING subscribers.id
+),
+noticed AS (
+    UPDATE subscribers SET already_subscribed_notice_at = %(now)s
+    FROM me, opt_in
+    WHERE subscribers.id = me.id AND opt_in.slugs IS NULL
+      AND (subscribers.already_subscribed_notice_at IS NULL
+           OR subscribers.already_subscribed_notice_at <= %(notice_start)s)
+    RETURNING subscribers.id
+),
+consent AS (
+    INSERT INTO consents (subscriber_id, newsletter_slugs, source, source_url, ip, user_agent,
+                          wording, signed_up_at)
+    SELECT me.id, opt_in.slugs, %(source)s, %(source_url)s, %(ip)s, %(user_agent)s,
+           %(wording)s || ' (' || opt_in.names || ')', %(now)s
+    FROM me, opt_in
+    WHERE opt_in.slugs IS NOT NULL AND (me.created OR EXISTS (SELECT 1 FROM claimed))
+    RETURNING id, subscriber_id
+),
+mail AS (
+    INSERT INTO outbox (kind, to_addr, context, language, status, attempts, next_attempt_at,
+                        created_at)
+    SELECT 'confirm', %(email)s,
+           json_build_object(
+               'email', %(email)s::text,
+               'newsletters', (SELECT json_agg(listed.value ORDER BY listed.position)
+                               FROM json_array_elements(%(lists)s::json)
+                                    WITH ORDINALITY AS listed (value, position)
+                               WHERE listed.position IN (SELECT position FROM waiting)),
+               'ttl_hours', %(ttl_hours)s::int,
+               'subscriber_id', consent.subscriber_id,
+               'slugs', (SELECT json_agg(slug ORDER BY position) FROM waiting),
+               'consent_id', consent.id,
+               'signed_at', %(signed_at)s::bigint),
+           %(language)s, '{QUEUED}', 0, %(now)s, %(now)s
+    FROM consent
+    UNION ALL
+    SELECT 'already_subscribed', %(email)s,
+           json_build_object('email', %(email)s::text, 'newsletters', %(lists)s::json,
+                             'subscriber_id', noticed.id),
+           %(language)s, '{QUEUED}', 0, %(now)s, %(now)s
+    FROM noticed
+    RETURNING kind
+)
+SELECT me.id, (SELECT slugs FROM opt_in) IS NULL AS already_subscribed,
+       EXISTS (SELECT 1 FROM mail WHERE kind = 'confirm') AS confirmation_queued
+FROM me
+"""
+
+
+def signup_statements(
+    address: str,
+    newsletters: Sequence[OpenList],
+    consent_values: dict,
+    *,
+    now: datetime,
+    language: str | None,
+) -> tuple[int, bool, bool]:
+    """(subscriber id, confirmation queued, already subscribed), in the session's transaction.
+
+    consent_values: source, source_url, ip, user_agent (clipped) and wording, as
+    services.record_consent stores them.
+    """
+    config = current_app.config
+    gap = timedelta(seconds=config.get("CONFIRMATION_GAP_SECONDS", 60))
+    parameters = {
+        "email": address,
+        "email_key": email_key(address),
+        "now": now,
+        "today": now.date(),
+        "ids": [newsletter.id for newsletter in newsletters],
+        "slugs": [newsletter.slug for newsletter in newsletters],
+        "names": [newsletter.name for newsletter in newsletters],
+        "lists": json.dumps([plain_value(newsletter) for newsletter in newsletters]),
+        "per_day": int(config["CONFIRMATIONS_PER_DAY"]),
+        "gap_start": now - gap,
+        "notice_start": now - timedelta(days=1),
+        "ttl_hours": int(config["CONFIRM_TTL_HOURS"]),
+        "language": language,
+        "signed_at": signing_time("confirm"),  # the link expires counting from the signup
+        **consent_values,
+    }
+    # The session's own connection and transaction (BEGIN goes out with the statements).
+    driver = db.session.connection().connection.driver_connection
+    with driver.cursor() as upsert, driver.cursor() as signup:
+        with driver.pipeline():
+            upsert.execute(_UPSERT_SUBSCRIBER, parameters)
+            signup.execute(_SIGNUP, parameters)
+        subscriber_id, already_subscribed, confirmation_queued = signup.fetchone()
+    return subscriber_id, confirmation_queued, already_subscribed
