@@ -90,6 +90,25 @@ def current_language() -> str:
     return str(babel_locale() or DEFAULT_LANGUAGE)
 
 
+def reader_language() -> str | None:
+    """The language this request's reader showed (`?lang=`, the cookie or Accept-Language), to
+    keep with the subscriber; None outside a request or when it gave no hint at all (a server
+    calling the API), so a hint-less signup does not undo a reader's earlier choice."""
+    if not has_request_context() or _english_only():
+        return None
+    hinted = (
+        asked_language()
+        or request.cookies.get(LANGUAGE_COOKIE) in LANGUAGES
+        or request.headers.get("Accept-Language", "").strip()
+    )
+    return current_language() if hinted else None
+
+
+def known_language(code: str | None) -> str | None:
+    """`code` if it is a language we speak, else None."""
+    return code if code in LANGUAGES else None
+
+
 def _remember_and_vary(response: Response) -> Response:
     asked = asked_language()
     if asked and not g.get("shared_cacheable") and not _english_only():

@@ -44,7 +44,9 @@ class SignupForm:
     def is_bot(self) -> bool:
         return bool(self.website)
 
-    def signup_request(self, ip: str | None, user_agent: str | None) -> SignupRequest:
+    def signup_request(
+        self, ip: str | None, user_agent: str | None, language: str | None = None
+    ) -> SignupRequest:
         """The signup this form asks for, worded as the form's label (the default wording)."""
         return SignupRequest(
             email=self.email,
@@ -53,4 +55,5 @@ class SignupForm:
             source_url=self.source_url,
             ip=ip,
             user_agent=user_agent,
+            language=language,
         )

@@ -76,7 +76,9 @@ class SubscriptionRequest(ApiRequest):
             return ApiError.refused_signup(InvalidEmail("no address"))
         return super().refusal(error)
 
-    def signup(self, source_url: str | None, ip: str, user_agent: str) -> SignupRequest:
+    def signup(
+        self, source_url: str | None, ip: str, user_agent: str, language: str | None = None
+    ) -> SignupRequest:
         return SignupRequest(
             email=self.email,
             slugs=list(self.newsletters),
@@ -85,6 +87,7 @@ class SubscriptionRequest(ApiRequest):
             ip=ip,
             user_agent=user_agent,
             wording=API_WORDING,
+            language=language,
         )
 
 

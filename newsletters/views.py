@@ -12,6 +12,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from addresses import InvalidEmail
 from errors import api_error, wants_json
 from extensions import client_address, db
+from i18n import reader_language
 from newsletters import services, signup_forms
 from newsletters.forms import RATE_LIMITED_MESSAGE, SUCCESS_MESSAGE, SignupForm
 from newsletters.limits import signup_per_client, signup_per_email
@@ -48,7 +49,10 @@ def subscribe():
     # The honeypot answers exactly as a success does, and stores and sends nothing.
     if not form.is_bot:
         try:
-            services.signup(form.signup_request(client_address(), request.user_agent.string))
+            signup = form.signup_request(
+                client_address(), request.user_agent.string, reader_language()
+            )
+            services.signup(signup)
             db.session.commit()
         except (InvalidEmail, services.UnknownNewsletter) as refusal:
             db.session.rollback()
