@@ -8,15 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask_babel import lazy_gettext
 from werkzeug.datastructures import MultiDict
 
 from newsletters.models import SOURCE_EMBED, SOURCE_PAGE
 from newsletters.services import SignupRequest
 
-EMAIL_ERROR = "Please enter a correct email address"
-NEWSLETTER_ERROR = "Please choose one of our newsletters"
-SUCCESS_MESSAGE = "Thank you for signing up. We've sent you a confirmation email."
-RATE_LIMITED_MESSAGE = "Too many signups from here just now. Please wait a little and try again."
+# Lazy: each is written in the language of the request that shows it (str() it there).
+EMAIL_ERROR = lazy_gettext("Please enter a correct email address")
+NEWSLETTER_ERROR = lazy_gettext("Please choose one of our newsletters")
+SUCCESS_MESSAGE = lazy_gettext("Thank you for signing up. We've sent you a confirmation email.")
+RATE_LIMITED_MESSAGE = lazy_gettext(
+    "Too many signups from here just now. Please wait a little and try again."
+)
 
 
 @dataclass
