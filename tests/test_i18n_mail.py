@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from extensions import db
 from newsletters.models import Subscriber
+from tests.campaigns.helpers import create, send
 from tests.newsletters.helpers import (
     confirm_path,
     links_in,
@@ -18,6 +19,7 @@ from tests.newsletters.helpers import (
     statuses,
     subscribe_api,
 )
+from tests.spam import needs_spamassassin, spam_verdict
 
 # What each language's reader reads: the words they must find in their mail.
 WORDS = {
@@ -152,3 +154,47 @@ def test_privacy_links_go_in_the_readers_language_not_the_pages(app):
     (link_mail,) = outbox(app, "data_export_link")
     assert link_mail.language == "uk"
     assert link_mail.subject.startswith("Ваші дані")
+
+
+@needs_spamassassin
+@pytest.mark.parametrize("language", ["en", "uk"])
+def test_confirmation_and_welcome_as_received_score_under_2(make_app, smtp_server, language):
+    sink, smtp_url = smtp_server
+    app = load_lists(make_app(SMTP_URL=smtp_url))
+    client = app.test_client()
+    client.post(f"/subscribe?lang={language}", data={"email": "reader@example.com"})
+    client.post(confirm_path(app, "reader@example.com"))
+    deliver(app)
+    confirmation, welcome = sink.envelopes
+    for envelope in (confirmation, welcome):
+        verdict = spam_verdict(envelope.original_content)
+        assert verdict.score < 2.0, verdict.report
+
+
+@pytest.mark.parametrize(
+    ("language", "footer"),
+    [
+        ("en", "You get this because you subscribed to Morning Briefing on"),
+        ("uk", "Ви отримуєте цей лист, бо"),
+    ],
+)
+def test_a_campaign_reaches_each_reader_in_their_own_language(
+    make_app, smtp_server, language, footer
+):
+    sink, smtp_url = smtp_server
+    app = load_lists(make_app(SMTP_URL=smtp_url))
+    client = app.test_client()
+    client.post(
+        f"/subscribe?lang={language}",
+        data={"email": "reader@example.com", "newsletters": ["morning-briefing"]},
+    )
+    client.post(confirm_path(app, "reader@example.com"))
+    deliver(app)
+    with app.app_context():
+        campaign_id = create(app, slug="morning-briefing", subject="30.11")
+    send(app, campaign_id)
+    deliver(app)
+    campaign = sink.messages()[-1]
+    assert campaign["Subject"] == "30.11"
+    assert campaign["Content-Language"] == language
+    assert footer in bodies(campaign)[0]
