@@ -35,7 +35,11 @@ def test_the_embed_takes_lang_and_the_signup_from_it_keeps_that_language(app):
     framed = app.test_client()  # a third-party frame: no cookie from the page above
     response = framed.post(
         action.group(1).replace("&amp;", "&"),
-        data={"email": "reader@example.com", "newsletters": ["morning-briefing"], "source": "embed"},
+        data={
+            "email": "reader@example.com",
+            "newsletters": ["morning-briefing"],
+            "source": "embed",
+        },
     )
     assert response.status_code == 200
     assert '<html lang="uk">' in response.get_data(as_text=True)
