@@ -76,6 +76,7 @@ def reader_export(subscriber_id: int) -> dict:
         "subscriber": {
             "email": subscriber.email,
             "created_at": _moment(subscriber.created_at),
+            "language": subscriber.language,  # of their mail; null: never shown
         },
         "subscriptions": [
             {

@@ -19,6 +19,7 @@ from tests.newsletters.helpers import (
     statuses,
     subscribe_api,
 )
+from tests.privacy.helpers import data_link
 from tests.spam import needs_spamassassin, spam_verdict
 
 # What each language's reader reads: the words they must find in their mail.
@@ -198,3 +199,13 @@ def test_a_campaign_reaches_each_reader_in_their_own_language(
     assert campaign["Subject"] == "30.11"
     assert campaign["Content-Language"] == language
     assert footer in bodies(campaign)[0]
+
+
+def test_the_readers_data_download_holds_their_language(app):
+    load_lists(app)
+    client = app.test_client()
+    client.post("/subscribe?lang=uk", data={"email": "reader@example.com"})
+    client.post(confirm_path(app, "reader@example.com"))
+    (welcome,) = outbox(app, "welcome")
+    export = client.get(data_link(app, client, preferences_path(welcome), "reader@example.com"))
+    assert export.json["subscriber"]["language"] == "uk"
