@@ -104,11 +104,6 @@ def reader_language() -> str | None:
     return current_language() if hinted else None
 
 
-def known_language(code: str | None) -> str | None:
-    """`code` if it is a language we speak, else None."""
-    return code if code in LANGUAGES else None
-
-
 def _remember_and_vary(response: Response) -> Response:
     asked = asked_language()
     if asked and not g.get("shared_cacheable") and not _english_only():

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask_babel import lazy_gettext
+from flask_babel import gettext, lazy_gettext
 from werkzeug.datastructures import MultiDict
 
 from newsletters.models import SOURCE_EMBED, SOURCE_PAGE
-from newsletters.services import SignupRequest
+from newsletters.services import FORM_WORDING, SignupRequest
 
 # Lazy: each is written in the language of the request that shows it (str() it there).
 EMAIL_ERROR = lazy_gettext("Please enter a correct email address")
@@ -59,5 +59,7 @@ class SignupForm:
             source_url=self.source_url,
             ip=ip,
             user_agent=user_agent,
+            # The consent keeps the label as the reader read it, in the page's language.
+            wording=gettext(FORM_WORDING),
             language=language,
         )

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from extensions import db
-from newsletters.models import Subscriber
+from newsletters.models import Consent, Subscriber
 from tests.campaigns.helpers import create, send
 from tests.newsletters.helpers import (
     confirm_path,
@@ -209,3 +209,11 @@ def test_the_readers_data_download_holds_their_language(app):
     (welcome,) = outbox(app, "welcome")
     export = client.get(data_link(app, client, preferences_path(welcome), "reader@example.com"))
     assert export.json["subscriber"]["language"] == "uk"
+
+
+def test_the_consent_keeps_the_form_wording_the_reader_read(app):
+    load_lists(app)
+    app.test_client().post("/subscribe?lang=uk", data={"email": "reader@example.com"})
+    with app.app_context():
+        wording = db.session.scalar(select(Consent.wording))
+    assert wording.startswith("Введіть свою електронну адресу, щоб підписатися (")
