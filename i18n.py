@@ -28,7 +28,7 @@ from flask_babel import (
 from flask_babel import get_locale as babel_locale
 from jinja2 import pass_context
 from jinja2.runtime import Context
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException
 
 # Each language named in itself, as a reader looks for it in a switch.
 LANGUAGES = {"en": "English", "uk": "Українська"}
@@ -132,7 +132,7 @@ def _same_page_url() -> str:
     if request.method != "GET":
         try:
             current_app.url_map.bind("").match(request.path, method="GET")
-        except (MethodNotAllowed, NotFound):
+        except HTTPException:  # no such page, another method, or a redirect ("//" in the path)
             return request.script_root + "/"
         return path
     kept = [

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from extensions import db
+from i18n import language_choices
 from membership.services import load_demo_tiers
 from payments.prices import new_price_id
 from tests.newsletters.helpers import load_lists, subscribe_api
@@ -124,3 +125,11 @@ def test_the_membership_form_refuses_an_address_in_ukrainian(client, app):
     )
     assert response.status_code == 422
     assert "Введіть правильну електронну адресу" in response.get_data(as_text=True)
+
+
+def test_an_error_page_for_a_post_to_a_path_with_doubled_slashes_switches_to_the_front_page(app):
+    # Found by the reader-page fuzzing: the switch looked the path up for GET, where werkzeug
+    # answers "//" with a redirect, and the error page itself failed with a 500.
+    with app.test_request_context("/membership/simulated-checkout//k6e83_", method="POST"):
+        choices = language_choices()
+    assert [choice.url for choice in choices] == ["/?lang=en", "/?lang=uk"]
