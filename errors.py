@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask_babel import lazy_gettext
 from werkzeug.exceptions import HTTPException
 
 from database import is_database_outage, outage_summary
@@ -12,23 +13,27 @@ from extensions import db
 # failover takes about this long, and Stripe and scripts honour it.
 UNAVAILABLE_RETRY_AFTER_SECONDS = 30
 
+# Messages follow the request's language (Accept-Language for the API); codes never change.
 ERROR_CODES = {
-    400: ("bad_request", "The request could not be understood."),
-    403: ("forbidden", "You are not allowed to do that."),
-    404: ("not_found", "There is nothing at this address."),
-    405: ("method_not_allowed", "That method is not allowed here."),
-    410: ("gone", "This link has expired."),
-    413: ("payload_too_large", "The request body is larger than 16 KiB."),
-    415: ("unsupported_media_type", "Send the body as application/json."),
-    422: ("unprocessable", "The request could not be processed."),
-    429: ("rate_limited", "Too many requests: please wait a little and try again."),
-    500: ("internal_error", "Something went wrong on our side. Please try again."),
-    503: ("unavailable", "The service is unavailable for a moment. Please try again shortly."),
+    400: ("bad_request", lazy_gettext("The request could not be understood.")),
+    403: ("forbidden", lazy_gettext("You are not allowed to do that.")),
+    404: ("not_found", lazy_gettext("There is nothing at this address.")),
+    405: ("method_not_allowed", lazy_gettext("That method is not allowed here.")),
+    410: ("gone", lazy_gettext("This link has expired.")),
+    413: ("payload_too_large", lazy_gettext("The request body is larger than 16 KiB.")),
+    415: ("unsupported_media_type", lazy_gettext("Send the body as application/json.")),
+    422: ("unprocessable", lazy_gettext("The request could not be processed.")),
+    429: ("rate_limited", lazy_gettext("Too many requests: please wait a little and try again.")),
+    500: ("internal_error", lazy_gettext("Something went wrong on our side. Please try again.")),
+    503: (
+        "unavailable",
+        lazy_gettext("The service is unavailable for a moment. Please try again shortly."),
+    ),
 }
 
 
 def api_error(status: int, code: str, message: str, field: str | None = None) -> Response:
-    body: dict = {"code": code, "message": message}
+    body: dict = {"code": code, "message": str(message)}
     if field is not None:
         body["field"] = field
     response = jsonify({"error": body})
@@ -47,7 +52,8 @@ def wants_json() -> bool:
 
 
 def _error_response(status: int, description: str | None = None):
-    code, message = ERROR_CODES.get(status, ("error", "The request failed."))
+    code, lazy_message = ERROR_CODES.get(status, ("error", lazy_gettext("The request failed.")))
+    message = str(lazy_message)
     if wants_json():
         return api_error(status, code, message)
     return render_template("error.html", status=status, message=message), status
@@ -83,7 +89,8 @@ def database_unavailable(exc: BaseException):
     current_app.logger.warning(
         "database unavailable on %s %s: %s", request.method, request.path, outage_summary(exc)
     )
-    code, message = ERROR_CODES[503]
+    code, lazy_message = ERROR_CODES[503]
+    message = str(lazy_message)
     if wants_json():
         response = api_error(503, code, message)
     else:

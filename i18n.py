@@ -28,7 +28,7 @@ from flask_babel import (
 from flask_babel import get_locale as babel_locale
 from jinja2 import pass_context
 from jinja2.runtime import Context
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException
 
 # Each language named in itself, as a reader looks for it in a switch.
 LANGUAGES = {"en": "English", "uk": "Українська"}
@@ -90,6 +90,20 @@ def current_language() -> str:
     return str(babel_locale() or DEFAULT_LANGUAGE)
 
 
+def reader_language() -> str | None:
+    """The language this request's reader showed (`?lang=`, the cookie or Accept-Language), to
+    keep with the subscriber; None outside a request or when it gave no hint at all (a server
+    calling the API), so a hint-less signup does not undo a reader's earlier choice."""
+    if not has_request_context() or _english_only():
+        return None
+    hinted = (
+        asked_language()
+        or request.cookies.get(LANGUAGE_COOKIE) in LANGUAGES
+        or request.headers.get("Accept-Language", "").strip()
+    )
+    return current_language() if hinted else None
+
+
 def _remember_and_vary(response: Response) -> Response:
     asked = asked_language()
     if asked and not g.get("shared_cacheable") and not _english_only():
@@ -118,7 +132,7 @@ def _same_page_url() -> str:
     if request.method != "GET":
         try:
             current_app.url_map.bind("").match(request.path, method="GET")
-        except (MethodNotAllowed, NotFound):
+        except HTTPException:  # no such page, another method, or a redirect ("//" in the path)
             return request.script_root + "/"
         return path
     kept = [

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Select, func, null, select, tuple_
+from sqlalchemy import Select, func, select, tuple_
 
 from extensions import db
 from mailer.suppression_models import Suppression
@@ -27,7 +27,7 @@ def audience(newsletter: Newsletter) -> Select:
         select(
             Subscriber.id.label("subscriber_id"),
             Subscriber.email.label("to_addr"),
-            null().label("language"),  # a reader's mail language arrives with i18n
+            Subscriber.language.label("language"),  # NULL: the default language
             Subscriber.email_key.label("address_key"),  # how suppressions are matched
         )
         .join(Subscription, Subscription.subscriber_id == Subscriber.id)

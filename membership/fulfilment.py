@@ -17,6 +17,7 @@ from extensions import db
 from mailer.services import queue_mail
 from membership.goal import COUNTS_AS_MEMBER, adjust_member_counter
 from membership.models import Contribution, MemberEvent, MemberSubscription, Tier
+from newsletters import reader_data as newsletter_data
 from signing import external_url
 
 
@@ -189,7 +190,9 @@ def _copy_state(row: MemberSubscription, state: SubscriptionState) -> None:
 
 
 def _queue_member_welcome(email: str, tier: Tier) -> None:
+    # Stripe's webhook shows no reader's language: a subscriber's kept one is the best we know.
     queue_mail(
+        language=newsletter_data.language_of(email_key(email)),
         to=email,
         template="member_welcome",
         context={

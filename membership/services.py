@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from flask_babel import gettext
 from sqlalchemy import select
 
 import addresses
@@ -144,18 +145,19 @@ def read_email(raw: str | None, *, required: bool = True) -> str | None:
     value = (raw or "").strip()
     if not value:
         if required:
-            raise InvalidInput("email", "Enter your email address.")
+            raise InvalidInput("email", gettext("Enter your email address."))
         return None
     try:
         return addresses.normalise_email(value)
     except addresses.InvalidEmail as exc:
-        raise InvalidInput("email", "Enter a valid email address, like name@example.com.") from exc
+        message = gettext("Enter a valid email address, like name@example.com.")
+        raise InvalidInput("email", message) from exc
 
 
 def chosen_tier(slug: str | None) -> Tier:
     tier = tier_by_slug((slug or "").strip()) if slug else None
     if tier is None or tier.archived or not tier.stripe_price_id:
-        raise InvalidInput("tier", "Choose one of the membership tiers.")
+        raise InvalidInput("tier", gettext("Choose one of the membership tiers."))
     return tier
 
 

@@ -10,6 +10,7 @@ from flask import Blueprint, jsonify, request
 
 from addresses import InvalidEmail
 from extensions import client_address, csrf, db
+from i18n import reader_language
 from newsletters import services
 from newsletters.limits import signup_limits
 from newsletters.schemas import (
@@ -36,7 +37,9 @@ def newsletters():
 def subscriptions():
     body = parse_json(SubscriptionRequest, request)
     origin = request.headers.get("Origin") or request.referrer
-    services.signup(body.signup(origin, client_address(), request.user_agent.string))
+    # The reader's mail language is what Accept-Language asks for (CONTRACT.md "Languages").
+    signup = body.signup(origin, client_address(), request.user_agent.string, reader_language())
+    services.signup(signup)
     db.session.commit()
     return jsonify(SignupAccepted().model_dump()), 202
 

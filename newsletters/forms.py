@@ -8,15 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask_babel import gettext, lazy_gettext
 from werkzeug.datastructures import MultiDict
 
 from newsletters.models import SOURCE_EMBED, SOURCE_PAGE
-from newsletters.services import SignupRequest
+from newsletters.services import FORM_WORDING, SignupRequest
 
-EMAIL_ERROR = "Please enter a correct email address"
-NEWSLETTER_ERROR = "Please choose one of our newsletters"
-SUCCESS_MESSAGE = "Thank you for signing up. We've sent you a confirmation email."
-RATE_LIMITED_MESSAGE = "Too many signups from here just now. Please wait a little and try again."
+# Lazy: each is written in the language of the request that shows it (str() it there).
+EMAIL_ERROR = lazy_gettext("Please enter a correct email address")
+NEWSLETTER_ERROR = lazy_gettext("Please choose one of our newsletters")
+SUCCESS_MESSAGE = lazy_gettext("Thank you for signing up. We've sent you a confirmation email.")
+RATE_LIMITED_MESSAGE = lazy_gettext(
+    "Too many signups from here just now. Please wait a little and try again."
+)
 
 
 @dataclass
@@ -44,7 +48,9 @@ class SignupForm:
     def is_bot(self) -> bool:
         return bool(self.website)
 
-    def signup_request(self, ip: str | None, user_agent: str | None) -> SignupRequest:
+    def signup_request(
+        self, ip: str | None, user_agent: str | None, language: str | None = None
+    ) -> SignupRequest:
         """The signup this form asks for, worded as the form's label (the default wording)."""
         return SignupRequest(
             email=self.email,
@@ -53,4 +59,7 @@ class SignupForm:
             source_url=self.source_url,
             ip=ip,
             user_agent=user_agent,
+            # The consent keeps the label as the reader read it, in the page's language.
+            wording=gettext(FORM_WORDING),
+            language=language,
         )

@@ -39,7 +39,7 @@ def confirm_resend(token: str):
     """A fresh link for an expired one: the signature must hold, only the age is forgiven."""
     optin.resend_confirmation(links.read_expired_confirm_token(token))
     db.session.commit()
-    return render_template("newsletters/resent.html", message=SUCCESS_MESSAGE)
+    return render_template("newsletters/resent.html", message=str(SUCCESS_MESSAGE))
 
 
 # --- unsubscribe --------------------------------------------------------------------------

@@ -144,6 +144,13 @@ DEMO_LISTS = [
         "Books, music, film and theatre from Ukraine, every other Sunday.",
         False,
     ),
+    # Written in Ukrainian for readers in Ukraine: the demo offers both languages.
+    (
+        "holovne-za-den",
+        "Головне за день",
+        "Найважливіше з України щовечора, українською.",
+        False,
+    ),
 ]
 
 

@@ -53,6 +53,9 @@ class Subscriber(db.Model):
     email: Mapped[str] = mapped_column(String(320))
     email_key: Mapped[str] = mapped_column(String(320), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The reader's mail language (en, uk): of the page or API request of their latest signup
+    # that showed one. NULL: never shown (an import), so mail goes in the default language.
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     # Caps on how often one address is mailed by signups (a signup form must not be a spam cannon).
     confirmations_day: Mapped[date | None] = mapped_column(Date, nullable=True)
     confirmations_sent: Mapped[int] = mapped_column(Integer, default=0)

@@ -95,6 +95,7 @@ def queue_welcome(subscriber: Subscriber, newsletters: list[Newsletter]) -> None
         },
         list_id=list_id_header(first.name, first.slug),
         unsubscribe_url=links.unsubscribe_url(subscriber.id, slugs),
+        language=subscriber.language,  # kept from the signup, whatever this page speaks
     )
 
 
@@ -116,7 +117,7 @@ def resend_confirmation(claim: links.ConfirmClaim) -> bool:
     consent_id = claim.consent_id
     if consent_id is not None and db.session.get(Consent, consent_id) is None:
         consent_id = None
-    queue_confirmation(subscriber.email, subscriber.id, waiting, consent_id)
+    queue_confirmation(subscriber.email, subscriber.id, waiting, consent_id, subscriber.language)
     return True
 
 

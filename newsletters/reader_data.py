@@ -24,6 +24,7 @@ class Reader:
     id: int
     email: str  # as stored (email-validator's normalised form)
     email_key: str  # lower-cased: how other tables find the same address
+    language: str | None = None  # their mail language, as kept with the subscriber
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,12 @@ def reader(subscriber_id: int, *, lock: bool = False) -> Reader:
     subscriber = db.session.scalar(query.with_for_update() if lock else query)
     if subscriber is None:
         raise ReaderGone()
-    return Reader(subscriber.id, subscriber.email, subscriber.email_key)
+    return Reader(subscriber.id, subscriber.email, subscriber.email_key, subscriber.language)
+
+
+def language_of(address_key: str) -> str | None:
+    """The mail language kept for a subscriber with this address (email_key), if any."""
+    return db.session.scalar(select(Subscriber.language).where(Subscriber.email_key == address_key))
 
 
 def _moment(value: datetime | None) -> str | None:
@@ -70,6 +76,7 @@ def reader_export(subscriber_id: int) -> dict:
         "subscriber": {
             "email": subscriber.email,
             "created_at": _moment(subscriber.created_at),
+            "language": subscriber.language,  # of their mail; null: never shown
         },
         "subscriptions": [
             {

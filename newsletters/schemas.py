@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import ClassVar, TypeVar
 
 from flask import Request, Response
+from flask_babel import gettext, lazy_gettext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 
@@ -37,8 +38,8 @@ class ApiError(Exception):
     @classmethod
     def refused_signup(cls, refusal: InvalidEmail | UnknownNewsletter) -> ApiError:
         if isinstance(refusal, InvalidEmail):
-            return cls(422, ERROR_CODES["email"], EMAIL_ERROR, "email")
-        message = f"Unknown newsletter: {refusal}"
+            return cls(422, ERROR_CODES["email"], str(EMAIL_ERROR), "email")
+        message = gettext("Unknown newsletter: %(slugs)s", slugs=str(refusal))
         return cls(422, ERROR_CODES["newsletters"], message, "newsletters")
 
     def response(self) -> Response:
@@ -49,13 +50,14 @@ class ApiRequest(BaseModel):
     """A JSON object body; fields it does not name are ignored."""
 
     model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
-    wrong_type: ClassVar[dict[str, str]] = {}  # per field: what to say when it is not that type
+    # Per field: what to say when it is not that type (lazy: in the request's language).
+    wrong_type: ClassVar[dict[str, str]] = {}
 
     @classmethod
     def refusal(cls, error: ErrorDetails) -> ApiError:
         """The answer to the first thing wrong with a body (fields in the order declared)."""
         field = str(error["loc"][0]) if error["loc"] else None
-        return ApiError.bad_request(cls.wrong_type.get(field or "", error["msg"]), field)
+        return ApiError.bad_request(str(cls.wrong_type.get(field or "", error["msg"])), field)
 
 
 class SubscriptionRequest(ApiRequest):
@@ -66,8 +68,8 @@ class SubscriptionRequest(ApiRequest):
     newsletters: list[str] = Field(default_factory=list)
 
     wrong_type: ClassVar[dict[str, str]] = {
-        "email": "email must be a string.",
-        "newsletters": "newsletters must be a list of newsletter slugs.",
+        "email": lazy_gettext("email must be a string."),
+        "newsletters": lazy_gettext("newsletters must be a list of newsletter slugs."),
     }
 
     @classmethod
@@ -76,7 +78,9 @@ class SubscriptionRequest(ApiRequest):
             return ApiError.refused_signup(InvalidEmail("no address"))
         return super().refusal(error)
 
-    def signup(self, source_url: str | None, ip: str, user_agent: str) -> SignupRequest:
+    def signup(
+        self, source_url: str | None, ip: str, user_agent: str, language: str | None = None
+    ) -> SignupRequest:
         return SignupRequest(
             email=self.email,
             slugs=list(self.newsletters),
@@ -85,6 +89,7 @@ class SubscriptionRequest(ApiRequest):
             ip=ip,
             user_agent=user_agent,
             wording=API_WORDING,
+            language=language,
         )
 
 
@@ -117,10 +122,10 @@ def parse_json(model: type[Body], request: Request) -> Body:
     A body over the size limit raises werkzeug's 413 while it is read.
     """
     if not request.is_json:
-        raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
+        raise ApiError(415, "unsupported_media_type", gettext("Send the body as application/json."))
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise ApiError.bad_request("The body must be a JSON object.")
+        raise ApiError.bad_request(gettext("The body must be a JSON object."))
     try:
         return model.model_validate(body)
     except ValidationError as invalid:

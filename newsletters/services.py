@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from flask import current_app
-from sqlalchemy import case, insert, or_, select, update
+from sqlalchemy import case, func, insert, or_, select, update
 
 import metrics
 from addresses import email_key, normalise_email
@@ -74,6 +74,7 @@ class SignupRequest:
     ip: str | None = None
     user_agent: str | None = None
     wording: str = FORM_WORDING
+    language: str | None = None  # the reader's, when the request showed one (i18n.reader_language)
 
     @property
     def consent(self) -> ConsentSource:
@@ -137,9 +138,14 @@ def _subscriber_upsert(dialect: str):
     """New rows count today's first confirmation; on a conflict the no-op update locks the row."""
     table = Subscriber.__table__
     statement = upsert_for(dialect, table)
+    # A signup that shows a language makes it the reader's; one that shows none keeps theirs.
     return statement.on_conflict_do_update(
-        index_elements=[table.c.email_key], set_={"email_key": statement.excluded.email_key}
-    ).returning(table.c.id, table.c.created_at)
+        index_elements=[table.c.email_key],
+        set_={
+            "email_key": statement.excluded.email_key,
+            "language": func.coalesce(statement.excluded.language, table.c.language),
+        },
+    ).returning(table.c.id, table.c.created_at, table.c.language)
 
 
 @cache
@@ -173,10 +179,11 @@ def signup(request: SignupRequest) -> SignupOutcome:
             newsletters,
             consent_values(request.consent),
             now=utcnow(),
-            language=current_language(),
+            language=request.language,
+            mail_language=current_language(),
         )
         return SignupOutcome(subscriber_id, queued, already)
-    subscriber_id, created = _upsert_subscriber(address)
+    subscriber_id, created, language = _upsert_subscriber(address, request.language)
     statuses = upsert_subscriptions(subscriber_id, newsletters)
 
     waiting = [newsletter for newsletter in newsletters if statuses[newsletter.id] == PENDING]
@@ -191,6 +198,7 @@ def signup(request: SignupRequest) -> SignupOutcome:
                     "newsletters": newsletters,
                     "preferences_url": links.preferences_url(subscriber_id),
                 },
+                language=language,
             )
         return SignupOutcome(subscriber_id, confirmation_queued=False, already_subscribed=True)
 
@@ -198,7 +206,7 @@ def signup(request: SignupRequest) -> SignupOutcome:
     if not created and not claim_confirmation(subscriber_id, slugs):
         return SignupOutcome(subscriber_id, confirmation_queued=False, already_subscribed=False)
     consent_id = record_consent(subscriber_id, waiting, request.consent)
-    queue_confirmation(address, subscriber_id, waiting, consent_id)
+    queue_confirmation(address, subscriber_id, waiting, consent_id, language)
     return SignupOutcome(subscriber_id, confirmation_queued=True, already_subscribed=False)
 
 
@@ -241,8 +249,8 @@ def _clip(value: str | None, length: int) -> str | None:
     return value.replace("\x00", "")[:length] if value else None
 
 
-def _upsert_subscriber(address: str) -> tuple[int, bool]:
-    """The subscriber's id, and whether this request created the row.
+def _upsert_subscriber(address: str, language: str | None) -> tuple[int, bool, str | None]:
+    """The subscriber's id, whether this request created the row, and their mail language.
 
     A new row is written with today's first confirmation already counted, which saves the
     claim's UPDATE on the common path. On a conflict the no-op update locks the existing row
@@ -256,9 +264,10 @@ def _upsert_subscriber(address: str) -> tuple[int, bool]:
         "created_at": now,
         "confirmations_day": now.date(),
         "confirmations_sent": 1,
+        "language": language,
     }
     row = db.session.execute(_subscriber_upsert(dialect_name()), parameters).one()
-    return row.id, row.created_at == now
+    return row.id, row.created_at == now, row.language
 
 
 def upsert_subscriptions(
@@ -369,7 +378,9 @@ def queue_confirmation(
     subscriber_id: int,
     newsletters: Sequence[OpenList | Newsletter],
     consent_id: int | None,
+    language: str | None = None,
 ) -> None:
+    """`language`: the reader's kept language; None falls back to the request's (queue_mail)."""
     queue_mail(
         to=address,
         template="confirm",
@@ -381,4 +392,5 @@ def queue_confirmation(
             ),
             "ttl_hours": int(current_app.config["CONFIRM_TTL_HOURS"]),
         },
+        language=language,
     )

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from flask_babel import gettext, lazy_gettext
+
 from addresses import InvalidEmail
 from newsletters.catalogue import OpenList
 from newsletters.forms import EMAIL_ERROR, NEWSLETTER_ERROR, SignupForm
@@ -51,24 +53,30 @@ class SignupFailure:
     @classmethod
     def of(cls, form: SignupForm, refusal: InvalidEmail | UnknownNewsletter) -> SignupFailure:
         if isinstance(refusal, InvalidEmail):
-            return cls(form, "email", EMAIL_ERROR)
-        return cls(form, "newsletters", NEWSLETTER_ERROR)
+            return cls(form, "email", str(EMAIL_ERROR))
+        return cls(form, "newsletters", str(NEWSLETTER_ERROR))
 
 
-# The forms placed between the article's paragraphs: (id, preferred list, heading, blurb).
+# The forms placed between the article's paragraphs: (id, preferred list, heading, blurb),
+# the words written in the page's language when it is shown.
 ARTICLE_FORMS = [
     (
         "signup-explaining",
         "explaining-ukraine",
-        "Explaining Ukraine with Kate Tsurkan",
-        "Every week, the story behind the story, in your inbox.",
+        lazy_gettext("Explaining Ukraine with Kate Tsurkan"),
+        lazy_gettext("Every week, the story behind the story, in your inbox."),
     ),
-    ("signup-choose", None, "Get our newsletters", "Choose the newsletters you want to receive."),
+    (
+        "signup-choose",
+        None,
+        lazy_gettext("Get our newsletters"),
+        lazy_gettext("Choose the newsletters you want to receive."),
+    ),
     (
         "signup-briefing",
         "morning-briefing",
-        "Morning Briefing",
-        "The news from Ukraine you need before your first coffee.",
+        lazy_gettext("Morning Briefing"),
+        lazy_gettext("The news from Ukraine you need before your first coffee."),
     ),
 ]
 
@@ -91,7 +99,13 @@ def article_forms(page_url: str, failure: SignupFailure | None = None) -> list[F
             continue
         forms.append(
             FormState(
-                form_id, heading, blurb, offered, choose, source_url=page_url, checked=checked
+                form_id,
+                str(heading),
+                str(blurb),
+                offered,
+                choose,
+                source_url=page_url,
+                checked=checked,
             )
         )
     if failure is not None:
@@ -124,7 +138,7 @@ def embed_form(slug: str | None, source_url: str | None = None) -> FormState | N
         form = FormState("embed", only.name, only.description, chosen, False, SOURCE_EMBED)
         form.checked = {slug}
     else:
-        heading, blurb = "Get our newsletters", "Choose the newsletters you want."
+        heading, blurb = gettext("Get our newsletters"), gettext("Choose the newsletters you want.")
         form = FormState("embed", heading, blurb, lists, True, SOURCE_EMBED)
         form.checked = _defaults(lists)
     form.source_url = source_url
@@ -145,5 +159,6 @@ def signup_again_forms() -> list[FormState]:
     lists = public_lists()
     if not lists:
         return []
-    heading, blurb = "Sign up again", "We will send you a new confirmation email."
+    heading = gettext("Sign up again")
+    blurb = gettext("We will send you a new confirmation email.")
     return [FormState("signup-again", heading, blurb, lists, True, checked=_defaults(lists))]

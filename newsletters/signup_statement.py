@@ -32,9 +32,12 @@ from newsletters.models import PENDING, UNSUBSCRIBED
 from signing import signing_time
 
 _UPSERT_SUBSCRIBER = """
-INSERT INTO subscribers (email, email_key, created_at, confirmations_day, confirmations_sent)
-VALUES (%(email)s, %(email_key)s, %(now)s, %(today)s, 1)
-ON CONFLICT (email_key) DO UPDATE SET email_key = excluded.email_key
+INSERT INTO subscribers (email, email_key, language, created_at, confirmations_day,
+                         confirmations_sent)
+VALUES (%(email)s, %(email_key)s, %(language)s, %(now)s, %(today)s, 1)
+ON CONFLICT (email_key) DO UPDATE SET
+    email_key = excluded.email_key,
+    language = COALESCE(excluded.language, subscribers.language)
 RETURNING id
 """
 
@@ -44,7 +47,9 @@ WITH asked AS (
         WITH ORDINALITY AS asked (newsletter_id, slug, name, position)
 ),
 me AS (
-    SELECT id, created_at = %(now)s AS created FROM subscribers WHERE email_key = %(email_key)s
+    SELECT id, created_at = %(now)s AS created,
+           COALESCE(language, %(mail_language)s) AS mail_language
+    FROM subscribers WHERE email_key = %(email_key)s
 ),
 subscribed AS (
     INSERT INTO subscriptions (subscriber_id, newsletter_id, status, created_at, updated_at)
@@ -114,13 +119,13 @@ mail AS (
                'slugs', (SELECT json_agg(slug ORDER BY position) FROM waiting),
                'consent_id', consent.id,
                'signed_at', %(signed_at)s::bigint),
-           %(language)s, '{QUEUED}', 0, %(now)s, %(now)s
+           (SELECT mail_language FROM me), '{QUEUED}', 0, %(now)s, %(now)s
     FROM consent
     UNION ALL
     SELECT 'already_subscribed', %(email)s,
            json_build_object('email', %(email)s::text, 'newsletters', %(lists)s::json,
                              'subscriber_id', noticed.id),
-           %(language)s, '{QUEUED}', 0, %(now)s, %(now)s
+           (SELECT mail_language FROM me), '{QUEUED}', 0, %(now)s, %(now)s
     FROM noticed
     RETURNING kind
 )
@@ -137,8 +142,12 @@ def signup_statements(
     *,
     now: datetime,
     language: str | None,
+    mail_language: str,
 ) -> tuple[int, bool, bool]:
     """(subscriber id, confirmation queued, already subscribed), in the session's transaction.
+
+    language: the language the request showed, kept with the reader (None keeps theirs);
+    mail_language: the mail's language for a reader who never showed one.
 
     consent_values: source, source_url, ip, user_agent (clipped) and wording, as
     services.record_consent stores them.
@@ -159,6 +168,7 @@ def signup_statements(
         "notice_start": now - timedelta(days=1),
         "ttl_hours": int(config["CONFIRM_TTL_HOURS"]),
         "language": language,
+        "mail_language": mail_language,
         "signed_at": signing_time("confirm"),  # the link expires counting from the signup
         **consent_values,
     }

@@ -12,6 +12,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from addresses import InvalidEmail
 from errors import api_error, wants_json
 from extensions import client_address, db
+from i18n import reader_language
 from newsletters import services, signup_forms
 from newsletters.forms import RATE_LIMITED_MESSAGE, SUCCESS_MESSAGE, SignupForm
 from newsletters.limits import signup_limits
@@ -47,7 +48,10 @@ def subscribe():
     # The honeypot answers exactly as a success does, and stores and sends nothing.
     if not form.is_bot:
         try:
-            services.signup(form.signup_request(client_address(), request.user_agent.string))
+            signup = form.signup_request(
+                client_address(), request.user_agent.string, reader_language()
+            )
+            services.signup(signup)
             db.session.commit()
         except (InvalidEmail, services.UnknownNewsletter) as refusal:
             db.session.rollback()
@@ -58,10 +62,10 @@ def subscribe():
 def too_many_signups(_exc):
     form = _posted_signup() if request.endpoint == "newsletters.subscribe" else None
     if form is not None:
-        return _signup_failed(SignupFailure(form, "email", RATE_LIMITED_MESSAGE), status=429)
+        return _signup_failed(SignupFailure(form, "email", str(RATE_LIMITED_MESSAGE)), status=429)
     if wants_json():
-        return api_error(429, "rate_limited", RATE_LIMITED_MESSAGE)
-    return render_template("error.html", status=429, message=RATE_LIMITED_MESSAGE), 429
+        return api_error(429, "rate_limited", str(RATE_LIMITED_MESSAGE))
+    return render_template("error.html", status=429, message=str(RATE_LIMITED_MESSAGE)), 429
 
 
 def _posted_signup() -> SignupForm | None:
@@ -75,9 +79,9 @@ def _posted_signup() -> SignupForm | None:
 def _signed_up(form: SignupForm):
     g.embeddable = form.source == SOURCE_EMBED
     if wants_json():  # the form submitted in place by static/js/signup.js
-        return jsonify({"status": "pending", "message": SUCCESS_MESSAGE}), 202
+        return jsonify({"status": "pending", "message": str(SUCCESS_MESSAGE)}), 202
     template = "embed_done.html" if form.source == SOURCE_EMBED else "signup_done.html"
-    return render_template(f"newsletters/{template}", message=SUCCESS_MESSAGE)
+    return render_template(f"newsletters/{template}", message=str(SUCCESS_MESSAGE))
 
 
 def _signup_failed(failure: SignupFailure, status: int = 422):

@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from flask import url_for
+from flask_babel import gettext
 
+from i18n import number
 from membership.models import Tier
 from membership.services import InvalidInput, chosen_tier, read_email
 from payments import gateway, simulated
@@ -48,10 +50,12 @@ def contribution_cents(raw: str | None) -> int:
     except ValueError:
         value = -1
     if not CONTRIBUTION_MIN <= value <= CONTRIBUTION_MAX or round(value * 100) != value * 100:
-        raise InvalidInput(
-            "amount",
-            f"Enter an amount between {CONTRIBUTION_MIN} and {CONTRIBUTION_MAX:,} dollars.",
+        message = gettext(
+            "Enter an amount between %(least)s and %(most)s dollars.",
+            least=number(CONTRIBUTION_MIN),
+            most=number(CONTRIBUTION_MAX),
         )
+        raise InvalidInput("amount", message)
     return round(value * 100)
 
 

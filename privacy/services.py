@@ -61,6 +61,7 @@ def _mail_link(subscriber_id: int, template: str, url: str) -> LinkSent:
         to=reader.email,
         template=template,
         context={"email": reader.email, "link_url": url, "hours": links.LINK_HOURS},
+        language=reader.language,
     )
     return LinkSent(reader.email)
 

@@ -140,3 +140,34 @@ def focus_outline():
         return page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
 
     return style
+
+
+# axe-core's own rules for WCAG 2.0–2.2 A and AA (axe.min.js ships in axe-playwright-python).
+AXE_OPTIONS = {
+    "runOnly": {
+        "type": "tag",
+        "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"],
+    },
+    "resultTypes": ["violations"],
+}
+
+
+@pytest.fixture(scope="session")
+def axe():
+    from axe_playwright_python.sync_playwright import Axe
+
+    return Axe()
+
+
+@pytest.fixture
+def axe_violations(axe):
+    """axe_violations(page) -> "rule: element" for each WCAG A/AA violation axe-core finds."""
+
+    def run(page) -> list[str]:
+        results = axe.run(page, options=AXE_OPTIONS)
+        return [
+            f"{violation['id']}: {' '.join(node['target'][0] for node in violation['nodes'][:1])}"
+            for violation in results.response["violations"]
+        ]
+
+    return run
