@@ -73,7 +73,7 @@ def start_server(app_spec: str, port: int, env: dict) -> subprocess.Popen:
 
 def stop_server(process: subprocess.Popen) -> None:
     os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=10)
+    process.wait(timeout=40)  # gunicorn.conf.py: graceful_timeout = 30
 
 
 def seed_members(database: str, members: int) -> None:
