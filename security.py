@@ -179,6 +179,9 @@ def _form_to_read() -> bool:
     return limit is None or declared is None or declared <= limit
 
 
+_FRAMED_TYPES = frozenset({"text/html", "image/svg+xml"})  # what a browser may render in a frame
+
+
 def init_app(app: Flask) -> None:
     app.session_interface = _SessionInterface()
     app.request_class = BoundedRequest
@@ -192,7 +195,7 @@ def init_app(app: Flask) -> None:
             # only a refused request needs to know when to come back.
             response.headers["Retry-After"] = str(_seconds_until_limit_resets())
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if response.mimetype == "text/html" or response.mimetype == "image/svg+xml":
+        if response.mimetype in _FRAMED_TYPES:
             response.headers["Content-Security-Policy"] = _content_security_policy()
             if not g.get("embeddable"):
                 response.headers["X-Frame-Options"] = "DENY"
