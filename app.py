@@ -18,8 +18,33 @@ from database import MAX_DATABASE_ID
 from extensions import cors, csrf, db, limiter, login_manager, migrate
 
 
+class NewsletterApp(Flask):
+    """Flask, remembering which hooks and views are plain functions.
+
+    Flask asks inspect.iscoroutinefunction about every hook and view on every request (about
+    fifteen a request here); the answer for a function never changes.
+    """
+
+    _REMEMBERED_AT_MOST = 4096  # bound methods made per call are not all kept
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._plain_functions: set = set()
+
+    def ensure_sync(self, func):
+        try:
+            if func in self._plain_functions:
+                return func
+        except TypeError:  # an unhashable callable: asked every time, as Flask does
+            return super().ensure_sync(func)
+        synchronous = super().ensure_sync(func)
+        if synchronous is func and len(self._plain_functions) < self._REMEMBERED_AT_MOST:
+            self._plain_functions.add(func)
+        return synchronous
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    app = NewsletterApp(__name__, instance_relative_config=True)
     # Before the settings are read: their own warnings (no REDIS_URL) are JSON lines on stderr too.
     logs.configure_logging(log_level())
     app.config.update(load_settings(Path(app.instance_path)))

@@ -116,10 +116,13 @@ def _remember_and_vary(response: Response) -> Response:
                 httponly=True,
                 samesite="Lax",
             )
-    if g.get("language_depends_on_header"):
-        response.vary.add("Accept-Language")
-    if g.get("language_depends_on_cookie"):
-        response.vary.add("Cookie")
+    on_header, on_cookie = g.get("language_depends_on_header"), g.get("language_depends_on_cookie")
+    if on_header or on_cookie:
+        vary = response.vary  # parsed from the header on each access: once here
+        if on_header:
+            vary.add("Accept-Language")
+        if on_cookie:
+            vary.add("Cookie")
     return response
 
 

@@ -14,6 +14,7 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from flask import g, has_request_context
@@ -70,11 +71,15 @@ def scrub(text: str) -> str:
 
 
 _RECORD_ATTRIBUTES = frozenset(RESERVED_ATTRS)
+# Extra fields repeat from record to record (a method, a route's path, an endpoint): short ones
+# are scrubbed once and remembered, so each request line runs the pattern over its message only.
+_REMEMBERED_UP_TO = 200
+_scrub_remembered = lru_cache(maxsize=4096)(scrub)
 
 
 def _scrubbed(value: Any, depth: int = 0) -> Any:
     if isinstance(value, str):
-        return scrub(value)
+        return _scrub_remembered(value) if len(value) <= _REMEMBERED_UP_TO else scrub(value)
     if depth > 4:
         return value
     if isinstance(value, dict):

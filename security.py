@@ -52,6 +52,19 @@ remote_images = _marking(
 
 
 class _SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, with its serializer built once per key, not per request."""
+
+    def __init__(self) -> None:
+        self._cached: tuple = (None, None)  # (the keys, their serializer): one swap, threads safe
+
+    def get_signing_serializer(self, app):
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        cached_keys, serializer = self._cached
+        if cached_keys != keys:
+            serializer = super().get_signing_serializer(app)
+            self._cached = (keys, serializer)
+        return serializer
+
     def save_session(self, app, session, response):
         super().save_session(app, session, response)
         if g.get("shared_cacheable") and not session.modified:
@@ -159,10 +172,14 @@ def refuse_nul_characters() -> None:
 def _form_to_read() -> bool:
     """A form body within the size limit. One declared larger is left to the view, which
     answers 413 after its rate limits (a client past its limit hears 429 first)."""
+    if request.mimetype not in FORM_TYPES:  # the JSON API's and every GET's case: no more to ask
+        return False
     limit = request.max_content_length
     declared = request.content_length
-    too_large = limit is not None and declared is not None and declared > limit
-    return request.mimetype in FORM_TYPES and not too_large
+    return limit is None or declared is None or declared <= limit
+
+
+_FRAMED_TYPES = frozenset({"text/html", "image/svg+xml"})  # what a browser may render in a frame
 
 
 def init_app(app: Flask) -> None:
@@ -178,7 +195,7 @@ def init_app(app: Flask) -> None:
             # only a refused request needs to know when to come back.
             response.headers["Retry-After"] = str(_seconds_until_limit_resets())
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if response.mimetype == "text/html" or response.mimetype == "image/svg+xml":
+        if response.mimetype in _FRAMED_TYPES:
             response.headers["Content-Security-Policy"] = _content_security_policy()
             if not g.get("embeddable"):
                 response.headers["X-Frame-Options"] = "DENY"

@@ -12,6 +12,7 @@ import logging
 import re
 import time
 import uuid
+from functools import lru_cache
 
 from flask import Flask, Response, g, request
 
@@ -41,20 +42,39 @@ def loggable_path() -> str:
         segments = request.path.split("/", 2)
         first = segments[1][:64] if len(segments) > 1 else ""
         return f"/{first}/…" if len(segments) > 2 else f"/{first}"
+    template, shown_names = _path_template(rule.rule)
+    if not shown_names:
+        return template
     values = request.view_args or {}
+    return template.format_map({name: values.get(name, f"<{name}>") for name in shown_names})
 
-    def shown(match: re.Match) -> str:
+
+@lru_cache(maxsize=1024)
+def _path_template(rule: str) -> tuple[str, tuple[str, ...]]:
+    """A rule's path as a str.format template, worked out once per rule: its hidden variables
+    written as <name>, its shown ones (numbers) as {name} fields, and the shown names."""
+    shown_names: list[str] = []
+
+    def placeholder(match: re.Match) -> str:
         name = match["name"]
-        if match["converter"] in _SHOWN_CONVERTERS and name in values:
-            return str(values[name])
+        if match["converter"] in _SHOWN_CONVERTERS:
+            shown_names.append(name)
+            return "{" + name + "}"
         return f"<{name}>"
 
-    return _RULE_VARIABLE.sub(shown, rule.rule)
+    escaped = rule.replace("{", "{{").replace("}", "}}")
+    return _RULE_VARIABLE.sub(placeholder, escaped), tuple(shown_names)
 
 
 def endpoint_label() -> str:
     rule = request.url_rule
     return rule.endpoint if rule is not None else metrics.UNMATCHED_ENDPOINT
+
+
+@lru_cache(maxsize=4096)
+def _duration_histogram(endpoint: str, method: str, status: int):
+    """The histogram's child for these labels, looked up once (the label values are few)."""
+    return metrics.REQUEST_DURATION.labels(endpoint=endpoint, method=method, status=str(status))
 
 
 def _start() -> None:
@@ -68,19 +88,18 @@ def _finish(response: Response) -> Response:
     request_id = current_request_id() or incoming_or_new_request_id()
     response.headers[REQUEST_ID_HEADER] = request_id
     endpoint, path, status = endpoint_label(), loggable_path(), response.status_code
-    metrics.REQUEST_DURATION.labels(
-        endpoint=endpoint, method=request.method, status=str(status)
-    ).observe(seconds)
+    method = request.method
+    _duration_histogram(endpoint, method, status).observe(seconds)
     duration_ms = round(seconds * 1000, 1)
     log.log(
         logging.WARNING if status >= 500 else logging.INFO,
         "%s %s %s %.1f ms",
-        request.method,
+        method,
         path,
         status,
         duration_ms,
         extra={
-            "method": request.method,
+            "method": method,
             "path": path,
             "endpoint": endpoint,
             "status": status,
