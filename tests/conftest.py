@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -15,6 +16,9 @@ from app import create_app
 from extensions import db, limiter
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+# The SMTP sink logs every connection at INFO from its own thread; those lines would land in
+# whatever a CLI test happens to be capturing as the command's output at that moment.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 _schema_ready: set[str] = set()
 
 
