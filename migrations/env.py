@@ -9,9 +9,11 @@ from alembic import context
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# The app has set up its JSON logging by now (create_app); alembic.ini's plain handler is only
+# for a process that has none. Loggers that exist stay enabled: fileConfig's default would
+# silence the app's request log in a process that migrates and then serves (the test suite).
+if not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 
