@@ -134,7 +134,7 @@ def record_bounce(address: str) -> bool:
     newest = (
         select(_outbox.c.id)
         .where(
-            func.lower(_outbox.c.to_addr) == address.lower(),
+            func.lower(_outbox.c.to_addr) == func.lower(address),  # ix_outbox_address_key
             _outbox.c.status == SENT,
             _outbox.c.campaign_id.is_not(None),
             _outbox.c.bounced_at.is_(None),

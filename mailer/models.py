@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from database import UTCDateTime, utcnow
@@ -29,6 +39,8 @@ class OutboxMessage(db.Model):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
+        # Bounces, a reader's data and erasure find rows by address, however it was spelt.
+        Index("ix_outbox_address_key", func.lower(text("to_addr"))),
         # One message per reader per campaign, however often sending is started; NULLs (all
         # transactional mail) never conflict.
         UniqueConstraint("campaign_id", "subscriber_id", name="uq_outbox_campaign_recipient"),

@@ -35,8 +35,13 @@ class ForgottenMail:
 
 def _to_reader(spellings: Collection[str], address_key: str):
     """Rows addressed to the reader, however the address was spelt when queued: signups queue
-    the address as normalised, membership mail its lower-cased key."""
-    return or_(_outbox.c.to_addr.in_(list(spellings)), func.lower(_outbox.c.to_addr) == address_key)
+    the address as normalised, membership mail its lower-cased key.
+
+    Both sides are lowered by the database (ix_outbox_address_key), so a row the address was
+    queued to exactly is found whatever the database's lower() does with non-ASCII letters.
+    """
+    wanted = [func.lower(spelling) for spelling in dict.fromkeys(spellings)] + [address_key]
+    return func.lower(_outbox.c.to_addr).in_(wanted)
 
 
 def _moment(value: datetime | None) -> str | None:
