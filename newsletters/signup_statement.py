@@ -21,6 +21,7 @@ import json
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from flask import current_app
 
@@ -148,6 +149,13 @@ _UPSERT_SUBSCRIBER = _one_line(_UPSERT_SUBSCRIBER)
 _SIGNUP = _one_line(_SIGNUP)
 
 
+@lru_cache(maxsize=256)
+def _lists_json(newsletters: tuple[OpenList, ...]) -> str:
+    """The lists as the mail's values hold them; OpenList is frozen and a few combinations of
+    lists come again and again, so each is written out once."""
+    return json.dumps([plain_value(newsletter) for newsletter in newsletters])
+
+
 def signup_statements(
     address: str,
     newsletters: Sequence[OpenList],
@@ -175,7 +183,7 @@ def signup_statements(
         "ids": [newsletter.id for newsletter in newsletters],
         "slugs": [newsletter.slug for newsletter in newsletters],
         "names": [newsletter.name for newsletter in newsletters],
-        "lists": json.dumps([plain_value(newsletter) for newsletter in newsletters]),
+        "lists": _lists_json(tuple(newsletters)),
         "per_day": int(config["CONFIRMATIONS_PER_DAY"]),
         "gap_start": now - gap,
         "notice_start": now - timedelta(days=1),
