@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import dns.exception
 import dns.resolver
-from email_validator import EmailNotValidError, EmailUndeliverableError, validate_email
+from email_validator import (
+    EmailNotValidError,
+    EmailUndeliverableError,
+    ValidatedEmail,
+    validate_email,
+)
 from email_validator.deliverability import validate_email_deliverability
 from flask import current_app
 
@@ -24,12 +31,20 @@ def normalise_email(raw: str) -> str:
     config = current_app.config
     address = raw.strip()
     try:
-        info = validate_email(address, check_deliverability=False, allow_display_name=False)
+        info = _syntax(address)
     except EmailNotValidError as exc:
         raise InvalidEmail(str(exc)) from exc
     if config["EMAIL_CHECK_DELIVERABILITY"]:
         _check_deliverability(info.ascii_domain, info.domain, config["EMAIL_DNS_TIMEOUT"])
     return info.normalized
+
+
+@lru_cache(maxsize=64)
+def _syntax(address: str) -> ValidatedEmail:
+    """email-validator's syntax check, no DNS. A signup asks it twice for one address (the
+    per-address limit's key, then the signup): remembered for the last few addresses, as the
+    answer depends on the text alone. Refusals raise and are not remembered."""
+    return validate_email(address, check_deliverability=False, allow_display_name=False)
 
 
 def _check_deliverability(ascii_domain: str, domain: str, timeout: float) -> None:
@@ -54,7 +69,7 @@ def rate_limit_key(raw: str) -> str | None:
     """The address as it will be stored, for the per-address limit: spellings that normalise
     to one address (case, Unicode forms) share one budget. Syntax only, never DNS."""
     try:
-        info = validate_email(raw.strip()[:320], check_deliverability=False)
+        info = _syntax(raw.strip()[:320])
     except EmailNotValidError:
         return None
     return email_key(info.normalized)

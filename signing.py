@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app
@@ -34,7 +35,14 @@ class ReaderGone(TokenInvalid):
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALTS[purpose])
+    return _serializer_for(current_app.config["SECRET_KEY"], SALTS[purpose])
+
+
+@lru_cache(maxsize=64)
+def _serializer_for(secret_key: str | bytes, salt: str) -> URLSafeTimedSerializer:
+    """Built once per key and salt (every signup asks for one): a serializer holds no state
+    between calls, each dumps or loads makes its own signer, so threads can share it."""
+    return URLSafeTimedSerializer(secret_key, salt=salt)
 
 
 def make_token(purpose: str, payload: Any, signed_at: int | None = None) -> str:
