@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     bindparam,
     exists,
+    func,
     insert,
     literal_column,
     or_,
@@ -86,14 +87,35 @@ def lock_customer(customer_id: str) -> None:
     if customer_id in held:
         return
     if is_postgresql():
-        db.session.execute(_LOCK_CUSTOMER, {"key": f"member:{customer_id}"})
+        db.session.execute(_LOCK_CUSTOMER, customer_lock_parameters(customer_id))
     else:
         # SQLite reads outside a transaction until the first write: take its one write lock now.
         db.session.execute(_TAKE_SQLITE_WRITE_LOCK)
     held.add(customer_id)
 
 
-_LOCK_CUSTOMER = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+def customer_lock_returning(dialect: str):
+    """lock_customer() as a column of the RETURNING of a statement that writes first (the
+    webhook's claim of an event), so the lock costs no round trip of its own. It is taken only
+    for a row the statement returns, with the parameters customer_lock_parameters() gives;
+    call customer_locked() once that row came back. None on SQLite, where the statement's own
+    write took the one write lock."""
+    if dialect != "postgresql":
+        return None
+    key = bindparam("customer_lock_key", type_=String())
+    return func.pg_advisory_xact_lock(func.hashtextextended(key, 0)).label("customer_locked")
+
+
+def customer_lock_parameters(customer_id: str) -> dict:
+    return {"customer_lock_key": f"member:{customer_id}"}
+
+
+def customer_locked(customer_id: str) -> None:
+    """The caller's statement took the customer's lock (customer_lock_returning)."""
+    _customer_locks_held().add(customer_id)
+
+
+_LOCK_CUSTOMER = text("SELECT pg_advisory_xact_lock(hashtextextended(:customer_lock_key, 0))")
 _TAKE_SQLITE_WRITE_LOCK = text("UPDATE member_subscriptions SET id = id WHERE 1 = 0")
 _LOCKS_HELD = "fulfilment_customer_locks"
 

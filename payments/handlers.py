@@ -268,6 +268,26 @@ HANDLERS: dict[str, Callable[[Mapping], str]] = {
 }
 
 
+# Their handlers fulfil a subscription under its customer's lock, first thing: the webhook's
+# claim of the event takes it (membership.fulfilment.customer_lock_returning).
+LOCKING_EVENT_TYPES = frozenset(
+    {
+        "checkout.session.completed",
+        "customer.subscription.created",
+        "customer.subscription.updated",
+        "customer.subscription.deleted",
+    }
+)
+
+
+def customer_to_lock(event: Mapping) -> str | None:
+    """The customer whose lock the event's handler takes, if any."""
+    if event.get("type") not in LOCKING_EVENT_TYPES:
+        return None
+    customer = stripe_id(event["data"]["object"].get("customer"))
+    return customer if isinstance(customer, str) else None
+
+
 def dispatch(event: Mapping) -> str:
     handler = HANDLERS.get(event.get("type", ""))
     return handler(event) if handler else IGNORED
