@@ -83,15 +83,14 @@ def lock_customer(customer_id: str) -> None:
     locks in different orders would wait on each other. Taken once per transaction: a checkout
     locks before it remembers the customer, then fulfils under the lock it already holds.
     """
-    held = _customer_locks_held()
-    if customer_id in held:
+    if customer_id in _customer_locks_held():
         return
     if is_postgresql():
         db.session.execute(_LOCK_CUSTOMER, customer_lock_parameters(customer_id))
     else:
         # SQLite reads outside a transaction until the first write: take its one write lock now.
         db.session.execute(_TAKE_SQLITE_WRITE_LOCK)
-    held.add(customer_id)
+    customer_locked(customer_id)  # after the statement: it may have begun the transaction
 
 
 def customer_lock_returning(dialect: str):
