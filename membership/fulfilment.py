@@ -143,9 +143,6 @@ def customer_is_member(customer_id: str) -> bool:
 _customer = bindparam("customer_id", type_=String())
 _subscription = bindparam("subscription_id", type_=String())
 _row = aliased(MemberSubscription, name="known_row")
-_own_subscriptions = select(MemberSubscription.stripe_subscription_id).where(
-    MemberSubscription.customer_id == _customer
-)
 _READ_BEFORE_WRITE = (
     select(
         _row.id,
@@ -166,15 +163,17 @@ _READ_BEFORE_WRITE = (
             COUNTS_AS_MEMBER,
         )
         .label("another_counts"),
-        exists()
-        .where(
-            or_(
-                MemberEvent.stripe_subscription_id.in_(_own_subscriptions),
-                MemberEvent.stripe_subscription_id == _subscription,
+        # Two EXISTS, each found by an index: one with an OR inside scanned every history row.
+        or_(
+            exists().where(
+                MemberEvent.stripe_subscription_id == MemberSubscription.stripe_subscription_id,
+                MemberSubscription.customer_id == _customer,
+                MemberEvent.member_delta > 0,
             ),
-            MemberEvent.member_delta > 0,
-        )
-        .label("was_ever_member"),
+            exists().where(
+                MemberEvent.stripe_subscription_id == _subscription, MemberEvent.member_delta > 0
+            ),
+        ).label("was_ever_member"),
     )
     .select_from(select(literal_column("1").label("one")).subquery("one"))
     .outerjoin(_row, _row.stripe_subscription_id == _subscription)
