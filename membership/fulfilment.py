@@ -9,7 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import exists, select, text
+from sqlalchemy import (
+    String,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm.util import identity_key
 
 from addresses import email_key
 from database import is_postgresql, upsert
@@ -67,16 +80,55 @@ def lock_customer(customer_id: str) -> None:
 
     Whoever writes other rows of the customer's in the same transaction takes this first
     (PostgreSQL lets a transaction take it again): two events of one customer that took their
-    locks in different orders would wait on each other.
+    locks in different orders would wait on each other. Taken once per transaction: a checkout
+    locks before it remembers the customer, then fulfils under the lock it already holds.
     """
+    if customer_id in _customer_locks_held():
+        return
     if is_postgresql():
-        db.session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-            {"key": f"member:{customer_id}"},
-        )
+        db.session.execute(_LOCK_CUSTOMER, customer_lock_parameters(customer_id))
     else:
         # SQLite reads outside a transaction until the first write: take its one write lock now.
-        db.session.execute(text("UPDATE member_subscriptions SET id = id WHERE 1 = 0"))
+        db.session.execute(_TAKE_SQLITE_WRITE_LOCK)
+    customer_locked(customer_id)  # after the statement: it may have begun the transaction
+
+
+def customer_lock_returning(dialect: str):
+    """lock_customer() as a column of the RETURNING of a statement that writes first (the
+    webhook's claim of an event), so the lock costs no round trip of its own. It is taken only
+    for a row the statement returns, with the parameters customer_lock_parameters() gives;
+    call customer_locked() once that row came back. None on SQLite, where the statement's own
+    write took the one write lock."""
+    if dialect != "postgresql":
+        return None
+    key = bindparam("customer_lock_key", type_=String())
+    return func.pg_advisory_xact_lock(func.hashtextextended(key, 0)).label("customer_locked")
+
+
+def customer_lock_parameters(customer_id: str) -> dict:
+    return {"customer_lock_key": f"member:{customer_id}"}
+
+
+def customer_locked(customer_id: str) -> None:
+    """The caller's statement took the customer's lock (customer_lock_returning)."""
+    _customer_locks_held().add(customer_id)
+
+
+_LOCK_CUSTOMER = text("SELECT pg_advisory_xact_lock(hashtextextended(:customer_lock_key, 0))")
+_TAKE_SQLITE_WRITE_LOCK = text("UPDATE member_subscriptions SET id = id WHERE 1 = 0")
+_LOCKS_HELD = "fulfilment_customer_locks"
+
+
+def _customer_locks_held() -> set[str]:
+    """The customers locked in the session's current transaction (a lock ends with it)."""
+    transaction = db.session().get_transaction()  # the scoped session proxies no such method
+    if transaction is None:
+        return set()  # nothing begun: nothing held, and nothing to remember it by
+    held = db.session.info.get(_LOCKS_HELD)
+    if held is None or held[0] is not transaction:
+        held = (transaction, set())
+        db.session.info[_LOCKS_HELD] = held
+    return held[1]
 
 
 def customer_is_member(customer_id: str) -> bool:
@@ -84,17 +136,58 @@ def customer_is_member(customer_id: str) -> bool:
     return bool(db.session.execute(query).scalar())
 
 
-def _was_ever_member(customer_id: str) -> bool:
-    own_subscriptions = select(MemberSubscription.stripe_subscription_id).where(
-        MemberSubscription.customer_id == customer_id
-    )
-    query = select(
-        exists().where(
-            MemberEvent.stripe_subscription_id.in_(own_subscriptions),
-            MemberEvent.member_delta > 0,
+# What apply_subscription_state() needs to know before it writes, read in one statement under
+# the customer's lock: the subscription's row (if any), whether the customer counts now,
+# whether another of their subscriptions counts (then they still count whatever this one
+# becomes), and whether they ever joined before (a welcome is sent the first time only).
+_customer = bindparam("customer_id", type_=String())
+_subscription = bindparam("subscription_id", type_=String())
+_row = aliased(MemberSubscription, name="known_row")
+_READ_BEFORE_WRITE = (
+    select(
+        _row.id,
+        _row.customer_id,
+        _row.email,
+        _row.email_erased_at,
+        _row.tier_id,
+        _row.status,
+        _row.status_event_created,
+        _row.deleted,
+        exists()
+        .where(MemberSubscription.customer_id == _customer, COUNTS_AS_MEMBER)
+        .label("was_member"),
+        exists()
+        .where(
+            MemberSubscription.customer_id == _customer,
+            MemberSubscription.stripe_subscription_id != _subscription,
+            COUNTS_AS_MEMBER,
         )
+        .label("another_counts"),
+        # Two EXISTS, each found by an index: one with an OR inside scanned every history row.
+        or_(
+            exists().where(
+                MemberEvent.stripe_subscription_id == MemberSubscription.stripe_subscription_id,
+                MemberSubscription.customer_id == _customer,
+                MemberEvent.member_delta > 0,
+            ),
+            exists().where(
+                MemberEvent.stripe_subscription_id == _subscription, MemberEvent.member_delta > 0
+            ),
+        ).label("was_ever_member"),
     )
-    return bool(db.session.execute(query).scalar())
+    .select_from(select(literal_column("1").label("one")).subquery("one"))
+    .outerjoin(_row, _row.stripe_subscription_id == _subscription)
+)
+_subscriptions = MemberSubscription.__table__
+# The written row counts or not by the one definition (COUNTS_AS_MEMBER), asked of the row
+# as written: no second SELECT after the write.
+_INSERT_ROW = insert(_subscriptions).returning(COUNTS_AS_MEMBER.label("counts"))
+_UPDATE_ROW = (
+    update(_subscriptions)
+    .where(_subscriptions.c.id == bindparam("row_id"))
+    .returning(COUNTS_AS_MEMBER.label("counts"))
+)
+_INSERT_HISTORY = insert(MemberEvent.__table__)
 
 
 def apply_subscription_state(state: SubscriptionState) -> Outcome:
@@ -104,64 +197,80 @@ def apply_subscription_state(state: SubscriptionState) -> Outcome:
     and a deletion ends the subscription whenever it arrives, even after a newer event.
     """
     lock_customer(state.customer_id)
-    row = db.session.execute(
-        select(MemberSubscription).where(
-            MemberSubscription.stripe_subscription_id == state.subscription_id
-        )
-    ).scalar_one_or_none()
-    older = row is not None and state.as_of < row.status_event_created and not state.final
-    if row is not None and (row.deleted or older):
-        if row.email is None and state.email and row.email_erased_at is None:
-            _learn_email(row, state)  # an email is news even when the status is not
-        return Outcome(False, row.status, row.status, 0)
-    email_before = row.email if row is not None else None
+    known = db.session.execute(
+        _READ_BEFORE_WRITE,
+        {"customer_id": state.customer_id, "subscription_id": state.subscription_id},
+    ).one()
+    exists_already = known.id is not None
+    older = exists_already and state.as_of < known.status_event_created and not state.final
+    if exists_already and (known.deleted or older):
+        if known.email is None and state.email and known.email_erased_at is None:
+            _learn_email(known, state)  # an email is news even when the status is not
+        return Outcome(False, known.status, known.status, 0)
 
-    was_member = customer_is_member(state.customer_id)
-    previous_status = row.status if row is not None else None
-    if row is None:
-        row = MemberSubscription(
-            stripe_subscription_id=state.subscription_id, customer_id=state.customer_id
-        )
-    _copy_state(row, state)  # before add(): a lazy load in between must not flush a bare row
-    db.session.add(row)
-    db.session.flush()
-    is_member = customer_is_member(state.customer_id)
+    values = _written_values(state, known if exists_already else None)
+    if exists_already:
+        counts = db.session.execute(_UPDATE_ROW, {**values, "row_id": known.id}).scalar_one()
+        _forget_loaded_row(known.id)
+    else:
+        values["stripe_subscription_id"] = state.subscription_id
+        counts = db.session.execute(_INSERT_ROW, values).scalar_one()
+    previous_status = known.status
+    was_member = bool(known.was_member)
+    is_member = bool(known.another_counts) or bool(counts)
     delta = int(is_member) - int(was_member)
     adjust_member_counter(delta)
 
     # Welcome a customer the first time they count, or once their email arrives if it came late.
-    welcome = delta > 0 and not _was_ever_member(state.customer_id)
+    welcome = delta > 0 and not known.was_ever_member
     if previous_status != state.status or delta:
-        db.session.add(
-            MemberEvent(
-                stripe_subscription_id=state.subscription_id,
-                customer_id=state.customer_id,
-                tier_id=state.tier.id,
-                stripe_event_id=state.event_id,
-                event_type=state.source,
-                status=state.status,
-                member_delta=delta,
-                occurred_at=timestamp(state.as_of),
-            )
+        db.session.execute(
+            _INSERT_HISTORY,
+            {
+                "stripe_subscription_id": state.subscription_id,
+                "customer_id": state.customer_id,
+                "tier_id": state.tier.id,
+                "stripe_event_id": state.event_id,
+                "event_type": state.source,
+                "status": state.status,
+                "member_delta": delta,
+                "occurred_at": timestamp(state.as_of),
+            },
         )
-    if not delta and email_before is None and row.email and is_member:
-        welcome = _welcome_owed(row)
-    if welcome and row.email:
-        _queue_member_welcome(row.email, state.tier)
+    email = values.get("email", known.email)
+    if not delta and known.email is None and email and is_member:
+        welcome = _welcome_owed(state.customer_id, state.subscription_id)
+    if welcome and email:
+        _queue_member_welcome(email, state.tier)
     return Outcome(True, previous_status, state.status, delta)
 
 
-def _learn_email(row: MemberSubscription, state: SubscriptionState) -> None:
-    row.email = email_key(state.email)
-    if customer_is_member(row.customer_id) and _welcome_owed(row):
-        _queue_member_welcome(row.email, row.tier or state.tier)
+def _forget_loaded_row(row_id: int) -> None:
+    """The row was written with a Core statement: a copy this session loaded earlier (the
+    handler looked the subscription up, `members reconcile` compared it) is read again."""
+    loaded = db.session.identity_map.get(identity_key(MemberSubscription, row_id))
+    if loaded is not None:
+        db.session.expire(loaded)
 
 
-def _welcome_owed(row: MemberSubscription) -> bool:
+def _learn_email(known, state: SubscriptionState) -> None:
+    email = email_key(state.email)
+    db.session.execute(
+        update(_subscriptions).where(_subscriptions.c.id == known.id).values(email=email)
+    )
+    _forget_loaded_row(known.id)
+    if customer_is_member(known.customer_id) and _welcome_owed(
+        known.customer_id, state.subscription_id
+    ):
+        tier = db.session.get(Tier, known.tier_id) if known.tier_id is not None else None
+        _queue_member_welcome(email, tier or state.tier)
+
+
+def _welcome_owed(customer_id: str, subscription_id: str) -> bool:
     """The customer first became a member through this subscription, before we knew its email
     (so no welcome could be sent then)."""
     own_subscriptions = select(MemberSubscription.stripe_subscription_id).where(
-        MemberSubscription.customer_id == row.customer_id
+        MemberSubscription.customer_id == customer_id
     )
     first_join = db.session.execute(
         select(MemberEvent.stripe_subscription_id)
@@ -170,23 +279,28 @@ def _welcome_owed(row: MemberSubscription) -> bool:
         .order_by(MemberEvent.occurred_at, MemberEvent.id)
         .limit(1)
     ).scalar_one_or_none()
-    return first_join == row.stripe_subscription_id
+    return first_join == subscription_id
 
 
-def _copy_state(row: MemberSubscription, state: SubscriptionState) -> None:
-    row.customer_id = state.customer_id
-    row.tier_id = state.tier.id
-    row.status = state.status
-    row.status_event_created = state.as_of
-    row.deleted = state.final
-    if state.email and row.email_erased_at is None:  # an erased address stays erased
-        row.email = email_key(state.email)  # looked up by "Manage membership"
+def _written_values(state: SubscriptionState, known) -> dict:
+    """The row's columns as `state` leaves them (`known`: the row as it was, or None)."""
+    values = {
+        "customer_id": state.customer_id,
+        "tier_id": state.tier.id,
+        "status": state.status,
+        "status_event_created": state.as_of,
+        "deleted": state.final,
+    }
+    erased = known is not None and known.email_erased_at is not None
+    if state.email and not erased:  # an erased address stays erased
+        values["email"] = email_key(state.email)  # looked up by "Manage membership"
     # Fields an event does not carry (checkout sessions know no period) keep what we had.
     for name in ("period_end", "started_at", "cancel_at", "canceled_at", "ended_at"):
         value = getattr(state, name)
         column = "current_period_end" if name == "period_end" else name
         if value is not None or state.whole_subscription:
-            setattr(row, column, timestamp(value))
+            values[column] = timestamp(value)
+    return values
 
 
 def _queue_member_welcome(email: str, tier: Tier) -> None:

@@ -35,7 +35,8 @@ GOAL_SETTING = "membership_goal"
 MAX_GOAL = 10_000_000
 
 # Who is a member, as SQL: a subscription to one of our tiers whose status counts and that was
-# not deleted. The counter, fulfilment's customer_is_member() and the dashboard all use it.
+# not deleted. The counter, fulfilment (its read, and the RETURNING of its write) and the dashboard
+# all use it.
 COUNTS_AS_MEMBER = and_(
     MemberSubscription.status.in_(COUNTING_STATUSES),
     MemberSubscription.tier_id.is_not(None),

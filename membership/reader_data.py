@@ -60,10 +60,11 @@ def counted_customers(address_key: str) -> list[str]:
     )
 
 
-def erased_customer(customer_id: str) -> bool:
+def erased_customer_condition(customer_id):
     """Whether the reader behind this customer erased their address and has not come back
     since (no membership of theirs has an address again): events and `members reconcile`
-    must not learn it anew."""
+    must not learn it anew. A SQL condition on `customer_id` (a value or a bound parameter),
+    so that the statement remembering a customer checks it as it writes."""
     erased = exists().where(
         MemberSubscription.customer_id == customer_id,
         MemberSubscription.email_erased_at.is_not(None),
@@ -71,7 +72,7 @@ def erased_customer(customer_id: str) -> bool:
     known = exists().where(
         MemberSubscription.customer_id == customer_id, MemberSubscription.email.is_not(None)
     )
-    return bool(db.session.scalar(select(erased & ~known)))
+    return erased & ~known
 
 
 def member_record(address_key: str) -> MemberRecord:

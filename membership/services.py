@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 
 from flask_babel import gettext
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 import addresses
 from database import SLUG_PATTERN
@@ -60,21 +60,25 @@ def offered_tiers() -> list[Tier]:
 
 
 def tier_by_slug(slug: str) -> Tier | None:
-    return db.session.execute(select(Tier).where(Tier.slug == slug)).scalar_one_or_none()
+    return db.session.execute(_TIER_BY_SLUG, {"slug": slug}).scalar_one_or_none()
 
 
 def tier_by_price(price_id: str) -> Tier | None:
-    return db.session.execute(
-        select(Tier).where(Tier.stripe_price_id == price_id)
-    ).scalar_one_or_none()
+    return db.session.execute(_TIER_BY_PRICE, {"price": price_id}).scalar_one_or_none()
 
 
 def subscription_by_stripe_id(subscription_id: str) -> MemberSubscription | None:
     return db.session.execute(
-        select(MemberSubscription).where(
-            MemberSubscription.stripe_subscription_id == subscription_id
-        )
+        _SUBSCRIPTION_BY_STRIPE_ID, {"subscription": subscription_id}
     ).scalar_one_or_none()
+
+
+# Built once: every Stripe event looks its tier up by one of these.
+_TIER_BY_SLUG = select(Tier).where(Tier.slug == bindparam("slug"))
+_TIER_BY_PRICE = select(Tier).where(Tier.stripe_price_id == bindparam("price"))
+_SUBSCRIPTION_BY_STRIPE_ID = select(MemberSubscription).where(
+    MemberSubscription.stripe_subscription_id == bindparam("subscription")
+)
 
 
 def customer_subscriptions(customer_id: str) -> list[MemberSubscription]:

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from addresses import email_key
-from database import upsert, utcnow
+from database import dialect_name, upsert_for, utcnow
 from extensions import db
 from membership.goal import counting_customers
-from membership.reader_data import erased_customer
+from membership.reader_data import erased_customer_condition
 from payments import gateway
 from payments.models import StripeCustomer
 
@@ -38,17 +39,34 @@ def remember_customer(customer_id: str | None, email: str | None) -> None:
         return
     if "@" not in key or len(key) > MAX_EMAIL_LENGTH or "\x00" in key + customer_id:
         return
-    if erased_customer(customer_id):
-        return  # the reader erased their data: Stripe still knows the address, we do not
-    now = utcnow()
-    statement = upsert(StripeCustomer.__table__).values(
-        customer_id=customer_id, email_key=key, learned_at=now
+    # The reader erased their data: Stripe still knows the address, we do not learn it again.
+    db.session.execute(
+        _remember_statement(dialect_name()),
+        {"customer_id": customer_id, "email_key": key, "learned_at": utcnow()},
     )
-    # A customer whose address changed in Stripe is found under the new one from now on.
-    statement = statement.on_conflict_do_update(
-        index_elements=["customer_id"], set_={"email_key": key, "learned_at": now}
+
+
+@cache
+def _remember_statement(dialect: str):
+    """INSERT … SELECT … WHERE the customer was not erased, ON CONFLICT refresh: one round trip.
+
+    Built once per dialect; a customer whose address changed in Stripe is found under the new
+    one from now on."""
+    customers = StripeCustomer.__table__
+    customer = bindparam("customer_id", type_=customers.c.customer_id.type)
+    email = bindparam("email_key", type_=customers.c.email_key.type)
+    learned_at = bindparam("learned_at", type_=customers.c.learned_at.type)
+    unless_erased = select(customer, email, learned_at).where(~erased_customer_condition(customer))
+    statement = upsert_for(dialect, customers).from_select(
+        ["customer_id", "email_key", "learned_at"], unless_erased
     )
-    db.session.execute(statement)
+    return statement.on_conflict_do_update(
+        index_elements=["customer_id"],
+        set_={
+            "email_key": statement.excluded.email_key,
+            "learned_at": statement.excluded.learned_at,
+        },
+    )
 
 
 def known_customer(email: str) -> str | None:

@@ -6,10 +6,10 @@ A handler returns "handled" or "ignored" and leaves committing to payments.webho
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
-
+from database import dialect_name, upsert_for
 from extensions import db
 from membership import services as membership
 from membership.fulfilment import (
@@ -211,25 +211,49 @@ def handle_invoice_event(event: Mapping) -> str:
     if not invoice.get("id") or not _invoice_is_ours(invoice, subscription_id, metadata):
         return IGNORED
     paid = event["type"] == "invoice.paid"
-    payment = db.session.execute(
-        select(Payment).where(Payment.stripe_invoice_id == invoice["id"])
-    ).scalar_one_or_none()
-    if payment is None:
-        payment = Payment(stripe_invoice_id=invoice["id"])
-        db.session.add(payment)
-    elif payment.status == "paid":
-        return HANDLED  # a paid invoice stays paid, whatever arrives late
     paid_at = (invoice.get("status_transitions") or {}).get("paid_at")
-    payment.stripe_subscription_id = subscription_id
-    payment.customer_id = stripe_id(invoice.get("customer"))
-    payment.amount = int(invoice.get("amount_paid" if paid else "amount_due") or 0)
-    payment.currency = (invoice.get("currency") or "usd").lower()
-    payment.status = "paid" if paid else "failed"
-    payment.occurred_at = timestamp(paid_at if paid and paid_at else event["created"])
-    remember_customer(payment.customer_id, invoice.get("customer_email"))
+    customer_id = stripe_id(invoice.get("customer"))
+    recorded = db.session.execute(
+        _record_payment_statement(dialect_name()),
+        {
+            "stripe_invoice_id": invoice["id"],
+            "stripe_subscription_id": subscription_id,
+            "customer_id": customer_id,
+            "amount": int(invoice.get("amount_paid" if paid else "amount_due") or 0),
+            "currency": (invoice.get("currency") or "usd").lower(),
+            "status": "paid" if paid else "failed",
+            "occurred_at": timestamp(paid_at if paid and paid_at else event["created"]),
+        },
+    ).first()
+    if recorded is None:
+        return HANDLED  # a paid invoice stays paid, whatever arrives late
+    remember_customer(customer_id, invoice.get("customer_email"))
     for older_api_field in ("payment_intent", "charge"):  # gone since API version 2025-03-31
         link_invoice_payment(invoice.get(older_api_field), invoice["id"])
     return HANDLED
+
+
+_PAYMENT_FIELDS = (
+    "stripe_subscription_id",
+    "customer_id",
+    "amount",
+    "currency",
+    "status",
+    "occurred_at",
+)
+
+
+@cache
+def _record_payment_statement(dialect: str):
+    """The invoice's payment, inserted or brought up to date in one statement, unless it is
+    already paid (RETURNING then gives no row). Built once per dialect."""
+    payments = Payment.__table__
+    statement = upsert_for(dialect, payments)
+    return statement.on_conflict_do_update(
+        index_elements=["stripe_invoice_id"],
+        set_={name: statement.excluded[name] for name in _PAYMENT_FIELDS},
+        where=payments.c.status != "paid",
+    ).returning(payments.c.id)
 
 
 HANDLERS: dict[str, Callable[[Mapping], str]] = {
@@ -242,6 +266,26 @@ HANDLERS: dict[str, Callable[[Mapping], str]] = {
     # Payment history: which charge paid an invoice, and what went back from it.
     **REVERSAL_HANDLERS,
 }
+
+
+# Their handlers fulfil a subscription under its customer's lock, first thing: the webhook's
+# claim of the event takes it (membership.fulfilment.customer_lock_returning).
+LOCKING_EVENT_TYPES = frozenset(
+    {
+        "checkout.session.completed",
+        "customer.subscription.created",
+        "customer.subscription.updated",
+        "customer.subscription.deleted",
+    }
+)
+
+
+def customer_to_lock(event: Mapping) -> str | None:
+    """The customer whose lock the event's handler takes, if any."""
+    if event.get("type") not in LOCKING_EVENT_TYPES:
+        return None
+    customer = stripe_id(event["data"]["object"].get("customer"))
+    return customer if isinstance(customer, str) else None
 
 
 def dispatch(event: Mapping) -> str:

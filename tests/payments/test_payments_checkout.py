@@ -209,8 +209,8 @@ def test_a_webhook_landing_while_the_welcome_page_records_is_counted_once(stripe
     """The reader returns from Stripe just as Stripe's event arrives: one member, not two."""
     import threading
 
-    from sqlalchemy import event as orm_event
-    from sqlalchemy.orm import Session
+    from sqlalchemy import Engine
+    from sqlalchemy import event as sql_event
 
     from membership.goal import count_members, count_members_exactly
     from tests.stripe_helpers import subscription
@@ -232,16 +232,21 @@ def test_a_webhook_landing_while_the_welcome_page_records_is_counted_once(stripe
 
     welcome_thread = threading.current_thread()
 
-    def deliver_during_the_welcome_pages_write(_session, _context, _instances):
-        if threading.current_thread() is welcome_thread and webhook.ident is None:
+    # Just before the welcome page writes the subscription's row (its locks already taken).
+    def deliver_during_the_welcome_pages_write(_conn, _cursor, statement, *_args):
+        writes_the_row = statement.startswith(
+            ("INSERT INTO member_subscriptions", "UPDATE member_subscriptions SET customer_id")
+        )
+        if writes_the_row and threading.current_thread() is welcome_thread and not webhook.ident:
             webhook.start()
             webhook.join(timeout=1)  # it finishes now, or waits for this write to commit
 
-    orm_event.listen(Session, "before_flush", deliver_during_the_welcome_pages_write)
+    sql_event.listen(Engine, "before_cursor_execute", deliver_during_the_welcome_pages_write)
     try:
         assert client.get("/membership/welcome?session_id=cs_test_done").status_code == 200
     finally:
-        orm_event.remove(Session, "before_flush", deliver_during_the_welcome_pages_write)
+        sql_event.remove(Engine, "before_cursor_execute", deliver_during_the_welcome_pages_write)
+    assert webhook.ident is not None  # the event was delivered during the write
     webhook.join()
     with stripe_app.app_context():
         assert count_members() == count_members_exactly() == 1
