@@ -268,15 +268,11 @@ HANDLERS: dict[str, Callable[[Mapping], str]] = {
 }
 
 
-# Their handlers fulfil a subscription under its customer's lock, first thing: the webhook's
+# These handlers fulfil a subscription under its customer's lock, first thing: the webhook's
 # claim of the event takes it (membership.fulfilment.customer_lock_returning).
+_LOCKING_HANDLERS = (handle_checkout_completed, handle_subscription_event)
 LOCKING_EVENT_TYPES = frozenset(
-    {
-        "checkout.session.completed",
-        "customer.subscription.created",
-        "customer.subscription.updated",
-        "customer.subscription.deleted",
-    }
+    event_type for event_type, handler in HANDLERS.items() if handler in _LOCKING_HANDLERS
 )
 
 

@@ -50,6 +50,17 @@ def bodies(message) -> tuple[str, str]:
     return text.get_content(), html.get_content()
 
 
+def confirmed_in_ukrainian(app):
+    """reader@example.com signed up from a Ukrainian page and confirmed: the client and the
+    welcome mail's outbox row."""
+    load_lists(app)
+    client = app.test_client()
+    client.post("/subscribe?lang=uk", data={"email": "reader@example.com"})
+    client.post(confirm_path(app, "reader@example.com"))
+    (welcome,) = outbox(app, "welcome")
+    return client, welcome
+
+
 def kept_language(app, email: str) -> str | None:
     with app.app_context():
         return db.session.scalar(select(Subscriber.language).where(Subscriber.email == email))
@@ -142,11 +153,7 @@ def test_a_reader_who_showed_no_language_gets_english(app):
 
 
 def test_privacy_links_go_in_the_readers_language_not_the_pages(app):
-    load_lists(app)
-    client = app.test_client()
-    client.post("/subscribe?lang=uk", data={"email": "reader@example.com"})
-    client.post(confirm_path(app, "reader@example.com"))
-    (welcome,) = outbox(app, "welcome")
+    _, welcome = confirmed_in_ukrainian(app)
     english_page = app.test_client()
     response = english_page.post(
         preferences_path(welcome) + "/data", headers={"Accept-Language": "en"}
@@ -202,11 +209,7 @@ def test_a_campaign_reaches_each_reader_in_their_own_language(
 
 
 def test_the_readers_data_download_holds_their_language(app):
-    load_lists(app)
-    client = app.test_client()
-    client.post("/subscribe?lang=uk", data={"email": "reader@example.com"})
-    client.post(confirm_path(app, "reader@example.com"))
-    (welcome,) = outbox(app, "welcome")
+    client, welcome = confirmed_in_ukrainian(app)
     export = client.get(data_link(app, client, preferences_path(welcome), "reader@example.com"))
     assert export.json["subscriber"]["language"] == "uk"
 
