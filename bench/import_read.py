@@ -23,7 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 CHILD = r"""
 import json, resource, sys, time
-from newsletters.import_file import ImportFile, normalised_address
+from newsletters.import_file import ImportFile
+from newsletters.import_rows import normalised_address
 path, stage = sys.argv[1], sys.argv[2]
 began = time.perf_counter()
 cpu = time.process_time()

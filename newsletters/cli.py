@@ -11,8 +11,9 @@ import click
 from flask.cli import AppGroup
 
 from extensions import db
-from newsletters.import_file import ImportFile, ImportFileError
+from newsletters.import_file import ImportFile
 from newsletters.import_report import RejectedRows
+from newsletters.import_rows import ImportFileError
 from newsletters.importing import KIND_NAMES, import_subscribers, importable_list
 from newsletters.lists import InvalidList, add_list, is_archived, is_members_only
 from newsletters.services import UnknownNewsletter

@@ -36,7 +36,8 @@ from database import dialect_name, run_in_transaction, upsert_for, utcnow
 from extensions import db
 from mailer.suppression_models import IMPORT_CLEANED, IMPORT_UNSUBSCRIBED
 from mailer.suppressions import suppress, suppressed_among
-from newsletters.import_file import ImportFile, ImportKind, ImportRow, normalised_address
+from newsletters.import_file import ImportFile
+from newsletters.import_rows import ImportKind, ImportRow, normalised_address
 from newsletters.models import CONFIRMED, PENDING, Consent, Newsletter, Subscriber, Subscription
 from newsletters.services import UnknownNewsletter, claim_confirmation, queue_confirmation
 

@@ -11,7 +11,7 @@ from flask import abort, current_app, render_template, request, send_file
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from extensions import csrf, db
-from newsletters.import_file import ImportFileError
+from newsletters.import_rows import ImportFileError
 from newsletters.services import UnknownNewsletter
 from staff import imports
 from staff.access import admin_required, audit

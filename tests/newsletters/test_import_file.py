@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from newsletters.import_file import ImportFile, ImportFileError, ImportKind, normalised_address
+from newsletters.import_file import ImportFile
+from newsletters.import_rows import ImportFileError, ImportKind, normalised_address
 from tools.make_mailchimp_export import write_export
 
 SAMPLES = Path(__file__).parent / "samples"
