@@ -127,13 +127,16 @@ def _remember_and_vary(response: Response) -> Response:
                 httponly=True,
                 samesite="Lax",
             )
-    on_header, on_cookie = g.get("language_depends_on_header"), g.get("language_depends_on_cookie")
-    if on_header or on_cookie:
-        vary = response.vary  # parsed from the header on each access: once here
-        if on_header:
-            vary.add("Accept-Language")
-        if on_cookie:
-            vary.add("Cookie")
+    depends_on = [
+        name
+        for name, flag in (
+            ("Accept-Language", "language_depends_on_header"),
+            ("Cookie", "language_depends_on_cookie"),
+        )
+        if g.get(flag)
+    ]
+    if depends_on:
+        response.vary.update(depends_on)  # one parse of the header, one write back (not per add)
     return response
 
 
