@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -28,7 +29,9 @@ from flask_babel import (
 from flask_babel import get_locale as babel_locale
 from jinja2 import pass_context
 from jinja2.runtime import Context
+from werkzeug.datastructures import LanguageAccept
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_accept_header
 
 # Each language named in itself, as a reader looks for it in a switch.
 LANGUAGES = {"en": "English", "uk": "Українська"}
@@ -82,7 +85,15 @@ def _chosen_code() -> str:
         if remembered in LANGUAGES:
             return remembered
     g.language_depends_on_header = True
-    return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
+    return _best_language(request.headers.get("Accept-Language"))
+
+
+@lru_cache(maxsize=512)
+def _best_language(accept_language: str | None) -> str:
+    """Accept-Language's choice among ours, parsed once per distinct header (browsers send a
+    few), as request.accept_languages would parse it on every request."""
+    parsed = parse_accept_header(accept_language, LanguageAccept)
+    return parsed.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
 
 
 def current_language() -> str:
@@ -116,13 +127,16 @@ def _remember_and_vary(response: Response) -> Response:
                 httponly=True,
                 samesite="Lax",
             )
-    on_header, on_cookie = g.get("language_depends_on_header"), g.get("language_depends_on_cookie")
-    if on_header or on_cookie:
-        vary = response.vary  # parsed from the header on each access: once here
-        if on_header:
-            vary.add("Accept-Language")
-        if on_cookie:
-            vary.add("Cookie")
+    depends_on = [
+        name
+        for name, flag in (
+            ("Accept-Language", "language_depends_on_header"),
+            ("Cookie", "language_depends_on_cookie"),
+        )
+        if g.get(flag)
+    ]
+    if depends_on:
+        response.vary.update(depends_on)  # one parse of the header, one write back (not per add)
     return response
 
 

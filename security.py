@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from functools import wraps
+from functools import lru_cache, wraps
 from typing import IO
 
-from flask import Flask, Request, abort, current_app, g, request
+from flask import Flask, Request, abort, g, request
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -52,7 +52,8 @@ remote_images = _marking(
 
 
 class _SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie session, with its serializer built once per key, not per request."""
+    """Flask's signed-cookie session, with its serializer built once per key, not per request,
+    and nothing parsed or read from the configuration for a request that has no session."""
 
     def __init__(self) -> None:
         self._cached: tuple = (None, None)  # (the keys, their serializer): one swap, threads safe
@@ -65,8 +66,18 @@ class _SessionInterface(SecureCookieSessionInterface):
             self._cached = (keys, serializer)
         return serializer
 
+    def open_session(self, app, request):
+        if app.secret_key and "HTTP_COOKIE" not in request.environ:
+            return self.session_class()  # Flask's answer without a cookie, none to parse
+        return super().open_session(app, request)
+
     def save_session(self, app, session, response):
-        super().save_session(app, session, response)
+        if session or session.modified:
+            super().save_session(app, session, response)
+        elif session.accessed:
+            # Flask's whole answer for an empty session left alone, without first reading the
+            # seven cookie settings it would need to write or delete one.
+            response.vary.add("Cookie")
         if g.get("shared_cacheable") and not session.modified:
             # Lower case: werkzeug's HeaderSet.remove compares its stored spellings, lowered,
             # with the name as given, so "Cookie" stays when Vary holds another value too.
@@ -101,23 +112,22 @@ class BoundedRequest(Request):
         return super().stream
 
 
-def _frame_ancestors() -> str:
-    if g.get("embeddable"):
-        return " ".join(["'self'", *current_app.config["EMBED_ORIGINS"]])
-    return "'none'"
-
-
-def _content_security_policy() -> str:
+@lru_cache(maxsize=64)
+def _content_security_policy(
+    embed_origins: tuple[str, ...], embeddable: bool, remote_images: bool
+) -> str:
+    """Built once per combination: it depends on EMBED_ORIGINS and the view's marks alone."""
+    frame_ancestors = " ".join(["'self'", *embed_origins]) if embeddable else "'none'"
     return "; ".join(
         [
             "default-src 'self'",
-            "img-src 'self' data: https:" if g.get("remote_images") else "img-src 'self' data:",
+            "img-src 'self' data: https:" if remote_images else "img-src 'self' data:",
             "style-src 'self'",
             "script-src 'self'",
             "object-src 'none'",
             "base-uri 'none'",
             f"form-action 'self' {STRIPE_FORM_TARGETS}",
-            f"frame-ancestors {_frame_ancestors()}",
+            f"frame-ancestors {frame_ancestors}",
         ]
     )
 
@@ -149,33 +159,40 @@ def _holds_nul(pairs) -> bool:
     return any("\x00" in key or "\x00" in value for key, value in pairs)
 
 
+def _headers_hold_nul(environ: dict) -> bool:
+    for key, value in environ.items():
+        if (
+            key.startswith("HTTP_")
+            and isinstance(value, str)
+            and ("\x00" in value or "\x00" in key)
+        ):
+            return True
+    return False
+
+
 def refuse_nul_characters() -> None:
     """400 for a NUL character in the path, the query, a header or a form field.
 
     PostgreSQL cannot store one in text and fails the statement; no person types one. JSON
     bodies are checked where they are read (newsletters/schemas.py, payments/events.py).
     """
-    headers = (
-        (key, value)
-        for key, value in request.environ.items()
-        if key.startswith("HTTP_") and isinstance(value, str)
-    )
+    current = request._get_current_object()  # one look through the proxy, not one per part
     if (
-        "\x00" in request.path
-        or _holds_nul(request.args.items(multi=True))
-        or _holds_nul(headers)
-        or (_form_to_read() and _holds_nul(request.form.items(multi=True)))
+        "\x00" in current.path
+        or _holds_nul(current.args.items(multi=True))
+        or _headers_hold_nul(current.environ)
+        or (_form_to_read(current) and _holds_nul(current.form.items(multi=True)))
     ):
         abort(400)
 
 
-def _form_to_read() -> bool:
+def _form_to_read(current: Request) -> bool:
     """A form body within the size limit. One declared larger is left to the view, which
     answers 413 after its rate limits (a client past its limit hears 429 first)."""
-    if request.mimetype not in FORM_TYPES:  # the JSON API's and every GET's case: no more to ask
+    if current.mimetype not in FORM_TYPES:  # the JSON API's and every GET's case: no more to ask
         return False
-    limit = request.max_content_length
-    declared = request.content_length
+    limit = current.max_content_length
+    declared = current.content_length
     return limit is None or declared is None or declared <= limit
 
 
@@ -196,7 +213,10 @@ def init_app(app: Flask) -> None:
             response.headers["Retry-After"] = str(_seconds_until_limit_resets())
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if response.mimetype in _FRAMED_TYPES:
-            response.headers["Content-Security-Policy"] = _content_security_policy()
-            if not g.get("embeddable"):
+            embeddable = bool(g.get("embeddable"))
+            response.headers["Content-Security-Policy"] = _content_security_policy(
+                tuple(app.config["EMBED_ORIGINS"]), embeddable, bool(g.get("remote_images"))
+            )
+            if not embeddable:
                 response.headers["X-Frame-Options"] = "DENY"
         return response

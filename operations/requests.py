@@ -14,38 +14,45 @@ import time
 import uuid
 from functools import lru_cache
 
-from flask import Flask, Response, g, request
+from flask import Flask, Request, Response, g, request
 
 import metrics
-from logs import current_request_id, set_request_id
+from logs import current_request_id, scrub_recurring, scrubbed_fields, set_request_id
 
 log = logging.getLogger("request")
 
 REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_ENVIRON = "HTTP_X_REQUEST_ID"  # read from the WSGI environ: no header object built
 # An incoming id is kept when it is short and plain; anything else is replaced by our own.
 _ACCEPTABLE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _RULE_VARIABLE = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 _SHOWN_CONVERTERS = {"int"}  # numbers (database ids) say which page, and grant nothing
 
 
-def incoming_or_new_request_id() -> str:
-    offered = request.headers.get(REQUEST_ID_HEADER, "")
+def incoming_or_new_request_id(current: Request | None = None) -> str:
+    environ = (current if current is not None else request).environ
+    return offered_or_new_request_id(environ.get(_REQUEST_ID_ENVIRON, ""))
+
+
+def offered_or_new_request_id(offered: str) -> str:
+    """The id a client or proxy offered when it is short and plain, else one of our own."""
     if _ACCEPTABLE_REQUEST_ID.fullmatch(offered):
         return offered
     return uuid.uuid4().hex
 
 
-def loggable_path() -> str:
+def loggable_path(current: Request | None = None) -> str:
     """The path as the route names it: variables as <name>, except numbers."""
-    rule = request.url_rule
+    current = current if current is not None else request._get_current_object()
+    rule = current.url_rule
     if rule is None:
-        segments = request.path.split("/", 2)
+        segments = current.path.split("/", 2)
         first = segments[1][:64] if len(segments) > 1 else ""
         return f"/{first}/…" if len(segments) > 2 else f"/{first}"
     template, shown_names = _path_template(rule.rule)
     if not shown_names:
         return template
-    values = request.view_args or {}
+    values = current.view_args or {}
     return template.format_map({name: values.get(name, f"<{name}>") for name in shown_names})
 
 
@@ -66,8 +73,8 @@ def _path_template(rule: str) -> tuple[str, tuple[str, ...]]:
     return _RULE_VARIABLE.sub(placeholder, escaped), tuple(shown_names)
 
 
-def endpoint_label() -> str:
-    rule = request.url_rule
+def endpoint_label(current: Request | None = None) -> str:
+    rule = (current if current is not None else request).url_rule
     return rule.endpoint if rule is not None else metrics.UNMATCHED_ENDPOINT
 
 
@@ -83,30 +90,44 @@ def _start() -> None:
 
 
 def _finish(response: Response) -> Response:
+    current = request._get_current_object()  # one look through the proxy, not one per use
     started = g.get("request_started", time.perf_counter())
     seconds = time.perf_counter() - started
-    request_id = current_request_id() or incoming_or_new_request_id()
+    request_id = current_request_id() or incoming_or_new_request_id(current)
     response.headers[REQUEST_ID_HEADER] = request_id
-    endpoint, path, status = endpoint_label(), loggable_path(), response.status_code
-    method = request.method
-    _duration_histogram(endpoint, method, status).observe(seconds)
-    duration_ms = round(seconds * 1000, 1)
-    log.log(
-        logging.WARNING if status >= 500 else logging.INFO,
-        "%s %s %s %.1f ms",
-        method,
-        path,
-        status,
-        duration_ms,
-        extra={
-            "method": method,
-            "path": path,
-            "endpoint": endpoint,
-            "status": status,
-            "duration_ms": duration_ms,
-        },
-    )
+    path, endpoint = loggable_path(current), endpoint_label(current)
+    log_request(current.method, path, endpoint, response.status_code, seconds, request_id)
     return response
+
+
+def log_request(
+    method: str, path: str, endpoint: str, status: int, seconds: float, request_id: str
+) -> None:
+    """A request's latency in the histogram and its JSON line in the log (every request's, the
+    shared answers' too): `path` as loggable_path() gives it, `endpoint` as endpoint_label()."""
+    _duration_histogram(endpoint, method, status).observe(seconds)
+    level = logging.WARNING if status >= 500 else logging.INFO
+    if not log.isEnabledFor(level):
+        return
+    duration_ms = round(seconds * 1000, 1)
+    fields = {
+        "method": method,
+        "path": path,
+        "endpoint": endpoint,
+        "status": status,
+        "duration_ms": duration_ms,
+        "request_id": request_id,  # given: the log's filter need not look it up again
+    }
+    # The message scrubbed as a whole would be the same: the duration after the status (a
+    # number) cannot extend or start a match (tests/operations/test_request_log.py).
+    message = f"{scrub_recurring(f'{method} {path} {status}')} {duration_ms:.1f} ms"
+    # Made and handled here rather than by log.log(), which would also walk the stack for the
+    # caller's file and line (a JSON line shows neither); scrubbed here from parts scrubbed
+    # before, rather than again field by field by the log's filter.
+    record = log.makeRecord(
+        log.name, level, "(unknown file)", 0, message, None, None, extra=scrubbed_fields(fields)
+    )
+    log.handle(record)
 
 
 def init_app(app: Flask) -> None:

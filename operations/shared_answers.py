@@ -14,21 +14,15 @@ Accept-Language, Cookie, Origin (CORS), and the conditional headers (a 304 is ke
 
 from __future__ import annotations
 
-import logging
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.utils import formatdate
 
 from flask import Flask
 
-import metrics
-from logs import scrub
 from membership.goal import progress_generation
-from operations.requests import _ACCEPTABLE_REQUEST_ID, REQUEST_ID_HEADER
-
-log = logging.getLogger("request")
+from operations.requests import REQUEST_ID_HEADER, log_request, offered_or_new_request_id
 
 # Path -> the endpoint that answers it (for the log line and the latency histogram).
 SHARED_PATHS = {
@@ -106,38 +100,15 @@ class SharedAnswers:
         return [body]
 
     def _answer(self, copy: _Copy, path, environ, start_response, started) -> Iterable[bytes]:
-        offered = environ.get("HTTP_X_REQUEST_ID", "")
-        request_id = offered if _ACCEPTABLE_REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+        request_id = offered_or_new_request_id(environ.get("HTTP_X_REQUEST_ID", ""))
         headers = [
             *copy.headers,
             ("Date", formatdate(usegmt=True)),
             (REQUEST_ID_HEADER, request_id),
         ]
         start_response(copy.status, headers)
-        status = int(copy.status[:3])
         seconds = time.perf_counter() - started
-        endpoint = SHARED_PATHS[path]
-        metrics.REQUEST_DURATION.labels(
-            endpoint=endpoint, method="GET", status=str(status)
-        ).observe(seconds)
-        duration_ms = round(seconds * 1000, 1)
-        log.info(
-            "%s %s %s %.1f ms",
-            "GET",
-            path,
-            status,
-            duration_ms,
-            extra={
-                "method": "GET",
-                "path": path,
-                "endpoint": endpoint,
-                "status": status,
-                "duration_ms": duration_ms,
-                "request_id": scrub(request_id),
-                # Scrubbed already: the rest is a path of SHARED_PATHS, a method and numbers.
-                "_scrubbed": True,
-            },
-        )
+        log_request("GET", path, SHARED_PATHS[path], int(copy.status[:3]), seconds, request_id)
         return [copy.body]
 
 

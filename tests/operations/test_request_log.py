@@ -98,3 +98,17 @@ def test_the_apps_own_messages_are_json_lines_too(app, captured_log):
     assert line["level"] == "ERROR"
     assert line["message"] == "STRIPE_WEBHOOK_SECRET is not set"
     assert "request_id" not in line  # outside a request there is none
+
+
+def test_what_a_client_puts_in_the_path_or_request_id_is_scrubbed_from_the_line(
+    client, captured_log
+):
+    token = "eyJhbGciOi.abcdefgh.0123456789abcdefghijklmnop"
+    client.get("/reader@example.com", headers={"X-Request-ID": token})
+
+    (line,) = captured_log.requests()
+    assert line["path"] == "[email]"  # the address's class of characters holds "/" too
+    assert line["message"].startswith("GET [email] 404 ")
+    assert line["request_id"] == "[token]"
+    assert "reader@example.com" not in captured_log.text()
+    assert token not in captured_log.text()
