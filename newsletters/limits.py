@@ -70,8 +70,8 @@ class Counter(NamedTuple):
     identifiers: list[str]  # [RATELIMIT_KEY_PREFIX,] the budget's key, its scope
 
 
-PER_CLIENT = Budget(signup_limit, client_address, "signup-client")
-PER_ADDRESS = Budget(_signup_email_limit, signup_email_key, "signup-email")
+_PER_CLIENT = Budget(signup_limit, client_address, "signup-client")
+_PER_ADDRESS = Budget(_signup_email_limit, signup_email_key, "signup-email")
 
 
 @lru_cache(maxsize=32)
@@ -99,7 +99,7 @@ def _counters(budgets: tuple[Budget, ...]) -> tuple[list[Counter], HTTPException
     return counters, None
 
 
-def enforce(*budgets: Budget) -> None:
+def _enforce(*budgets: Budget) -> None:
     """Count this request against the budgets; past one, raise 429 (with its Retry-After)."""
     if request.method != "POST" or not limiter.enabled:
         return
@@ -125,7 +125,7 @@ def _limited_by(*budgets: Budget):
     def decorator(view):
         @wraps(view)
         def limited(*args, **kwargs):
-            enforce(*budgets)
+            _enforce(*budgets)
             return view(*args, **kwargs)
 
         return limited
@@ -135,14 +135,14 @@ def _limited_by(*budgets: Budget):
 
 def signup_limits(view):
     """Both signup budgets, per client then per address: the form, the embed and the API."""
-    return _limited_by(PER_CLIENT, PER_ADDRESS)(view)
+    return _limited_by(_PER_CLIENT, _PER_ADDRESS)(view)
 
 
 def signup_per_client(view):
     """The signup budget per client alone (a fresh confirmation link)."""
-    return _limited_by(PER_CLIENT)(view)
+    return _limited_by(_PER_CLIENT)(view)
 
 
 def signup_per_email(view):
     """The signup budget per address alone (each "Manage membership" link is a mail to it)."""
-    return _limited_by(PER_ADDRESS)(view)
+    return _limited_by(_PER_ADDRESS)(view)
