@@ -13,7 +13,7 @@ import errors
 import i18n
 import logs
 import security
-from config import load_settings, log_level
+from config import limiter_storage_uri, load_settings, log_level
 from database import MAX_DATABASE_ID
 from extensions import cors, csrf, db, limiter, login_manager, migrate
 
@@ -91,6 +91,9 @@ def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"))
     csrf.init_app(app)
+    # A Redis storage named directly (a test's RATELIMIT_STORAGE_URI) goes through
+    # limiter_storage.py's fallback too: the signup limits count through no other.
+    app.config["RATELIMIT_STORAGE_URI"] = limiter_storage_uri(app.config["RATELIMIT_STORAGE_URI"])
     limiter.init_app(app)
     login_manager.init_app(app)
     cors.init_app(

@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, TypeVar
 
 from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.storage.base import MovingWindowSupport, SlidingWindowCounterSupport
@@ -25,26 +25,54 @@ from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 
-# Fixed-window hits in order, as limits' incr_expire script does them one by one: each counter
-# is increased and given its expiry when new; the first one past its limit ends the list (the
-# hits after it are not counted, as Flask-Limiter stops at the first breach).
-# ARGV holds (expiry, amount, limit) for each key.
-_HITS_IN_ORDER = """
+# Fixed-window hits in order, each as limits' own incr_expire script does it (the counter
+# increased by one, given its expiry when new); the first count past its limit ends the list:
+# the counters after it are not counted. ARGV holds (expiry, limit) for each key.
+_INCR_IN_ORDER = """
 local counts = {}
 for index, key in ipairs(KEYS) do
-    local base = (index - 1) * 3
-    local amount = tonumber(ARGV[base + 2])
-    local current = redis.call("incrby", key, amount)
-    if current == amount then
-        redis.call("expire", key, ARGV[base + 1])
+    local current = redis.call("incr", key)
+    if current == 1 then
+        redis.call("expire", key, ARGV[index * 2 - 1])
     end
     counts[index] = current
-    if current > tonumber(ARGV[base + 3]) then
+    if current > tonumber(ARGV[index * 2]) then
         break
     end
 end
 return counts
 """
+
+
+class CounterHit(NamedTuple):
+    """One hit of a fixed-window counter: its key (as limits' RateLimitItem.key_for makes it,
+    without the storage's prefix), the window in seconds, and the count allowed in it."""
+
+    key: str
+    expiry: int
+    limit: int
+
+
+def incr_in_order(storage: Storage, hits: Sequence[CounterHit]) -> list[int]:
+    """Count fixed-window hits in order, stopping after the first one past its limit.
+
+    Returns the counts, one a hit up to and including the first breach (none after it). Through
+    FallbackRedisStorage that is one round trip to Redis; any other storage (memory in
+    development and tests) is asked one counter at a time.
+    """
+    if isinstance(storage, FallbackRedisStorage):
+        return storage.incr_in_order(hits)
+    return _incr_one_by_one(storage, hits)
+
+
+def _incr_one_by_one(storage: Storage, hits: Sequence[CounterHit]) -> list[int]:
+    counts = []
+    for hit in hits:
+        counts.append(storage.incr(hit.key, hit.expiry))
+        if counts[-1] > hit.limit:
+            break
+    return counts
+
 
 SCHEME_PREFIX = "fallback+"
 PROBE_SECONDS = 5.0
@@ -64,8 +92,7 @@ class FallbackRedisStorage(Storage, MovingWindowSupport, SlidingWindowCounterSup
         self._lock = threading.Lock()
         self._redis_down_since: float | None = None
         self._next_probe = 0.0
-        self._hits_in_order = None
-        self._counted = threading.local()  # this request's counts from hit_in_order()
+        self._incr_in_order_script = None
 
     @property
     def base_exceptions(self) -> tuple[type[Exception], ...]:
@@ -126,45 +153,27 @@ class FallbackRedisStorage(Storage, MovingWindowSupport, SlidingWindowCounterSup
         self._redis_failed(ConnectionError("no answer to PING"))
         return False
 
-    def hit_in_order(self, hits: list[tuple[str, int, int, int]]) -> None:
-        """Count several fixed-window hits (key, expiry, amount, limit) in one round trip.
-
-        The counts are kept for this thread until forget_hits(); incr() of those keys hands
-        them out instead of asking Redis again, so the limiter's own checks, one call per limit,
-        cost one round trip in all. Without Redis nothing is counted here: incr() counts in
-        memory as before.
-        """
-        self._counted.counts = {}
-        if not hits or not self._should_use_redis():
-            return
-        try:
-            if self._hits_in_order is None:
-                self._hits_in_order = self.redis.get_connection().register_script(_HITS_IN_ORDER)
-            arguments = [
-                value for _, expiry, amount, limit in hits for value in (expiry, amount, limit)
-            ]
-            keys = [self.redis.prefixed_key(key) for key, *_ in hits]
-            counts = self._hits_in_order(keys, arguments)
-        except Exception as error:  # noqa: BLE001 (counted in memory by incr() instead)
-            self._redis_failed(error)
-            return
-        self._redis_answered()
-        self._counted.counts = {
-            (key, amount): int(count)
-            for (key, _, amount, _), count in zip(hits, counts, strict=False)  # none after a breach
-        }
-
-    def forget_hits(self) -> None:
-        self._counted.counts = {}
+    def incr_in_order(self, hits: Sequence[CounterHit]) -> list[int]:
+        """limiter_storage.incr_in_order() in one round trip (one script), or in this process's
+        memory while Redis is down (then counted one by one, as every other call is)."""
+        if hits and self._should_use_redis():
+            try:
+                if self._incr_in_order_script is None:
+                    connection = self.redis.get_connection()
+                    self._incr_in_order_script = connection.register_script(_INCR_IN_ORDER)
+                keys = [self.redis.prefixed_key(hit.key) for hit in hits]
+                arguments = [value for hit in hits for value in (hit.expiry, hit.limit)]
+                counts = self._incr_in_order_script(keys, arguments)
+            except Exception as error:  # noqa: BLE001 (any failure: counted in memory instead)
+                self._redis_failed(error)
+            else:
+                self._redis_answered()
+                return [int(count) for count in counts]
+        return _incr_one_by_one(self.memory, hits)
 
     # limits' Storage interface, each call through _call.
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        counted = getattr(self._counted, "counts", None)
-        if counted:
-            count = counted.pop((key, amount), None)
-            if count is not None:
-                return count
         return self._call(lambda storage: storage.incr(key, expiry, amount))
 
     def get(self, key: str) -> int:

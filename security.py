@@ -132,11 +132,23 @@ def _content_security_policy(
     )
 
 
+def limit_breached(resets_at: float) -> None:
+    """Say when the limit that refused this request resets, for its 429's Retry-After.
+
+    For limits counted outside Flask-Limiter (the signup budgets, newsletters/limits.py);
+    Flask-Limiter's own are read from limiter.current_limit.
+    """
+    g.limit_resets_at = resets_at
+
+
 def _seconds_until_limit_resets() -> int:
-    breached = limiter.current_limit
-    if breached is None:
-        return 60
-    return max(1, int(breached.reset_at - time.time()))
+    resets_at = g.get("limit_resets_at")
+    if resets_at is None:
+        breached = limiter.current_limit
+        if breached is None:
+            return 60
+        resets_at = breached.reset_at
+    return max(1, int(resets_at - time.time()))
 
 
 class _JSONProvider(DefaultJSONProvider):

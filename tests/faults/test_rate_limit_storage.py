@@ -173,3 +173,14 @@ def test_a_one_process_production_may_count_in_memory_and_is_warned_at_start(
         app = create_app()
     assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
     assert "each process's memory" in caplog.text
+
+
+def test_past_the_limit_in_redis_is_429_and_counts_no_further(limited_app):
+    client = limited_app.test_client()
+    answers = [signup(client, number) for number in range(4)]
+    assert [answer.status_code for answer in answers] == [202, 202, 202, 429]
+    assert int(answers[-1].headers["Retry-After"]) > 0
+    # Per client first: past it, the refused address's own budget is not counted.
+    keys = b" ".join(limit_keys_in_redis())
+    assert b"reader2@example.com" in keys
+    assert b"reader3@example.com" not in keys

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from tests.conftest import free_port
@@ -167,3 +169,24 @@ def test_spellings_of_one_address_share_its_per_address_budget(make_app):
     # A full-width "ｅ" normalises to the same stored address.
     second = subscribe_api(client, "reader@\uff45xample.com")
     assert (first.status_code, second.status_code) == (202, 429)
+
+
+def test_a_signup_refused_per_client_does_not_spend_its_address_budget(make_app):
+    app = add_default_list(
+        make_app(
+            RATELIMIT_ENABLED=True, RATELIMIT_SIGNUP="1/minute", RATELIMIT_SIGNUP_EMAIL="1/hour"
+        )
+    )
+    client = app.test_client()
+    assert api(client, "a@example.com").status_code == 202
+    assert api(client, "b@example.com").status_code == 429  # past the client's budget first
+    assert api(client, "b@example.com", address="198.51.100.2").status_code == 202
+
+
+def test_a_refused_signup_is_logged_with_its_limit_and_no_address(app, client, caplog):
+    api(client, "a@example.com")
+    with caplog.at_level(logging.INFO):
+        api(client, "b@example.com")
+        api(client, "c@example.com")
+    lines = [r.getMessage() for r in caplog.records if r.name == "flask-limiter"]
+    assert lines == [f"ratelimit 2 per 1 minute ({CLIENT}) exceeded at endpoint: signup-client"]
