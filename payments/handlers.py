@@ -269,7 +269,7 @@ HANDLERS: dict[str, Callable[[Mapping], str]] = {
 
 
 # These handlers fulfil a subscription under its customer's lock, first thing: the webhook's
-# claim of the event takes it (membership.fulfilment.customer_lock_returning).
+# claim of the event takes it (membership.fulfilment.customer_lock_columns).
 _LOCKING_HANDLERS = (handle_checkout_completed, handle_subscription_event)
 LOCKING_EVENT_TYPES = frozenset(
     event_type for event_type, handler in HANDLERS.items() if handler in _LOCKING_HANDLERS
