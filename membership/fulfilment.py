@@ -44,7 +44,7 @@ class SubscriptionState:
 
     subscription_id: str
     customer_id: str
-    tier: Tier
+    tier: Tier  # or its values as a row (membership.services.tier_values_by_slug): id and name
     status: str
     as_of: int
     source: str  # event type, "welcome" or "reconcile"

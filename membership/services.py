@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 
 from flask_babel import gettext
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 
 import addresses
 from database import SLUG_PATTERN
@@ -67,6 +67,18 @@ def tier_by_price(price_id: str) -> Tier | None:
     return db.session.execute(_TIER_BY_PRICE, {"price": price_id}).scalar_one_or_none()
 
 
+def tier_values_by_slug(slug: str) -> Row | None:
+    """tier_by_slug() as read-only values (id, slug, name, … as a Tier has them), not an ORM
+    object: every Stripe event reads its tier and changes none, and loading an ORM object cost
+    about twice a plain row's CPU."""
+    return db.session.execute(_TIER_VALUES_BY_SLUG, {"slug": slug}).one_or_none()
+
+
+def tier_values_by_price(price_id: str) -> Row | None:
+    """tier_by_price() as read-only values (see tier_values_by_slug)."""
+    return db.session.execute(_TIER_VALUES_BY_PRICE, {"price": price_id}).one_or_none()
+
+
 def subscription_by_stripe_id(subscription_id: str) -> MemberSubscription | None:
     return db.session.execute(
         _SUBSCRIPTION_BY_STRIPE_ID, {"subscription": subscription_id}
@@ -76,6 +88,9 @@ def subscription_by_stripe_id(subscription_id: str) -> MemberSubscription | None
 # Built once: every Stripe event looks its tier up by one of these.
 _TIER_BY_SLUG = select(Tier).where(Tier.slug == bindparam("slug"))
 _TIER_BY_PRICE = select(Tier).where(Tier.stripe_price_id == bindparam("price"))
+_tiers = Tier.__table__
+_TIER_VALUES_BY_SLUG = select(_tiers).where(_tiers.c.slug == bindparam("slug"))
+_TIER_VALUES_BY_PRICE = select(_tiers).where(_tiers.c.stripe_price_id == bindparam("price"))
 _SUBSCRIPTION_BY_STRIPE_ID = select(MemberSubscription).where(
     MemberSubscription.stripe_subscription_id == bindparam("subscription")
 )
