@@ -44,7 +44,7 @@ class SubscriptionState:
 
     subscription_id: str
     customer_id: str
-    tier: Tier  # or its values as a row (membership.services.tier_values_by_slug): id and name
+    tier: Tier  # or its id, slug and name as a row (membership.services.tier_values_by_slug)
     status: str
     as_of: int
     source: str  # event type, "welcome" or "reconcile"

@@ -68,9 +68,10 @@ def tier_by_price(price_id: str) -> Tier | None:
 
 
 def tier_values_by_slug(slug: str) -> Row | None:
-    """tier_by_slug() as read-only values (id, slug, name, … as a Tier has them), not an ORM
-    object: every Stripe event reads its tier and changes none, and loading an ORM object cost
-    about twice a plain row's CPU."""
+    """tier_by_slug() as read-only values, not an ORM object: id, slug and name, named as a
+    Tier names them, which is all an event's handling (and the thanks page) reads. Every Stripe
+    event reads its tier and changes none; loading an ORM object cost about twice a plain
+    row's CPU."""
     return db.session.execute(_TIER_VALUES_BY_SLUG, {"slug": slug}).one_or_none()
 
 
@@ -89,8 +90,9 @@ def subscription_by_stripe_id(subscription_id: str) -> MemberSubscription | None
 _TIER_BY_SLUG = select(Tier).where(Tier.slug == bindparam("slug"))
 _TIER_BY_PRICE = select(Tier).where(Tier.stripe_price_id == bindparam("price"))
 _tiers = Tier.__table__
-_TIER_VALUES_BY_SLUG = select(_tiers).where(_tiers.c.slug == bindparam("slug"))
-_TIER_VALUES_BY_PRICE = select(_tiers).where(_tiers.c.stripe_price_id == bindparam("price"))
+_TIER_VALUES = select(_tiers.c.id, _tiers.c.slug, _tiers.c.name)
+_TIER_VALUES_BY_SLUG = _TIER_VALUES.where(_tiers.c.slug == bindparam("slug"))
+_TIER_VALUES_BY_PRICE = _TIER_VALUES.where(_tiers.c.stripe_price_id == bindparam("price"))
 _SUBSCRIPTION_BY_STRIPE_ID = select(MemberSubscription).where(
     MemberSubscription.stripe_subscription_id == bindparam("subscription")
 )
