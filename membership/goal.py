@@ -85,7 +85,9 @@ COUNTER_SHARDS = 16
 _SHARD_PREFIX = COUNTER_SETTING + "."
 _SHARD_OF_SESSION = "member_counter_shard"
 # Writers hold this lock shared; whoever builds the counter holds it exclusively, so no change
-# can slip between the exact count and the row it is stored in.
+# can slip between the exact count and the row it is stored in. Fulfilment takes it with every
+# customer's lock (counter_lock_column), whether the count then changes or not; building the
+# counter only tries for it, and answers the exact count unstored while writers hold it.
 _COUNTER_LOCK = 7_240_001
 _COUNTER_LOCK_HELD = "member_counter_lock"
 _SHARED_LOCK = "shared"

@@ -86,7 +86,7 @@ def subscription_by_stripe_id(subscription_id: str) -> MemberSubscription | None
     ).scalar_one_or_none()
 
 
-# Built once: every Stripe event looks its tier up by one of these.
+# Built once: every Stripe event looks its tier up by one of the _TIER_VALUES_BY_… below.
 _TIER_BY_SLUG = select(Tier).where(Tier.slug == bindparam("slug"))
 _TIER_BY_PRICE = select(Tier).where(Tier.stripe_price_id == bindparam("price"))
 _tiers = Tier.__table__
