@@ -77,6 +77,19 @@ def is_postgresql() -> bool:
     return dialect_name() == "postgresql"
 
 
+def held_in_transaction(name: str) -> set:
+    """A set kept for the session's current transaction under `name`, empty in each new one:
+    what the caller took that ends with the transaction (a PostgreSQL advisory xact lock)."""
+    transaction = db.session().get_transaction()  # the scoped session proxies no such method
+    if transaction is None:
+        return set()  # nothing begun: nothing held, and nothing to remember it by
+    held = db.session.info.get(name)
+    if held is None or held[0] is not transaction:
+        held = (transaction, set())
+        db.session.info[name] = held
+    return held[1]
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     """WAL lets the mail worker read while the web process writes; foreign keys as in PostgreSQL."""

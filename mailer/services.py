@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import date, datetime
 from email.utils import parseaddr
+from functools import cache
 from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context
-from sqlalchemy import insert, inspect
+from sqlalchemy import String, bindparam, func, insert, inspect
+from sqlalchemy.sql.expression import ScalarSelect
 
 from database import utcnow
 from extensions import db
@@ -39,6 +41,23 @@ def list_id_header(name: str, slug: str) -> str:
 _INSERT_MESSAGE = insert(OutboxMessage.__table__)  # one compiled form, parameters per call
 
 
+@dataclass(frozen=True)
+class StoredLanguage:
+    """A mail language the outbox INSERT reads itself, so it costs no round trip of its own:
+    `query`, a scalar SELECT built once (a reader's kept language), with its `parameters`.
+    When it finds none, the language is chosen as for language=None."""
+
+    query: ScalarSelect
+    parameters: dict
+
+
+@cache
+def _insert_message_reading(query: ScalarSelect):
+    """The INSERT with its language read by `query` (built once per query)."""
+    language = func.coalesce(query, bindparam("language_otherwise", type_=String()))
+    return _INSERT_MESSAGE.values(language=language)
+
+
 def queue_mail(
     *,
     to: str,
@@ -46,7 +65,7 @@ def queue_mail(
     context: dict | None = None,
     list_id: str | None = None,
     unsubscribe_url: str | None = None,
-    language: str | None = None,
+    language: str | StoredLanguage | None = None,
 ) -> None:
     """Add a message to the outbox; the caller's commit makes it real, its rollback drops it.
 
@@ -57,8 +76,11 @@ def queue_mail(
         List mail passes `list_id` (see list_id_header) and `unsubscribe_url` (an absolute
         /unsubscribe/<token> link). `language` is the reader's mail language (en, uk); by default
     the language of the request being answered, so a signup from a Ukrainian page is confirmed
-    in Ukrainian.
+    in Ukrainian. A StoredLanguage is read by the INSERT itself, this default where it finds none.
     """
+    stored = language if isinstance(language, StoredLanguage) else None
+    if stored is not None:
+        language = None
     if language is None and has_request_context():
         language = current_language()  # the page or request the reader is on, as i18n chose
     if not has_renderer(template):  # a typo in a template's name fails here, not when sent
@@ -71,19 +93,21 @@ def queue_mail(
     now = utcnow()
     # A Core INSERT, not an ORM object: it joins the caller's transaction just the same, and
     # skips the unit-of-work bookkeeping on the signup path's hottest line.
-    db.session.execute(
-        _INSERT_MESSAGE,
-        dict(
-            kind=template,
-            to_addr=to,
-            context=values,
-            language=language,
-            status=QUEUED,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        ),
+    row = dict(
+        kind=template,
+        to_addr=to,
+        context=values,
+        language=language,
+        status=QUEUED,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
     )
+    statement = _INSERT_MESSAGE
+    if stored is not None:
+        statement = _insert_message_reading(stored.query)
+        row.update(stored.parameters, language_otherwise=row.pop("language"))
+    db.session.execute(statement, row)
 
 
 _JSON_SCALARS = (str, int, float, bool, type(None))

@@ -21,14 +21,18 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.orm import aliased
 from sqlalchemy.orm.util import identity_key
 
 from addresses import email_key
-from database import is_postgresql, upsert
+from database import held_in_transaction, is_postgresql, upsert
 from extensions import db
 from mailer.services import queue_mail
-from membership.goal import COUNTS_AS_MEMBER, adjust_member_counter
+from membership.goal import (
+    COUNTS_AS_MEMBER,
+    adjust_member_counter,
+    counter_lock_column,
+    counter_locked,
+)
 from membership.models import Contribution, MemberEvent, MemberSubscription, Tier
 from newsletters import reader_data as newsletter_data
 from signing import external_url
@@ -40,7 +44,7 @@ class SubscriptionState:
 
     subscription_id: str
     customer_id: str
-    tier: Tier
+    tier: Tier  # or its id, slug and name as a row (membership.services.tier_values_by_slug)
     status: str
     as_of: int
     source: str  # event type, "welcome" or "reconcile"
@@ -82,8 +86,10 @@ def lock_customer(customer_id: str) -> None:
     (PostgreSQL lets a transaction take it again): two events of one customer that took their
     locks in different orders would wait on each other. Taken once per transaction: a checkout
     locks before it remembers the customer, then fulfils under the lock it already holds.
+    With it, in the same statement, the counter's writers' lock (goal.counter_lock_column):
+    fulfilment under this lock may change the count, and needs no round trip for it then.
     """
-    if customer_id in _customer_locks_held():
+    if customer_id in held_in_transaction(_LOCKS_HELD):
         return
     if is_postgresql():
         db.session.execute(_LOCK_CUSTOMER, customer_lock_parameters(customer_id))
@@ -93,16 +99,17 @@ def lock_customer(customer_id: str) -> None:
     customer_locked(customer_id)  # after the statement: it may have begun the transaction
 
 
-def customer_lock_returning(dialect: str):
-    """lock_customer() as a column of the RETURNING of a statement that writes first (the
-    webhook's claim of an event), so the lock costs no round trip of its own. It is taken only
-    for a row the statement returns, with the parameters customer_lock_parameters() gives;
-    call customer_locked() once that row came back. None on SQLite, where the statement's own
-    write took the one write lock."""
+def customer_lock_columns(dialect: str) -> list:
+    """lock_customer() as columns of the RETURNING of a statement that writes first (the
+    webhook's claim of an event), so the locks cost no round trip of their own. They are taken
+    only for a row the statement returns, with the parameters customer_lock_parameters() gives;
+    call customer_locked() once that row came back. None (an empty list) on SQLite, where the
+    statement's own write took the one write lock."""
     if dialect != "postgresql":
-        return None
+        return []
     key = bindparam("customer_lock_key", type_=String())
-    return func.pg_advisory_xact_lock(func.hashtextextended(key, 0)).label("customer_locked")
+    customer = func.pg_advisory_xact_lock(func.hashtextextended(key, 0)).label("customer_locked")
+    return [customer, counter_lock_column()]
 
 
 def customer_lock_parameters(customer_id: str) -> dict:
@@ -110,25 +117,15 @@ def customer_lock_parameters(customer_id: str) -> dict:
 
 
 def customer_locked(customer_id: str) -> None:
-    """The caller's statement took the customer's lock (customer_lock_returning)."""
-    _customer_locks_held().add(customer_id)
+    """The caller's statement took the customer's locks (customer_lock_columns)."""
+    held_in_transaction(_LOCKS_HELD).add(customer_id)
+    if is_postgresql():
+        counter_locked()
 
 
-_LOCK_CUSTOMER = text("SELECT pg_advisory_xact_lock(hashtextextended(:customer_lock_key, 0))")
+_LOCK_CUSTOMER = select(*customer_lock_columns("postgresql"))
 _TAKE_SQLITE_WRITE_LOCK = text("UPDATE member_subscriptions SET id = id WHERE 1 = 0")
 _LOCKS_HELD = "fulfilment_customer_locks"
-
-
-def _customer_locks_held() -> set[str]:
-    """The customers locked in the session's current transaction (a lock ends with it)."""
-    transaction = db.session().get_transaction()  # the scoped session proxies no such method
-    if transaction is None:
-        return set()  # nothing begun: nothing held, and nothing to remember it by
-    held = db.session.info.get(_LOCKS_HELD)
-    if held is None or held[0] is not transaction:
-        held = (transaction, set())
-        db.session.info[_LOCKS_HELD] = held
-    return held[1]
 
 
 def customer_is_member(customer_id: str) -> bool:
@@ -142,17 +139,19 @@ def customer_is_member(customer_id: str) -> bool:
 # becomes), and whether they ever joined before (a welcome is sent the first time only).
 _customer = bindparam("customer_id", type_=String())
 _subscription = bindparam("subscription_id", type_=String())
-_row = aliased(MemberSubscription, name="known_row")
+# A Core alias of the table, not an ORM alias: the row is read as plain values, with no ORM
+# compile state or row loading (an ORM SELECT cost about twice a Core one's CPU here).
+_row = MemberSubscription.__table__.alias("known_row")
 _READ_BEFORE_WRITE = (
     select(
-        _row.id,
-        _row.customer_id,
-        _row.email,
-        _row.email_erased_at,
-        _row.tier_id,
-        _row.status,
-        _row.status_event_created,
-        _row.deleted,
+        _row.c.id,
+        _row.c.customer_id,
+        _row.c.email,
+        _row.c.email_erased_at,
+        _row.c.tier_id,
+        _row.c.status,
+        _row.c.status_event_created,
+        _row.c.deleted,
         exists()
         .where(MemberSubscription.customer_id == _customer, COUNTS_AS_MEMBER)
         .label("was_member"),
@@ -176,7 +175,7 @@ _READ_BEFORE_WRITE = (
         ).label("was_ever_member"),
     )
     .select_from(select(literal_column("1").label("one")).subquery("one"))
-    .outerjoin(_row, _row.stripe_subscription_id == _subscription)
+    .outerjoin(_row, _row.c.stripe_subscription_id == _subscription)
 )
 _subscriptions = MemberSubscription.__table__
 # The written row counts or not by the one definition (COUNTS_AS_MEMBER), asked of the row

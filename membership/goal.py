@@ -12,6 +12,7 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import (
+    BigInteger,
     Integer,
     String,
     and_,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     delete,
     distinct,
     func,
+    literal,
     or_,
     select,
     text,
@@ -27,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import OperationalError
 
 from caching import TTLCache
-from database import is_postgresql, upsert, utcnow
+from database import held_in_transaction, is_postgresql, upsert, utcnow
 from extensions import db
 from membership.models import COUNTING_STATUSES, AppSetting, MemberSubscription
 
@@ -36,9 +38,10 @@ MAX_GOAL = 10_000_000
 
 # Who is a member, as SQL: a subscription to one of our tiers whose status counts and that was
 # not deleted. The counter, fulfilment (its read, and the RETURNING of its write) and the dashboard
-# all use it.
+# all use it. The statuses are one bound value each, not an "expanding" list: that one is
+# rendered into the SQL again at every execution, and fulfilment runs this on every event.
 COUNTS_AS_MEMBER = and_(
-    MemberSubscription.status.in_(COUNTING_STATUSES),
+    MemberSubscription.status.in_([literal(status) for status in COUNTING_STATUSES]),
     MemberSubscription.tier_id.is_not(None),
     MemberSubscription.deleted.is_(False),
 )
@@ -82,8 +85,24 @@ COUNTER_SHARDS = 16
 _SHARD_PREFIX = COUNTER_SETTING + "."
 _SHARD_OF_SESSION = "member_counter_shard"
 # Writers hold this lock shared; whoever builds the counter holds it exclusively, so no change
-# can slip between the exact count and the row it is stored in.
+# can slip between the exact count and the row it is stored in. Fulfilment takes it with every
+# customer's lock (counter_lock_column), whether the count then changes or not; building the
+# counter only tries for it, and answers the exact count unstored while writers hold it.
 _COUNTER_LOCK = 7_240_001
+_COUNTER_LOCK_HELD = "member_counter_lock"
+_SHARED_LOCK = "shared"
+
+
+def counter_lock_column():
+    """The writers' shared lock on the counter as a column (PostgreSQL), so a statement that
+    fulfilment runs anyway can take it; call counter_locked() once it ran."""
+    return func.pg_advisory_xact_lock_shared(literal(_COUNTER_LOCK, BigInteger)).label(
+        "counter_locked"
+    )
+
+
+def counter_locked() -> None:
+    held_in_transaction(_COUNTER_LOCK_HELD).add(_SHARED_LOCK)
 
 
 def _members_query():
@@ -193,8 +212,11 @@ def adjust_member_counter(delta: int) -> None:
             )
         )
         return
-    # Its own statement first: the insert's snapshot must be taken once the lock is held.
-    db.session.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": _COUNTER_LOCK})
+    # Before the insert, in a statement of its own unless fulfilment's customer lock took it
+    # already (counter_lock_column): the insert's snapshot must be taken once the lock is held.
+    if _SHARED_LOCK not in held_in_transaction(_COUNTER_LOCK_HELD):
+        db.session.execute(select(counter_lock_column()))
+        counter_locked()
     # One shard per session: a transaction that changes the count twice must not hold two
     # shards, or two such transactions could wait on each other.
     number = db.session.info.setdefault(_SHARD_OF_SESSION, random.randrange(COUNTER_SHARDS))

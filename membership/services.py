@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 
 from flask_babel import gettext
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 
 import addresses
 from database import SLUG_PATTERN
@@ -67,15 +67,32 @@ def tier_by_price(price_id: str) -> Tier | None:
     return db.session.execute(_TIER_BY_PRICE, {"price": price_id}).scalar_one_or_none()
 
 
+def tier_values_by_slug(slug: str) -> Row | None:
+    """tier_by_slug() as read-only values, not an ORM object: id, slug and name, named as a
+    Tier names them, which is all an event's handling (and the thanks page) reads. Every Stripe
+    event reads its tier and changes none; loading an ORM object cost about twice a plain
+    row's CPU."""
+    return db.session.execute(_TIER_VALUES_BY_SLUG, {"slug": slug}).one_or_none()
+
+
+def tier_values_by_price(price_id: str) -> Row | None:
+    """tier_by_price() as read-only values (see tier_values_by_slug)."""
+    return db.session.execute(_TIER_VALUES_BY_PRICE, {"price": price_id}).one_or_none()
+
+
 def subscription_by_stripe_id(subscription_id: str) -> MemberSubscription | None:
     return db.session.execute(
         _SUBSCRIPTION_BY_STRIPE_ID, {"subscription": subscription_id}
     ).scalar_one_or_none()
 
 
-# Built once: every Stripe event looks its tier up by one of these.
+# Built once: every Stripe event looks its tier up by one of the _TIER_VALUES_BY_… below.
 _TIER_BY_SLUG = select(Tier).where(Tier.slug == bindparam("slug"))
 _TIER_BY_PRICE = select(Tier).where(Tier.stripe_price_id == bindparam("price"))
+_tiers = Tier.__table__
+_TIER_VALUES = select(_tiers.c.id, _tiers.c.slug, _tiers.c.name)
+_TIER_VALUES_BY_SLUG = _TIER_VALUES.where(_tiers.c.slug == bindparam("slug"))
+_TIER_VALUES_BY_PRICE = _TIER_VALUES.where(_tiers.c.stripe_price_id == bindparam("price"))
 _SUBSCRIPTION_BY_STRIPE_ID = select(MemberSubscription).where(
     MemberSubscription.stripe_subscription_id == bindparam("subscription")
 )

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy import bindparam, delete, exists, func, or_, select
 
 from extensions import db
+from mailer.services import StoredLanguage
 from newsletters.models import CONFIRMED, Consent, Newsletter, Subscriber, Subscription
 from signing import ReaderGone
 
@@ -49,9 +50,18 @@ def reader(subscriber_id: int, *, lock: bool = False) -> Reader:
     return Reader(subscriber.id, subscriber.email, subscriber.email_key, subscriber.language)
 
 
-def language_of(address_key: str) -> str | None:
-    """The mail language kept for a subscriber with this address (email_key), if any."""
-    return db.session.scalar(select(Subscriber.language).where(Subscriber.email_key == address_key))
+def language_of(address_key: str) -> StoredLanguage:
+    """The mail language kept for a subscriber with this address (email_key), if any, for
+    queue_mail(language=…): read by the outbox INSERT itself, with no round trip of its own."""
+    return StoredLanguage(_LANGUAGE_OF, {"language_of_address": address_key})
+
+
+_subscribers = Subscriber.__table__
+_LANGUAGE_OF = (
+    select(_subscribers.c.language)
+    .where(_subscribers.c.email_key == bindparam("language_of_address"))
+    .scalar_subquery()
+)
 
 
 def _moment(value: datetime | None) -> str | None:

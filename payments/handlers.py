@@ -38,13 +38,15 @@ def stripe_id(value: Any) -> str | None:
     return value or None
 
 
+# An event's tier is read as values, not as an ORM object (membership.tier_values_by_slug):
+# the handlers only read its id and name.
 def tier_for_price(price_id: str | None) -> Tier | None:
-    return membership.tier_by_price(price_id) if price_id else None
+    return membership.tier_values_by_price(price_id) if price_id else None
 
 
 def tier_for_metadata(metadata: Mapping | None) -> Tier | None:
     slug = (metadata or {}).get(TIER_KEY)
-    return membership.tier_by_slug(slug) if slug else None
+    return membership.tier_values_by_slug(slug) if slug else None
 
 
 def subscription_tier(subscription: Mapping) -> Tier | None:
@@ -269,7 +271,7 @@ HANDLERS: dict[str, Callable[[Mapping], str]] = {
 
 
 # These handlers fulfil a subscription under its customer's lock, first thing: the webhook's
-# claim of the event takes it (membership.fulfilment.customer_lock_returning).
+# claim of the event takes it (membership.fulfilment.customer_lock_columns).
 _LOCKING_HANDLERS = (handle_checkout_completed, handle_subscription_event)
 LOCKING_EVENT_TYPES = frozenset(
     event_type for event_type, handler in HANDLERS.items() if handler in _LOCKING_HANDLERS

@@ -51,6 +51,14 @@ def stripe_webhook():
     return {"received": True, "outcome": outcome}, 200
 
 
+@limiter.request_filter
+def _stripe_webhook_is_never_limited() -> bool:
+    """The webhook is never limited (CONTRACT.md). @limiter.exempt alone still has
+    Flask-Limiter resolve and weigh the route's limits on every event, about 5 % of an event's
+    CPU; a request filter (Flask-Limiter's public hook for this) ends its check first."""
+    return request.endpoint == "payments.stripe_webhook"
+
+
 def _to_checkout(read_order):
     """Joining and contributing: the form read, then off to pay (or the form again)."""
     try:

@@ -20,8 +20,8 @@ import metrics
 from database import dialect_name, run_in_transaction, upsert_for, utcnow
 from extensions import db
 from membership.fulfilment import (
+    customer_lock_columns,
     customer_lock_parameters,
-    customer_lock_returning,
     customer_locked,
 )
 from payments.event_shapes import misshapen_field, recordable_id
@@ -77,7 +77,7 @@ def verify_event(payload: bytes, signature_header: str | None) -> dict:
 def _claim(event: dict, outcome: str = "handled", customer: str | None = None) -> bool:
     """Insert the event id; False when some transaction already holds or committed it.
 
-    With `customer`, the claim also takes that customer's lock, as the handler would first
+    With `customer`, the claim also takes that customer's locks, as the handler would first
     thing (membership.fulfilment.lock_customer): one round trip instead of two."""
     values = {
         "id": event["id"],
@@ -101,9 +101,8 @@ def _claim_statement(dialect: str, locking: bool):
     """Built once per dialect: an event's claim is on every delivery's path."""
     events = ProcessedEvent.__table__
     returned = [events.c.id]
-    lock = customer_lock_returning(dialect) if locking else None
-    if lock is not None:
-        returned.append(lock)
+    if locking:
+        returned.extend(customer_lock_columns(dialect))
     statement = upsert_for(dialect, events).on_conflict_do_nothing(index_elements=["id"])
     return statement.returning(*returned)
 

@@ -21,6 +21,7 @@ from tests.newsletters.helpers import (
 )
 from tests.privacy.helpers import data_link
 from tests.spam import needs_spamassassin, spam_verdict
+from tests.stripe_helpers import add_tiers, checkout_session, make_event, post_event
 
 # What each language's reader reads: the words they must find in their mail.
 WORDS = {
@@ -220,3 +221,25 @@ def test_the_consent_keeps_the_form_wording_the_reader_read(app):
     with app.app_context():
         wording = db.session.scalar(select(Consent.wording))
     assert wording.startswith("Введіть свою електронну адресу, щоб підписатися (")
+
+
+def test_a_members_welcome_speaks_the_language_they_signed_up_in(app):
+    """Stripe's event shows no language: the one kept with the reader's subscription is used."""
+    confirmed_in_ukrainian(app)
+    with app.app_context():
+        add_tiers()
+    response = post_event(
+        app.test_client(), make_event("checkout.session.completed", checkout_session())
+    )
+    assert response.status_code == 200
+    (welcome,) = outbox(app, "member_welcome")
+    assert welcome.language == "uk"
+
+
+def test_a_members_welcome_without_a_kept_language_is_in_the_default_one(app):
+    with app.app_context():
+        add_tiers()
+    event = make_event("checkout.session.completed", checkout_session(email="new@example.com"))
+    assert post_event(app.test_client(), event).status_code == 200
+    (welcome,) = outbox(app, "member_welcome")
+    assert welcome.language == "en"
