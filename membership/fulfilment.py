@@ -103,7 +103,7 @@ def customer_lock_columns(dialect: str) -> list:
     """lock_customer() as columns of the RETURNING of a statement that writes first (the
     webhook's claim of an event), so the locks cost no round trip of their own. They are taken
     only for a row the statement returns, with the parameters customer_lock_parameters() gives;
-    call customer_locked() once that row came back. None (an empty list) on SQLite, where the
+    call customer_locked() once that row came back. None on SQLite (an empty list), where the
     statement's own write took the one write lock."""
     if dialect != "postgresql":
         return []

@@ -63,10 +63,6 @@ def tier_by_slug(slug: str) -> Tier | None:
     return db.session.execute(_TIER_BY_SLUG, {"slug": slug}).scalar_one_or_none()
 
 
-def tier_by_price(price_id: str) -> Tier | None:
-    return db.session.execute(_TIER_BY_PRICE, {"price": price_id}).scalar_one_or_none()
-
-
 def tier_values_by_slug(slug: str) -> Row | None:
     """tier_by_slug() as read-only values, not an ORM object: id, slug and name, named as a
     Tier names them, which is all an event's handling (and the thanks page) reads. Every Stripe
@@ -76,7 +72,7 @@ def tier_values_by_slug(slug: str) -> Row | None:
 
 
 def tier_values_by_price(price_id: str) -> Row | None:
-    """tier_by_price() as read-only values (see tier_values_by_slug)."""
+    """The tier Stripe's price stands for, as read-only values (see tier_values_by_slug)."""
     return db.session.execute(_TIER_VALUES_BY_PRICE, {"price": price_id}).one_or_none()
 
 
@@ -88,7 +84,6 @@ def subscription_by_stripe_id(subscription_id: str) -> MemberSubscription | None
 
 # Built once: every Stripe event looks its tier up by one of the _TIER_VALUES_BY_… below.
 _TIER_BY_SLUG = select(Tier).where(Tier.slug == bindparam("slug"))
-_TIER_BY_PRICE = select(Tier).where(Tier.stripe_price_id == bindparam("price"))
 _tiers = Tier.__table__
 _TIER_VALUES = select(_tiers.c.id, _tiers.c.slug, _tiers.c.name)
 _TIER_VALUES_BY_SLUG = _TIER_VALUES.where(_tiers.c.slug == bindparam("slug"))
