@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Iterator
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -141,6 +142,37 @@ def live_server(app):
     finally:
         server.shutdown()
         thread.join(timeout=5)
+
+
+REDIS_TEST_DATABASES = range(5, 11)  # benchmarks keep to 11-15 (bench/)
+
+
+@pytest.fixture(scope="session")
+def redis_database() -> Iterator[str]:
+    """A Redis database of this test run's own, on 127.0.0.1:6379 (skips without Redis).
+
+    Two suites run side by side on one machine (SQLite and PostgreSQL, or two checkouts) would
+    otherwise flush and count in each other's database: each run claims a free one in db 0
+    (the claim expires if the run is killed) and lets it go at the end.
+    """
+    import redis
+
+    claims = redis.Redis(host="127.0.0.1", port=6379, db=0, socket_connect_timeout=0.5)
+    try:
+        claims.ping()
+    except redis.RedisError:
+        pytest.skip("needs Redis on 127.0.0.1:6379 (.ci/run starts one)")
+    for number in REDIS_TEST_DATABASES:
+        claim = f"newsletters-tests:db{number}"
+        if claims.set(claim, os.getpid(), nx=True, ex=3600):
+            try:
+                yield f"redis://127.0.0.1:6379/{number}"
+            finally:
+                claims.delete(claim)
+                claims.close()
+            return
+    first, last = REDIS_TEST_DATABASES[0], REDIS_TEST_DATABASES[-1]
+    pytest.skip(f"Redis databases {first}-{last} are all claimed by other test runs")
 
 
 def free_port() -> int:

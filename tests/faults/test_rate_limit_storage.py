@@ -5,7 +5,6 @@ refuses to start unless told it runs one process."""
 from __future__ import annotations
 
 import logging
-import socket
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -18,37 +17,31 @@ from tests.faults.tcp_proxy import TcpProxy
 from tests.faults.test_database_outage import answered_within
 from tests.newsletters.helpers import add_default_list, subscribe_api, subscribe_form
 
-REDIS_URL = "redis://127.0.0.1:6379/6"  # this task's own Redis database
 CLIENT = "198.51.100.7"
 
 
-def redis_running() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
-    except OSError:
-        return False
-    return True
+@pytest.fixture
+def redis_url(redis_database):
+    redis.Redis.from_url(redis_database).flushdb()
+    yield redis_database
+    redis.Redis.from_url(redis_database).flushdb()
 
 
 @pytest.fixture
-def redis_proxy():
-    if not redis_running():
-        pytest.skip("needs Redis on 127.0.0.1:6379 (.ci/run starts one)")
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    proxy = TcpProxy.in_front_of(REDIS_URL)
+def redis_proxy(redis_url):
+    proxy = TcpProxy.in_front_of(redis_url)
     yield proxy
     proxy.stop()
-    redis.Redis.from_url(REDIS_URL).flushdb()
 
 
 @pytest.fixture
-def limited_app(make_app, redis_proxy):
+def limited_app(make_app, redis_proxy, redis_url):
     return add_default_list(
         make_app(
             RATELIMIT_ENABLED=True,
             RATELIMIT_SIGNUP="3/minute",
             RATELIMIT_SIGNUP_EMAIL="50/hour",
-            RATELIMIT_STORAGE_URI=limiter_storage_uri(redis_proxy.url(REDIS_URL)),
+            RATELIMIT_STORAGE_URI=limiter_storage_uri(redis_proxy.url(redis_url)),
             RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 0.3, "socket_timeout": 0.5},
         )
     )
@@ -58,13 +51,13 @@ def signup(client, number: int):
     return subscribe_api(client, f"reader{number}@example.com", address=CLIENT)
 
 
-def limit_keys_in_redis() -> list[bytes]:
-    return redis.Redis.from_url(REDIS_URL).keys("LIMITS:*")
+def limit_keys_in_redis(redis_url: str) -> list[bytes]:
+    return redis.Redis.from_url(redis_url).keys("LIMITS:*")
 
 
-def test_signups_are_counted_in_redis_while_it_answers(limited_app):
+def test_signups_are_counted_in_redis_while_it_answers(limited_app, redis_url):
     assert signup(limited_app.test_client(), 1).status_code == 202
-    assert limit_keys_in_redis()
+    assert limit_keys_in_redis(redis_url)
 
 
 @pytest.mark.parametrize("fault", ["freeze", "cut"])
@@ -83,11 +76,13 @@ def test_with_redis_frozen_the_limit_still_holds_in_this_process(limited_app, re
     assert answers == [202, 202, 202, 429]
 
 
-def test_requests_already_waiting_on_redis_when_it_freezes_are_answered_too(make_app, redis_proxy):
+def test_requests_already_waiting_on_redis_when_it_freezes_are_answered_too(
+    make_app, redis_proxy, redis_url
+):
     app = add_default_list(
         make_app(
             RATELIMIT_ENABLED=True,
-            RATELIMIT_STORAGE_URI=limiter_storage_uri(redis_proxy.url(REDIS_URL)),
+            RATELIMIT_STORAGE_URI=limiter_storage_uri(redis_proxy.url(redis_url)),
         )
     )
     redis_proxy.freeze()
@@ -134,17 +129,19 @@ def test_readiness_check_says_redis_is_unavailable_then_ok_again(limited_app, re
         assert limiter_storage_status() == "ok"
 
 
-def test_once_redis_answers_again_limits_are_shared_again(limited_app, redis_proxy, caplog):
+def test_once_redis_answers_again_limits_are_shared_again(
+    limited_app, redis_proxy, redis_url, caplog
+):
     client = limited_app.test_client()
     redis_proxy.cut()
     signup(client, 1)
     redis_proxy.restore()
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    redis.Redis.from_url(redis_url).flushdb()
     with caplog.at_level(logging.WARNING), limited_app.app_context():
         assert limiter_storage_healthy()
     assert "limits are shared again" in caplog.text
     assert signup(client, 2).status_code == 202
-    assert limit_keys_in_redis()
+    assert limit_keys_in_redis(redis_url)
 
 
 def test_without_redis_the_readiness_check_says_not_configured(app):
@@ -175,12 +172,12 @@ def test_a_one_process_production_may_count_in_memory_and_is_warned_at_start(
     assert "each process's memory" in caplog.text
 
 
-def test_past_the_limit_in_redis_is_429_and_counts_no_further(limited_app):
+def test_past_the_limit_in_redis_is_429_and_counts_no_further(limited_app, redis_url):
     client = limited_app.test_client()
     answers = [signup(client, number) for number in range(4)]
     assert [answer.status_code for answer in answers] == [202, 202, 202, 429]
     assert int(answers[-1].headers["Retry-After"]) > 0
     # Per client first: past it, the refused address's own budget is not counted.
-    keys = b" ".join(limit_keys_in_redis())
+    keys = b" ".join(limit_keys_in_redis(redis_url))
     assert b"reader2@example.com" in keys
     assert b"reader3@example.com" not in keys

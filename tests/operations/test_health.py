@@ -5,21 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
-
 from app import create_app
 from tests.conftest import free_port
-
-REDIS_TEST_DB = "redis://127.0.0.1:6379/5"
-
-
-def _redis_is_running() -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(REDIS_TEST_DB, socket_connect_timeout=0.5).ping())
-    except redis.RedisError:
-        return False
 
 
 def app_on(database_url: str):
@@ -55,9 +42,8 @@ def test_readyz_reports_the_database_ok_and_redis_not_configured(client):
     assert response.headers["Cache-Control"] == "no-store"
 
 
-@pytest.mark.skipif(not _redis_is_running(), reason="needs Redis on 127.0.0.1:6379")
-def test_readyz_reports_redis_ok_when_it_answers(make_app):
-    app = make_app(REDIS_URL=REDIS_TEST_DB)
+def test_readyz_reports_redis_ok_when_it_answers(make_app, redis_database):
+    app = make_app(REDIS_URL=redis_database)
 
     response = app.test_client().get("/readyz")
 

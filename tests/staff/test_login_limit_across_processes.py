@@ -25,16 +25,11 @@ from tests.staff.factories import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-REDIS_URL = "redis://127.0.0.1:6379/11"  # this test's own Redis database
 
 
 @pytest.fixture
-def redis_store():
-    store = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5)
-    try:
-        store.ping()
-    except redis.RedisError:
-        pytest.skip("needs Redis on 127.0.0.1:6379")
+def redis_store(redis_database):
+    store = redis.Redis.from_url(redis_database, socket_connect_timeout=0.5)
     yield store
     store.close()
 
@@ -118,9 +113,11 @@ class Browser:
             return answer.code
 
 
-def test_the_account_limit_is_shared_by_two_server_processes_through_redis(redis_store, tmp_path):
+def test_the_account_limit_is_shared_by_two_server_processes_through_redis(
+    redis_store, redis_database, tmp_path
+):
     email = f"limit-{secrets.token_hex(4)}@newsroom.example.org"  # its own keys in the shared store
-    environment = _environment(tmp_path, REDIS_URL=REDIS_URL)
+    environment = _environment(tmp_path, REDIS_URL=redis_database)
     _flask(environment, "db", "upgrade")
     _flask(environment, "staff", "create", email, "--password-stdin", stdin=PASSWORD + "\n")
     servers = [_serve(environment, tmp_path) for _ in range(2)]
