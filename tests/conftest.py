@@ -144,7 +144,7 @@ def live_server(app):
         thread.join(timeout=5)
 
 
-REDIS_TEST_DATABASES = range(5, 11)  # benchmarks keep to 11-15 (bench/)
+REDIS_TEST_DATABASES = range(5, 11)  # make prod-check uses 4, benchmarks 11-15
 
 
 @pytest.fixture(scope="session")
