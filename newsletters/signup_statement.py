@@ -1,18 +1,27 @@
-"""The signup on PostgreSQL as two statements sent in one pipeline: one trip to the server.
+"""The signup on PostgreSQL in one statement for a new address, two for a known one.
 
 services.signup() decides the same things in five statements on SQLite; here the rules are the
 same, written in SQL:
 
-1. the subscriber upsert. On a conflict its no-op update locks the row until the commit, so
-   concurrent signups of one address run one after another;
-2. one statement of data-modifying CTEs that upserts the subscriptions, claims today's
-   confirmation (or the daily "already subscribed" notice), records the consent and queues the
-   mail. It starts after the first one holds the lock, so its snapshot sees what the signup
-   before it committed: the one-minute gap and the daily cap hold for concurrent requests.
+1. _SIGNUP_NEW upserts the subscriber. A new address is the common case and needs no rule
+   beyond "everything asked is pending, the first confirmation goes out": the same statement
+   adds its subscriptions, its consent and its confirmation mail. On a conflict the no-op update
+   locks the existing row until the commit, so concurrent signups of one address run one after
+   another, and nothing else is written;
+2. for a known address only, _SIGNUP: one statement of data-modifying CTEs that upserts the
+   subscriptions, claims today's confirmation (or the daily "already subscribed" notice),
+   records the consent and queues the mail. It starts after the first one holds the lock, so
+   its snapshot sees what the signup before it committed: the one-minute gap and the daily cap
+   hold for concurrent requests.
 
-psycopg's pipeline sends BEGIN and both statements without waiting for the answers; the
-caller's commit ends the transaction as before. The mail row holds the template's values and the
-ids its links are signed from (newsletters/mail_links.py signs them when the mail is rendered).
+Why not both statements in one pipeline for every signup, as before: PostgreSQL sets up every
+node of a statement's plan on each execution, and _SIGNUP's (some fifty nodes, five of them
+writing) cost a new address about a third of its server CPU while doing nothing a new address
+needs (bench/results.md, issue 14, branch p8-pg). A known address pays one more round trip.
+psycopg waits for the BEGIN before the first statement either way (it syncs after it, also in
+a pipeline); the caller's commit ends the transaction as before. The mail row holds the
+template's values and the ids its links are signed from (newsletters/mail_links.py signs them
+when the mail is rendered); both statements build it from _CONFIRM_CONTEXT.
 """
 
 from __future__ import annotations
@@ -33,15 +42,67 @@ from newsletters.catalogue import OpenList
 from newsletters.models import PENDING, UNSUBSCRIBED
 from signing import signing_time
 
-_UPSERT_SUBSCRIBER = """
-INSERT INTO subscribers (email, email_key, language, created_at, confirmations_day,
-                         confirmations_sent)
-VALUES (%(email)s, %(email_key)s, %(language)s, %(now)s, %(today)s, 1)
-ON CONFLICT (email_key) DO UPDATE SET
-    email_key = excluded.email_key,
-    language = COALESCE(excluded.language, subscribers.language)
-RETURNING id
+# What both statements write alike, so that each rule has one text. The mail's values:
+# {newsletters} and {slugs} are JSON arrays of the lists the reader now waits for, in the
+# order asked; `consent` is the CTE that recorded the opt-in.
+_CONFIRM_CONTEXT = """json_build_object(
+    'email', %(email)s::text, 'newsletters', {newsletters}, 'ttl_hours', %(ttl_hours)s::int,
+    'subscriber_id', consent.subscriber_id, 'slugs', {slugs}, 'consent_id', consent.id,
+    'signed_at', %(signed_at)s::bigint)"""
+# The consent's lists as services.slugs_key stores them (sorted, space-separated), aggregated
+# over rows with a `slug`; its wording ends with the lists' {names}, in the order asked.
+_CONSENT_SLUGS = "string_agg(slug, ' ' ORDER BY slug)"
+_CONSENT_WORDING = "%(wording)s || ' (' || {names} || ')'"
+
+# A new reader waits for every list asked: the consent and the mail name them all.
+_NEW_WORDING = _CONSENT_WORDING.format(names="array_to_string(%(names)s::text[], '; ')")
+_NEW_CONTEXT = _CONFIRM_CONTEXT.format(
+    newsletters="%(lists)s::json", slugs="to_json(%(slugs)s::text[])"
+)
+
+_SIGNUP_NEW = f"""
+WITH me AS (
+    INSERT INTO subscribers (email, email_key, language, created_at, confirmations_day,
+                             confirmations_sent)
+    VALUES (%(email)s::text, %(email_key)s, %(language)s, %(now)s, %(today)s, 1)
+    ON CONFLICT (email_key) DO UPDATE SET
+        email_key = excluded.email_key,
+        language = COALESCE(excluded.language, subscribers.language)
+    RETURNING id, created_at = %(now)s AS created,
+              COALESCE(language, %(mail_language)s) AS mail_language
+),
+subscribed AS (
+    INSERT INTO subscriptions (subscriber_id, newsletter_id, status, created_at, updated_at)
+    SELECT me.id, asked.newsletter_id, '{PENDING}', %(now)s, %(now)s
+    FROM me, unnest(%(ids)s::int[]) WITH ORDINALITY AS asked (newsletter_id, position)
+    WHERE me.created ORDER BY asked.position
+),
+consent AS (
+    INSERT INTO consents (subscriber_id, newsletter_slugs, source, source_url, ip, user_agent,
+                          wording, signed_up_at)
+    SELECT me.id, (SELECT {_CONSENT_SLUGS} FROM unnest(%(slugs)s::text[]) AS slug),
+           %(source)s, %(source_url)s, %(ip)s, %(user_agent)s, {_NEW_WORDING}, %(now)s
+    FROM me WHERE me.created
+    RETURNING id, subscriber_id
+),
+mail AS (
+    INSERT INTO outbox (kind, to_addr, context, language, status, attempts, next_attempt_at,
+                        created_at)
+    SELECT 'confirm', %(email)s::text, {_NEW_CONTEXT},
+           me.mail_language, '{QUEUED}', 0, %(now)s, %(now)s
+    FROM consent, me
+)
+SELECT id, created FROM me
 """
+
+# A known reader waits for the lists the subscriptions' upsert left pending (`waiting`).
+_KNOWN_WORDING = _CONSENT_WORDING.format(names="opt_in.names")
+_KNOWN_CONTEXT = _CONFIRM_CONTEXT.format(
+    newsletters="""(SELECT json_agg(listed.value ORDER BY listed.position)
+        FROM json_array_elements(%(lists)s::json) WITH ORDINALITY AS listed (value, position)
+        WHERE listed.position IN (SELECT position FROM waiting))""",
+    slugs="(SELECT json_agg(slug ORDER BY position) FROM waiting)",
+)
 
 _SIGNUP = f"""
 WITH asked AS (
@@ -69,7 +130,7 @@ waiting AS (
     WHERE subscribed.status = '{PENDING}'
 ),
 opt_in AS (
-    SELECT string_agg(slug, ' ' ORDER BY slug) AS slugs,
+    SELECT {_CONSENT_SLUGS} AS slugs,
            string_agg(name, '; ' ORDER BY position) AS names,
            json_agg(position ORDER BY position) AS positions
     FROM waiting
@@ -101,7 +162,7 @@ consent AS (
     INSERT INTO consents (subscriber_id, newsletter_slugs, source, source_url, ip, user_agent,
                           wording, signed_up_at)
     SELECT me.id, opt_in.slugs, %(source)s, %(source_url)s, %(ip)s, %(user_agent)s,
-           %(wording)s || ' (' || opt_in.names || ')', %(now)s
+           {_KNOWN_WORDING}, %(now)s
     FROM me, opt_in
     WHERE opt_in.slugs IS NOT NULL AND (me.created OR EXISTS (SELECT 1 FROM claimed))
     RETURNING id, subscriber_id
@@ -109,18 +170,7 @@ consent AS (
 mail AS (
     INSERT INTO outbox (kind, to_addr, context, language, status, attempts, next_attempt_at,
                         created_at)
-    SELECT 'confirm', %(email)s,
-           json_build_object(
-               'email', %(email)s::text,
-               'newsletters', (SELECT json_agg(listed.value ORDER BY listed.position)
-                               FROM json_array_elements(%(lists)s::json)
-                                    WITH ORDINALITY AS listed (value, position)
-                               WHERE listed.position IN (SELECT position FROM waiting)),
-               'ttl_hours', %(ttl_hours)s::int,
-               'subscriber_id', consent.subscriber_id,
-               'slugs', (SELECT json_agg(slug ORDER BY position) FROM waiting),
-               'consent_id', consent.id,
-               'signed_at', %(signed_at)s::bigint),
+    SELECT 'confirm', %(email)s, {_KNOWN_CONTEXT},
            (SELECT mail_language FROM me), '{QUEUED}', 0, %(now)s, %(now)s
     FROM consent
     UNION ALL
@@ -145,7 +195,7 @@ def _one_line(statement: str) -> str:
     return re.sub(r"\s*\n\s*", " ", statement).strip()
 
 
-_UPSERT_SUBSCRIBER = _one_line(_UPSERT_SUBSCRIBER)
+_SIGNUP_NEW = _one_line(_SIGNUP_NEW)
 _SIGNUP = _one_line(_SIGNUP)
 
 
@@ -193,11 +243,13 @@ def signup_statements(
         "signed_at": signing_time("confirm"),  # the link expires counting from the signup
         **consent_values,
     }
-    # The session's own connection and transaction (BEGIN goes out with the statements).
+    # The session's own connection and transaction (psycopg sends the BEGIN first).
     driver = db.session.connection().connection.driver_connection
-    with driver.cursor() as upsert, driver.cursor() as signup:
-        with driver.pipeline():
-            upsert.execute(_UPSERT_SUBSCRIBER, parameters)
-            signup.execute(_SIGNUP, parameters)
-        subscriber_id, already_subscribed, confirmation_queued = signup.fetchone()
+    with driver.cursor() as cursor:
+        cursor.execute(_SIGNUP_NEW, parameters)
+        subscriber_id, created = cursor.fetchone()
+        if created:
+            return subscriber_id, True, False
+        cursor.execute(_SIGNUP, parameters)
+        subscriber_id, already_subscribed, confirmation_queued = cursor.fetchone()
     return subscriber_id, confirmation_queued, already_subscribed
