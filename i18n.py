@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 
 from babel import Locale
 from babel.numbers import get_currency_precision
-from flask import Flask, Response, current_app, g, has_request_context, request
+from flask import Flask, Request, Response, current_app, g, has_request_context, request
 from flask_babel import (
     Babel,
     format_currency,
@@ -57,35 +57,72 @@ class LanguageChoice:
     current: bool
 
 
+class _RequestLanguage:
+    """What this request says about its language, read from it once and kept for the request.
+
+    The chosen language, whether the page is English-only and whether the reader gave a hint
+    are asked for by Flask-Babel, the signup views, templates and the response hook: looked up
+    through Flask's proxies each time, a signup walked them about sixteen times.
+    """
+
+    __slots__ = ("asked", "english_only", "cookie", "accept_language", "code", "vary")
+
+    def __init__(self, current: Request, english_only_blueprints: frozenset[str]) -> None:
+        asked = current.args.get(LANGUAGE_PARAMETER)
+        self.asked = asked if asked in LANGUAGES else None
+        self.english_only = current.blueprint in english_only_blueprints
+        # No Cookie header, no cookies: spared parsing them (werkzeug walks every header).
+        has_cookies = "HTTP_COOKIE" in current.environ
+        self.cookie = current.cookies.get(LANGUAGE_COOKIE) if has_cookies else None
+        self.accept_language = current.headers.get("Accept-Language")
+        self.code: str | None = None  # chosen when first needed, as Flask-Babel asks
+        self.vary: tuple[str, ...] = ()  # what the choice read, for the response's Vary
+
+    def chosen(self) -> str:
+        if self.code is None:
+            self.code, self.vary = self._choose()
+        return self.code
+
+    def _choose(self) -> tuple[str, tuple[str, ...]]:
+        if self.asked:
+            return self.asked, ()
+        # A shared cache keys an answer by URL and Vary alone (the goal badge): no cookie there.
+        if g.get("shared_cacheable"):
+            return _best_language(self.accept_language), ("Accept-Language",)
+        if self.cookie in LANGUAGES:
+            return self.cookie, ("Cookie",)
+        return _best_language(self.accept_language), ("Accept-Language", "Cookie")
+
+    def hinted(self) -> bool:
+        """Whether the reader showed a language at all: `?lang=`, the cookie or the header."""
+        return bool(self.asked or self.cookie in LANGUAGES or (self.accept_language or "").strip())
+
+
+# Kept in the WSGI environ, which is the request's own: g belongs to the app context, which a
+# test (or a command) may keep across several requests.
+_KEPT = "i18n.request_language"
+
+
+def _this_request() -> _RequestLanguage:
+    current = request._get_current_object()  # one look through the proxy
+    kept = current.environ.get(_KEPT)
+    if kept is None:
+        english_only = current_app.config["I18N_ENGLISH_ONLY_BLUEPRINTS"]
+        kept = current.environ[_KEPT] = _RequestLanguage(current, english_only)
+    return kept
+
+
 def asked_language() -> str | None:
     """The language named by `?lang=` on this request, if it is one we speak."""
-    asked = request.args.get(LANGUAGE_PARAMETER)
-    return asked if asked in LANGUAGES else None
-
-
-def _english_only() -> bool:
-    return request.blueprint in current_app.config["I18N_ENGLISH_ONLY_BLUEPRINTS"]
+    return _this_request().asked
 
 
 def choose_language() -> Locale | None:
     """Flask-Babel's locale selector; None (the default, English) outside a request."""
-    if not has_request_context() or _english_only():
+    if not has_request_context():
         return None
-    return _LOCALES[_chosen_code()]
-
-
-def _chosen_code() -> str:
-    asked = asked_language()
-    if asked:
-        return asked
-    # A shared cache keys an answer by URL and Vary alone (the goal badge): no cookie there.
-    if not g.get("shared_cacheable"):
-        g.language_depends_on_cookie = True
-        remembered = request.cookies.get(LANGUAGE_COOKIE)
-        if remembered in LANGUAGES:
-            return remembered
-    g.language_depends_on_header = True
-    return _best_language(request.headers.get("Accept-Language"))
+    language = _this_request()
+    return None if language.english_only else _LOCALES[language.chosen()]
 
 
 @lru_cache(maxsize=512)
@@ -105,20 +142,19 @@ def reader_language() -> str | None:
     """The language this request's reader showed (`?lang=`, the cookie or Accept-Language), to
     keep with the subscriber; None outside a request or when it gave no hint at all (a server
     calling the API), so a hint-less signup does not undo a reader's earlier choice."""
-    if not has_request_context() or _english_only():
+    if not has_request_context():
         return None
-    hinted = (
-        asked_language()
-        or request.cookies.get(LANGUAGE_COOKIE) in LANGUAGES
-        or request.headers.get("Accept-Language", "").strip()
-    )
-    return current_language() if hinted else None
+    language = _this_request()
+    if language.english_only or not language.hinted():
+        return None
+    return language.chosen()  # the choice Flask-Babel's selector makes for this request
 
 
 def _remember_and_vary(response: Response) -> Response:
-    asked = asked_language()
-    if asked and not g.get("shared_cacheable") and not _english_only():
-        if request.cookies.get(LANGUAGE_COOKIE) != asked:
+    language = _this_request()
+    asked = language.asked
+    if asked and not language.english_only and language.cookie != asked:
+        if not g.get("shared_cacheable"):
             response.set_cookie(
                 LANGUAGE_COOKIE,
                 asked,
@@ -127,16 +163,8 @@ def _remember_and_vary(response: Response) -> Response:
                 httponly=True,
                 samesite="Lax",
             )
-    depends_on = [
-        name
-        for name, flag in (
-            ("Accept-Language", "language_depends_on_header"),
-            ("Cookie", "language_depends_on_cookie"),
-        )
-        if g.get(flag)
-    ]
-    if depends_on:
-        response.vary.update(depends_on)  # one parse of the header, one write back (not per add)
+    if language.vary:
+        response.vary.update(language.vary)  # one parse of the header, one write back (not per add)
     return response
 
 
@@ -160,7 +188,7 @@ def _same_page_url() -> str:
 
 def language_choices() -> list[LanguageChoice]:
     """The language switch of a reader page (none on English-only pages)."""
-    if not has_request_context() or _english_only():
+    if not has_request_context() or _this_request().english_only:
         return []
     here = _same_page_url()
     joiner = "&" if "?" in here else "?"

@@ -8,6 +8,10 @@ request is counted in one round trip (limiter_storage.incr_in_order), per client
 per address, each limit's shortest window first, stopping at the first breach.
 
 Limits are read from the settings at request time, so make_app(RATELIMIT_SIGNUP=...) applies.
+
+This module is also the one owner of "Flask-Limiter has nothing to count on this view": the
+views its decorators wrap, and those marked `never_limited`, are skipped by Flask-Limiter's
+app-wide check through its public `request_filter` hook (see `_counted_here`).
 """
 
 from __future__ import annotations
@@ -121,6 +125,30 @@ def _enforce(*budgets: Budget) -> None:
         raise unreadable
 
 
+# The view functions Flask-Limiter has nothing to count on: their limits are counted here, or
+# they have none. Its app-wide before_request check would still resolve and weigh each one's
+# limits on every request (~7 % of a signup's CPU, ~5 % of a webhook event's). Kept by identity,
+# as the functions are registered: a Flask-Limiter decorator put above ours (POST
+# /membership/manage) registers its own wrapper, which is not here, so that view's limit is
+# still checked. Flask-Limiter's decorators go above ours: one below would be skipped too.
+_COUNTED_HERE: set[Callable] = set()
+
+
+def _counted_here(view):
+    _COUNTED_HERE.add(view)
+    return view
+
+
+@limiter.request_filter
+def _flask_limiter_has_nothing_to_count() -> bool:
+    return current_app.view_functions.get(request.endpoint) in _COUNTED_HERE
+
+
+def never_limited(view):
+    """A view no limit applies to (the Stripe webhook, CONTRACT.md; the health probes)."""
+    return _counted_here(view)
+
+
 def _limited_by(*budgets: Budget):
     def decorator(view):
         @wraps(view)
@@ -128,7 +156,7 @@ def _limited_by(*budgets: Budget):
             _enforce(*budgets)
             return view(*args, **kwargs)
 
-        return limited
+        return _counted_here(limited)
 
     return decorator
 

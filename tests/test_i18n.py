@@ -72,6 +72,18 @@ def test_the_remembered_choice_beats_accept_language(client):
     assert html_lang(client.get("/", headers={"Accept-Language": "en"})) == "uk"
 
 
+def test_vary_names_what_the_language_was_chosen_by(client):
+    def vary(response) -> set[str]:
+        return {name.strip() for name in response.headers.get("Vary", "").split(",")}
+
+    unhinted = client.post("/api/subscriptions", json={"email": "vary@example.com"})
+    assert {"Accept-Language", "Cookie"} <= vary(unhinted)
+    set_language_cookie(client, "uk")
+    remembered = client.get("/", headers={"Accept-Language": "en"})
+    assert "Cookie" in vary(remembered)
+    assert "Accept-Language" not in vary(remembered)
+
+
 def test_lang_in_the_address_beats_the_remembered_choice(client):
     set_language_cookie(client, "uk")
     assert html_lang(client.get("/?lang=en", headers={"Accept-Language": "uk"})) == "en"

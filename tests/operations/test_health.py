@@ -31,6 +31,14 @@ def test_healthz_answers_ok_without_touching_the_database():
     assert response.get_json() == {"status": "ok"}
 
 
+def test_the_probes_are_never_rate_limited(make_app):
+    client = make_app(RATELIMIT_ENABLED=True, RATELIMIT_DEFAULT="1/minute").test_client()
+
+    answers = [client.get(path).status_code for path in ("/healthz", "/readyz") for _ in range(3)]
+
+    assert answers == [200] * 6
+
+
 def test_readyz_reports_the_database_ok_and_redis_not_configured(client):
     response = client.get("/readyz")
 
