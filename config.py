@@ -101,6 +101,11 @@ def load_settings(instance_path: Path) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": production,
         "PERMANENT_SESSION_LIFETIME": int(os.environ.get("STAFF_SESSION_SECONDS", "28800")),
+        # The staff session ends this long after sign-in whatever its cookie says (staff/views/
+        # blueprint.py), so an unchanged cookie is not sent again: re-sent by a background
+        # request (the live preview) that answers after a form post, it would put back the
+        # session as that request read it, dropping the post's message.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "STAFF_REQUIRE_2FA": _bool(os.environ.get("STAFF_REQUIRE_2FA"), default=False),
         "WTF_CSRF_TIME_LIMIT": 3600 * 8,
         "LISTS_CACHE_SECONDS": float(os.environ.get("LISTS_CACHE_SECONDS", "5")),

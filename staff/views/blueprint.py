@@ -61,8 +61,9 @@ def staff_money(minor_units: int, currency: str) -> str:
 
 
 def _session_ended() -> bool:
-    """Flask's lifetime is an idle limit (the cookie is renewed each request); this one is not.
-    A sign-out of the account since this session began ends it too."""
+    """The session ends PERMANENT_SESSION_LIFETIME after sign-in, whatever the cookie's own
+    expiry says (it is set again whenever the session changes). A sign-out of the account since
+    this session began ends it too."""
     signed_in_at = session.get(SIGNED_IN_AT, 0)
     lifetime = current_app.permanent_session_lifetime.total_seconds()
     if time.time() - signed_in_at > lifetime:

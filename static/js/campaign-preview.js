@@ -14,6 +14,7 @@
   var status = document.getElementById("preview-status");
   var timer = null;
   var sequence = 0;
+  var leaving = false; // the form is being sent: the page it leads to follows
 
   function fields() {
     return {
@@ -63,11 +64,17 @@
 
   function soon(delay) {
     window.clearTimeout(timer);
-    timer = window.setTimeout(refresh, delay);
+    if (!leaving) {
+      timer = window.setTimeout(refresh, delay);
+    }
   }
 
   form.addEventListener("input", function () { soon(400); });
   form.addEventListener("change", function () { soon(50); });
+  form.addEventListener("submit", function () {
+    leaving = true; // the click that sends it also blurs the body ("change")
+    window.clearTimeout(timer);
+  });
   if (!html.innerHTML.trim() && form.elements.body.value.trim()) {
     soon(0);
   }
