@@ -341,22 +341,3 @@ def test_a_live_preview_answered_after_saving_does_not_undo_the_saved_message(
         name, _, value = cookie.split(";", 1)[0].partition("=")
         editor_client.set_cookie(name, value)
     assert "The draft was saved." in editor_client.get(f"/staff/campaigns/{campaign_id}").text
-
-
-def test_the_staff_session_still_ends_its_lifetime_after_sign_in(make_app):
-    # The cookie is not sent again on every answer any more; the lifetime never slid anyway:
-    # it counts from the sign-in (tests/staff/test_accounts.py), whatever the cookie says.
-    app = make_app(PERMANENT_SESSION_LIFETIME=600)
-    client = app.test_client()
-    with app.app_context():
-        make_staff("steady@newsroom.test")
-    sign_in(client, "steady@newsroom.test")
-    client.get("/staff/")  # the first page may add to the session (its forms' CSRF token)
-
-    page = client.get("/staff/")
-
-    assert page.status_code == 200
-    assert "session=" not in " ".join(page.headers.getlist("Set-Cookie"))
-    with client.session_transaction() as session:
-        session["staff_signed_in_at"] -= 601
-    assert client.get("/staff/").status_code == 302  # to the sign-in page
