@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import sys
 from datetime import UTC, datetime
 from functools import lru_cache
+from json.encoder import c_make_encoder, encode_basestring, encode_basestring_ascii
 from typing import Any
 
 from flask import g, has_request_context
@@ -88,12 +90,6 @@ _REMEMBERED_UP_TO = 200
 _scrub_remembered = lru_cache(maxsize=4096)(scrub)
 
 
-def scrubbed_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    """`fields` scrubbed as ScrubSecrets scrubs a record's extra fields, and marked so it does
-    not scrub them again: for a line written on every request, whose maker scrubs its message."""
-    return {**{key: _scrubbed(value) for key, value in fields.items()}, SCRUBBED_BY_MAKER: True}
-
-
 def scrub_recurring(text: str) -> str:
     """scrub(), remembered for short texts that come back (a method, a route's path)."""
     if _NOTHING_TO_SCRUB.fullmatch(text):  # kept out of the memory: a request id of ours
@@ -111,6 +107,36 @@ def _scrubbed(value: Any, depth: int = 0) -> Any:
     if isinstance(value, list | tuple):
         return [_scrubbed(item, depth + 1) for item in value]
     return value
+
+
+# A record made by prescrubbed_record() names its extra fields and counts its attributes, so
+# JsonLineFormatter can write its line straight from them while no filter has added to it.
+_LINE_FIELDS = "_line_fields"
+_LINE_SIZE = "_line_size"
+
+
+def prescrubbed_record(
+    logger: logging.Logger, level: int, message: str, fields: dict[str, Any]
+) -> logging.LogRecord:
+    """A record of `logger` at `level`, for logger.handle(), whose maker scrubbed `message` and
+    the texts among `fields` already (with scrub_recurring(), as ScrubSecrets would): for a line
+    written on every request. `fields` hold texts and numbers (or plain containers, no cycles).
+    Neither ScrubSecrets nor JsonLineFormatter's general path goes over it again; the line's
+    bytes are what that path would write (tests/test_logs.py)."""
+    # makeRecord, not logger.log(): no walk up the stack for a file and line no JSON line shows.
+    record = logger.makeRecord(logger.name, level, "(unknown file)", 0, message, None, None)
+    attributes = record.__dict__
+    size = len(attributes)
+    attributes.update(fields)
+    if len(attributes) != size + len(fields) or "message" in fields or "asctime" in fields:
+        raise KeyError(f"fields {sorted(fields)} would overwrite a record's own attributes")
+    # Set here, as formatting would set them, so formatting adds no attribute to count.
+    attributes["message"] = message
+    attributes["time"] = iso_time(record.created)
+    attributes[SCRUBBED_BY_MAKER] = True
+    attributes[_LINE_FIELDS] = tuple(fields)
+    attributes[_LINE_SIZE] = len(attributes) + 1
+    return record
 
 
 class ScrubSecrets(logging.Filter):
@@ -174,14 +200,61 @@ class JsonLineFormatter(JsonFormatter):
     """{"time", "level", "logger", "message", "request_id", …extra fields} on one line."""
 
     def __init__(self, *args, **kwargs) -> None:
+        # A prescrubbed record's line is written directly only in the configuration that path
+        # was made to match (not with other fields, renames, prefixes or a subclass's hooks).
+        self._writes_prescrubbed_lines = not args and not kwargs
+        self._writes_prescrubbed_lines &= type(self) is JsonLineFormatter
         kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
         kwargs.setdefault("json_ensure_ascii", False)
         kwargs.setdefault("reserved_attrs", [*RESERVED_ATTRS, SCRUBBED_BY_MAKER])
         super().__init__(["time", "levelname", "name", "message"], *args, **kwargs)
         # Built once: json.dumps(cls=…) would build an encoder for every line.
-        self._encoder = (self.json_encoder or json.JSONEncoder)(
+        self._encoder = encoder = (self.json_encoder or json.JSONEncoder)(
             default=self.json_default, indent=self.json_indent, ensure_ascii=self.json_ensure_ascii
         )
+        # What encoder.encode() runs, built once too (encode() builds it for every call), and
+        # without its check for cycles: a prescrubbed record's fields have none.
+        self._encode_line = encoder.encode
+        if c_make_encoder is not None and self._writes_prescrubbed_lines:
+            chunks = c_make_encoder(
+                None,
+                encoder.default,
+                encode_basestring_ascii if encoder.ensure_ascii else encode_basestring,
+                None,
+                encoder.key_separator,
+                encoder.item_separator,
+                encoder.sort_keys,
+                encoder.skipkeys,
+                encoder.allow_nan,
+            )
+            self._encode_line = lambda log_data: "".join(chunks(log_data, 0))
+
+    def format(self, record: logging.LogRecord) -> str:
+        attributes = record.__dict__
+        if (
+            attributes.get(_LINE_SIZE) == len(attributes)  # as made: no filter added a field
+            and self._writes_prescrubbed_lines
+            and type(attributes["msg"]) is str
+            and not (record.args or record.exc_info or record.exc_text or record.stack_info)
+        ):
+            return self._prescrubbed_line(attributes)
+        return super().format(record)
+
+    def _prescrubbed_line(self, attributes: dict[str, Any]) -> str:
+        """What format() writes for such a record, without the general path's work: its
+        message needs no arguments and there is no exception or stack to add; its extra
+        fields are the ones it names, in their order, none of them renamed or reserved."""
+        log_data = {
+            "time": attributes["time"],
+            "level": attributes["levelname"],
+            "logger": attributes["name"],
+            "message": attributes["msg"],
+        }
+        for key in attributes[_LINE_FIELDS]:
+            log_data[key] = attributes[key]
+        if log_data.get(REQUEST_ID_FIELD, "") is None:
+            del log_data[REQUEST_ID_FIELD]
+        return self._encode_line(log_data)
 
     def jsonify_log_record(self, log_data: dict) -> str:
         if self.json_serializer is not json.dumps:
@@ -189,10 +262,38 @@ class JsonLineFormatter(JsonFormatter):
         return self._encoder.encode(log_data)
 
     def add_fields(self, log_data: dict, record: logging.LogRecord, message_dict: dict) -> None:
-        record.time = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+        record.time = iso_time(record.created)
         super().add_fields(log_data, record, message_dict)
         if log_data.get(REQUEST_ID_FIELD) is None:
             log_data.pop(REQUEST_ID_FIELD, None)
+
+
+def split_timestamp(timestamp: float) -> tuple[float, int]:
+    """(whole second, microseconds) as datetime.fromtimestamp() splits `timestamp`: rounded to
+    the microsecond, half to even, a fraction that rounds up to 1 carried into the second."""
+    fraction, second = math.modf(timestamp)
+    microseconds = round(fraction * 1e6)
+    if microseconds >= 1_000_000:
+        return second + 1.0, microseconds - 1_000_000
+    if microseconds < 0:
+        return second - 1.0, microseconds + 1_000_000
+    return second, microseconds
+
+
+_second_shown: tuple[float, str] = (math.nan, "")
+
+
+def iso_time(created: float) -> str:
+    """A record's time as its line shows it: UTC, to the millisecond. The same text as
+    datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds"), whose date and
+    time of day are worked out once a second (tests/test_logs.py)."""
+    global _second_shown
+    second, microseconds = split_timestamp(created)
+    shown_second, shown = _second_shown
+    if second != shown_second:
+        shown = datetime.fromtimestamp(second, UTC).isoformat(timespec="seconds")[:-6]
+        _second_shown = (second, shown)
+    return f"{shown}.{microseconds // 1000:03d}+00:00"
 
 
 class _CurrentStderr(logging.StreamHandler):

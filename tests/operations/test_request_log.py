@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import uuid
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from logs import JsonLineFormatter, json_handler
+from operations.requests import new_request_id, request_line
 from tests.newsletters.helpers import confirm_path, load_lists, subscribe_api
 
 
@@ -112,3 +119,66 @@ def test_what_a_client_puts_in_the_path_or_request_id_is_scrubbed_from_the_line(
     assert line["request_id"] == "[token]"
     assert "reader@example.com" not in captured_log.text()
     assert token not in captured_log.text()
+
+
+def test_an_id_of_our_own_is_a_random_uuids_hex_digits():
+    ids = [new_request_id() for _ in range(500)]
+
+    assert len(set(ids)) == len(ids)
+    for made in ids:
+        as_uuid = uuid.UUID(made)
+        assert as_uuid.hex == made
+        assert (as_uuid.version, as_uuid.variant) == (4, uuid.RFC_4122)
+
+
+def _written(record: logging.LogRecord) -> str:
+    stream = io.StringIO()
+    json_handler(stream).handle(record)
+    return stream.getvalue()
+
+
+_CLIENT_TEXT = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(["/reader@example.com", "/confirm/<token>", "sk_live_abc", "x" * 250]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    method=st.one_of(st.sampled_from(["GET", "POST", "PUT"]), st.text(max_size=12)),
+    path=_CLIENT_TEXT,
+    endpoint=st.one_of(st.sampled_from(["operations.healthz", "<unmatched>"]), _CLIENT_TEXT),
+    status=st.integers(100, 599),
+    seconds=st.floats(0, 1e5),
+    request_id=st.one_of(st.just(uuid.uuid4().hex), _CLIENT_TEXT),
+)
+def test_a_request_line_is_the_line_the_general_formatter_writes_for_that_request(
+    method, path, endpoint, status, seconds, request_id
+):
+    level = logging.WARNING if status >= 500 else logging.INFO
+    made = request_line(level, method, path, endpoint, status, seconds, request_id)
+    # The request as any other code would log it, scrubbed by the handler's filter.
+    duration_ms = round(seconds * 1000, 1)
+    fields = {"method": method, "path": path, "endpoint": endpoint, "status": status}
+    fields |= {"duration_ms": duration_ms, "request_id": request_id}
+    message = f"{method} {path} {status} {duration_ms:.1f} ms"
+    general = logging.getLogger("request").makeRecord(
+        "request", level, "(unknown file)", 0, message, None, None, extra=fields
+    )
+    general.created = made.created
+
+    assert _written(made) == _written(general)
+
+
+def test_the_request_line_is_written_without_the_general_formatters_field_merging(
+    client, captured_log, monkeypatch
+):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the general path formatted a request line")
+
+    monkeypatch.setattr(JsonLineFormatter, "add_fields", refuse)
+
+    response = client.get("/healthz")
+
+    (line,) = captured_log.requests()
+    assert line["request_id"] == response.headers["X-Request-ID"]

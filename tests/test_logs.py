@@ -1,0 +1,119 @@
+"""A record whose maker scrubbed it (the request line) is written as the general path writes it."""
+
+from __future__ import annotations
+
+import io
+import logging
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from logs import (
+    JsonLineFormatter,
+    iso_time,
+    json_handler,
+    prescrubbed_record,
+    scrub,
+    scrub_recurring,
+)
+
+log = logging.getLogger("tests.logs")
+
+# Texts the scrubbing patterns react to, mixed with quotes, back-slashes and non-ASCII letters
+# the JSON encoder escapes or keeps.
+_TEXTS = st.one_of(
+    st.text(max_size=40),
+    st.lists(
+        st.sampled_from(
+            ["reader@example.com", "sk_live_abc123", "token=xyz", "/confirm/", "GET", "é", "\\"]
+            + ['"', "\n", "\x00", "\u2028", " ", "ab.cdef.0123456789abcdefghijk", "Bearer q"]
+        ),
+        max_size=8,
+    ).map("".join),
+)
+_VALUES = st.one_of(
+    _TEXTS,
+    st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=False),
+    st.none(),
+    st.booleans(),
+)
+_NAMES = st.sampled_from(["method", "path", "endpoint", "status", "duration_ms", "request_id"])
+
+
+def _written(record: logging.LogRecord) -> str:
+    """The line the production handler (filters and formatter) writes for `record`."""
+    stream = io.StringIO()
+    json_handler(stream).handle(record)
+    return stream.getvalue()
+
+
+def _prescrubbed(level: int, message: str, fields: dict) -> logging.LogRecord:
+    scrubbed = {
+        name: scrub_recurring(value) if isinstance(value, str) else value
+        for name, value in fields.items()
+    }
+    return prescrubbed_record(log, level, scrub(message), scrubbed)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    level=st.sampled_from([logging.INFO, logging.WARNING]),
+    message=_TEXTS,
+    fields=st.dictionaries(_NAMES, _VALUES, max_size=6),
+)
+@example(level=logging.INFO, message="GET /api/goal 200 0.1 ms", fields={"request_id": None})
+def test_a_prescrubbed_records_line_is_the_line_the_general_path_writes(level, message, fields):
+    made = _prescrubbed(level, message, fields)
+    # The same record as any other code would log it, scrubbed by the handler's filter.
+    general = log.makeRecord(
+        log.name, level, "(unknown file)", 0, message, None, None, extra=fields
+    )
+    general.created = made.created
+
+    assert _written(made) == _written(general)
+
+
+def test_a_field_a_filter_adds_to_a_prescrubbed_record_is_written_too():
+    stream = io.StringIO()
+    handler = json_handler(stream)
+    handler.addFilter(lambda record: setattr(record, "region", "eu-west") or True)
+
+    handler.handle(_prescrubbed(logging.INFO, "GET /healthz 200 0.1 ms", {"status": 200}))
+
+    assert stream.getvalue().endswith('"status": 200, "region": "eu-west"}\n')
+
+
+def test_a_formatter_configured_otherwise_writes_a_prescrubbed_record_its_own_way():
+    formatter = JsonLineFormatter(static_fields={"service": "newsletters"})
+    record = _prescrubbed(logging.INFO, "GET /healthz 200 0.1 ms", {"status": 200})
+
+    assert formatter.format(record).endswith('"service": "newsletters", "status": 200}')
+
+
+def test_other_formatters_read_a_prescrubbed_record_as_any_other():
+    record = _prescrubbed(logging.WARNING, "GET reader@example.com 500 1.0 ms", {"path": "/x"})
+
+    text = logging.Formatter("%(levelname)s %(name)s %(message)s %(path)s").format(record)
+
+    assert text == "WARNING tests.logs GET [email] 500 1.0 ms /x"
+
+
+@pytest.mark.parametrize("name", ["msg", "levelname", "message", "asctime"])
+def test_a_prescrubbed_record_keeps_its_own_attributes(name):
+    with pytest.raises(KeyError):
+        prescrubbed_record(log, logging.INFO, "text", {name: "overwritten"})
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.floats(0, 4e9))
+@example(1764568282.9999995)  # rounds up into the next second
+@example(1764568282.9995)
+@example(1764568282.0005)
+@example(0.0)
+def test_a_records_time_is_the_text_datetime_makes_of_it(created):
+    expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+
+    assert iso_time(created) == expected
