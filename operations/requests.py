@@ -134,7 +134,7 @@ def request_line(
         "endpoint": endpoint,
         "status": status,
         "duration_ms": duration_ms,
-        "request_id": scrub_recurring(request_id),  # given: the log's filter need not look
+        "request_id": scrub_recurring(request_id),  # given: AddRequestId need not look it up
     }
     # The message scrubbed as a whole would be the same: the duration after the status (a
     # number) cannot extend or start a match (tests/operations/test_log_scrubbing.py).
