@@ -9,6 +9,7 @@ from sqlalchemy import event, func, select
 from extensions import db
 from newsletters import signup_statement
 from newsletters.catalogue import open_lists
+from newsletters.lists import add_list
 from newsletters.models import Consent, Subscriber
 from tests.newsletters.helpers import LINK, load_lists, outbox, statuses, subscribe_api
 
@@ -162,3 +163,28 @@ def test_a_signup_after_a_read_in_its_transaction_joins_that_transaction(lists, 
     assert autocommit == [False]
     assert statuses(lists, "reader@example.com") == {"explaining-ukraine": "pending"}
     assert len(outbox(lists, "confirm")) == 1
+
+
+@pytest.mark.parametrize("reader", ["new", "known"])
+def test_a_lists_name_with_quotes_backslashes_and_commas_is_kept_as_it_is(lists, client, reader):
+    # The statements take the lists' names as an array literal of their own making.
+    name = 'Say "hi", \\ {to} the; world'
+    with lists.app_context():
+        add_list("odd-name", name)
+        db.session.commit()
+    email = f"{reader}@example.com"
+    if reader == "known":
+        assert subscribe_api(client, email).status_code == 202
+    assert subscribe_api(client, email, ["odd-name", "investigations"]).status_code == 202
+    with lists.app_context():
+        subscriber = db.session.scalar(select(Subscriber).where(Subscriber.email == email))
+        consent = db.session.scalar(
+            select(Consent)
+            .where(Consent.subscriber_id == subscriber.id)
+            .order_by(Consent.id.desc())
+        )
+        assert consent.newsletter_slugs == "investigations odd-name"
+        assert consent.wording.endswith(f"({name}; Investigations)")
+    assert statuses(lists, email)["odd-name"] == "pending"
+    mail = [message for message in outbox(lists, "confirm") if message.to_addr == email][-1]
+    assert name in mail.text_body
