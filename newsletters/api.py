@@ -39,8 +39,7 @@ def subscriptions():
     origin = request.headers.get("Origin") or request.referrer
     # The reader's mail language is what Accept-Language asks for (CONTRACT.md "Languages").
     signup = body.signup(origin, client_address(), request.user_agent.string, reader_language())
-    services.signup(signup)
-    db.session.commit()
+    services.signup_and_commit(signup)
     return jsonify(SignupAccepted().model_dump()), 202
 
 

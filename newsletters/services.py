@@ -3,8 +3,9 @@
 Signup is double opt-in. The database, not Python, decides who is new: the subscriber row is
 an INSERT … ON CONFLICT on the normalised address (which also locks that row until the commit,
 so concurrent signups of one address queue up behind each other), and the right to send a
-confirmation is claimed with one conditional UPDATE … RETURNING. Nothing here commits; the
-caller commits once. Nothing here sends mail; it queues it in the outbox.
+confirmation is claimed with one conditional UPDATE … RETURNING. Only signup_and_commit()
+commits (a signup that is its request's whole transaction); otherwise the caller commits once.
+Nothing here sends mail; it queues it in the outbox.
 """
 
 from __future__ import annotations
@@ -167,7 +168,16 @@ def _subscriptions_upsert(dialect: str):
 # --- signup -------------------------------------------------------------------------------
 
 
-def signup(request: SignupRequest) -> SignupOutcome:
+def signup_and_commit(request: SignupRequest) -> SignupOutcome:
+    """The signup as its request's whole transaction, committed when this returns: on
+    PostgreSQL a new address's one statement commits itself (no BEGIN, no COMMIT)."""
+    outcome = signup(request, alone=True)
+    db.session.commit()
+    return outcome
+
+
+def signup(request: SignupRequest, *, alone: bool = False) -> SignupOutcome:
+    """alone: the caller commits at once and wrote nothing before (signup_and_commit)."""
     if request.source not in SOURCES:
         raise ValueError(f"unknown source {request.source!r}")
     address = normalise_email(request.email)
@@ -181,6 +191,7 @@ def signup(request: SignupRequest) -> SignupOutcome:
             now=utcnow(),
             language=request.language,
             mail_language=current_language(),
+            alone=alone,
         )
         return SignupOutcome(subscriber_id, queued, already)
     subscriber_id, created, language = _upsert_subscriber(address, request.language)

@@ -19,20 +19,29 @@ node of a statement's plan on each execution, and _SIGNUP's (some fifty nodes, f
 writing) cost a new address about a third of its server CPU while doing nothing a new address
 needs (bench/results.md, issue 14, branch p8-pg). A known address pays one more round trip.
 psycopg waits for the BEGIN before the first statement either way (it syncs after it, also in
-a pipeline); the caller's commit ends the transaction as before. The mail row holds the
-template's values and the ids its links are signed from (newsletters/mail_links.py signs them
-when the mail is rendered); both statements build it from _CONFIRM_CONTEXT.
+a pipeline); the caller's commit ends the transaction as before.
+
+When the signup is its request's whole transaction (services.signup_and_commit: the form, the
+embed, the API), a new address needs no transaction around its one statement:
+_SIGNUP_NEW_ALONE runs in autocommit mode, with no BEGIN and no COMMIT (two round trips of
+four). It writes nothing for a known address, which then goes the way above.
+
+The mail row holds the template's values and the ids its links are signed from
+(newsletters/mail_links.py signs them when the mail is rendered); every statement builds it
+from _CONFIRM_CONTEXT.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
 
 from flask import current_app
+from psycopg import Connection
+from psycopg.pq import TransactionStatus
 
 from addresses import email_key
 from extensions import db
@@ -60,14 +69,12 @@ _NEW_CONTEXT = _CONFIRM_CONTEXT.format(
     newsletters="%(lists)s::json", slugs="to_json(%(slugs)s::text[])"
 )
 
-_SIGNUP_NEW = f"""
+_NEW_ADDRESS = f"""
 WITH me AS (
     INSERT INTO subscribers (email, email_key, language, created_at, confirmations_day,
                              confirmations_sent)
     VALUES (%(email)s::text, %(email_key)s, %(language)s, %(now)s, %(today)s, 1)
-    ON CONFLICT (email_key) DO UPDATE SET
-        email_key = excluded.email_key,
-        language = COALESCE(excluded.language, subscribers.language)
+    ON CONFLICT (email_key) {{on_conflict}}
     RETURNING id, created_at = %(now)s AS created,
               COALESCE(language, %(mail_language)s) AS mail_language
 ),
@@ -94,6 +101,18 @@ mail AS (
 )
 SELECT id, created FROM me
 """
+# In the session's transaction: a known address's row is locked until the commit (its no-op
+# update), so its signup goes on to _SIGNUP.
+_SIGNUP_NEW = _NEW_ADDRESS.replace(
+    "{on_conflict}",
+    """DO UPDATE SET
+        email_key = excluded.email_key,
+        language = COALESCE(excluded.language, subscribers.language)""",
+)
+# A transaction of its own (autocommit): a new address's rows, consent and mail committed by
+# the one statement, or for a known address nothing at all (no row back), so that its signup
+# starts again in a transaction with _SIGNUP_NEW's lock.
+_SIGNUP_NEW_ALONE = _NEW_ADDRESS.replace("{on_conflict}", "DO NOTHING")
 
 # A known reader waits for the lists the subscriptions' upsert left pending (`waiting`).
 _KNOWN_WORDING = _CONSENT_WORDING.format(names="opt_in.names")
@@ -196,14 +215,31 @@ def _one_line(statement: str) -> str:
 
 
 _SIGNUP_NEW = _one_line(_SIGNUP_NEW)
+_SIGNUP_NEW_ALONE = _one_line(_SIGNUP_NEW_ALONE)
 _SIGNUP = _one_line(_SIGNUP)
 
 
 @lru_cache(maxsize=256)
-def _lists_json(newsletters: tuple[OpenList, ...]) -> str:
-    """The lists as the mail's values hold them; OpenList is frozen and a few combinations of
-    lists come again and again, so each is written out once."""
-    return json.dumps([plain_value(newsletter) for newsletter in newsletters])
+def _list_values(newsletters: tuple[OpenList, ...]) -> dict[str, str]:
+    """The lists' parameters: `lists` as the mail's values hold them (JSON), and their ids,
+    slugs and names as array literals, which the statements cast (::int[], ::text[]).
+
+    OpenList is frozen and a few combinations of lists come again and again, so each is written
+    out once. Text, not Python lists: psycopg works out a list's element type and dumper on
+    every execute (~30 µs for the three; a string is dumped as it is)."""
+    return {
+        "lists": json.dumps([plain_value(newsletter) for newsletter in newsletters]),
+        "ids": _array_literal(newsletter.id for newsletter in newsletters),
+        "slugs": _array_literal(newsletter.slug for newsletter in newsletters),
+        "names": _array_literal(newsletter.name for newsletter in newsletters),
+    }
+
+
+def _array_literal(values: Iterable[object]) -> str:
+    """PostgreSQL's array input: each element double-quoted, with a backslash before every
+    backslash and double quote in it (so commas, braces and spaces are taken as they are)."""
+    quoted = (str(value).replace("\\", "\\\\").replace('"', '\\"') for value in values)
+    return "{" + ",".join(f'"{element}"' for element in quoted) + "}"
 
 
 def signup_statements(
@@ -214,8 +250,13 @@ def signup_statements(
     now: datetime,
     language: str | None,
     mail_language: str,
+    alone: bool = False,
 ) -> tuple[int, bool, bool]:
     """(subscriber id, confirmation queued, already subscribed), in the session's transaction.
+
+    alone: the caller commits right after and wrote nothing before, so a new address may be
+    written by one statement committed by itself (see _in_a_transaction_of_its_own). The
+    session's transaction then has nothing left to commit.
 
     language: the language the request showed, kept with the reader (None keeps theirs);
     mail_language: the mail's language for a reader who never showed one.
@@ -230,10 +271,7 @@ def signup_statements(
         "email_key": email_key(address),
         "now": now,
         "today": now.date(),
-        "ids": [newsletter.id for newsletter in newsletters],
-        "slugs": [newsletter.slug for newsletter in newsletters],
-        "names": [newsletter.name for newsletter in newsletters],
-        "lists": _lists_json(tuple(newsletters)),
+        **_list_values(tuple(newsletters)),
         "per_day": int(config["CONFIRMATIONS_PER_DAY"]),
         "gap_start": now - gap,
         "notice_start": now - timedelta(days=1),
@@ -245,6 +283,10 @@ def signup_statements(
     }
     # The session's own connection and transaction (psycopg sends the BEGIN first).
     driver = db.session.connection().connection.driver_connection
+    if alone and driver.pgconn.transaction_status == TransactionStatus.IDLE:
+        row = _in_a_transaction_of_its_own(driver, _SIGNUP_NEW_ALONE, parameters)
+        if row is not None:  # a new address: written, and committed
+            return row[0], True, False
     with driver.cursor() as cursor:
         cursor.execute(_SIGNUP_NEW, parameters)
         subscriber_id, created = cursor.fetchone()
@@ -253,3 +295,22 @@ def signup_statements(
         cursor.execute(_SIGNUP, parameters)
         subscriber_id, already_subscribed, confirmation_queued = cursor.fetchone()
     return subscriber_id, confirmation_queued, already_subscribed
+
+
+def _in_a_transaction_of_its_own(driver: Connection, statement: str, parameters: dict):
+    """The statement's one row (or None), the statement run in autocommit mode: PostgreSQL
+    makes it a transaction of its own, every CTE's write or none, with no BEGIN and no COMMIT
+    sent: two of a new signup's four round trips (bench/results.md, branch p9-signup).
+
+    Only while the session's transaction has sent nothing (psycopg would refuse otherwise), as
+    SQLAlchemy's own pre-ping does it. The mode goes back unless the connection was lost
+    meanwhile (no longer idle): the error goes on as an outage, and the pool drops it.
+    """
+    driver.autocommit = True
+    try:
+        with driver.cursor() as cursor:
+            cursor.execute(statement, parameters)
+            return cursor.fetchone()
+    finally:
+        if driver.pgconn.transaction_status == TransactionStatus.IDLE:
+            driver.autocommit = False

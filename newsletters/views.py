@@ -51,8 +51,7 @@ def subscribe():
             signup = form.signup_request(
                 client_address(), request.user_agent.string, reader_language()
             )
-            services.signup(signup)
-            db.session.commit()
+            services.signup_and_commit(signup)
         except (InvalidEmail, services.UnknownNewsletter) as refusal:
             db.session.rollback()
             return _signup_failed(SignupFailure.of(form, refusal))

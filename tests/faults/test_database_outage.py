@@ -10,11 +10,11 @@ import logging
 import threading
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from extensions import db
 from newsletters.models import Subscriber
-from tests.newsletters.helpers import subscribe_api, subscribe_form
+from tests.newsletters.helpers import outbox, subscribe_api, subscribe_form
 
 pytestmark = pytest.mark.postgresql
 
@@ -141,3 +141,37 @@ def test_a_staff_page_answers_503_while_the_database_is_gone(proxied_app, postgr
     assert sign_in(client, "admin@newsroom.test").status_code == 302
     postgres_proxy.cut()
     assert client.get("/staff/").status_code == 503
+
+
+@pytest.mark.parametrize("fault", ["cut", "freeze"])
+def test_a_new_readers_own_statement_losing_the_database_answers_503_and_recovers(
+    proxied_app_factory, postgres_proxy, fault
+):
+    # The lists kept as in production, so a new address's statement runs alone (autocommit);
+    # the database goes just after the pool's pre-ping, while that statement is on its way.
+    # As with a COMMIT whose answer is lost, a frozen server may still run the statement once
+    # it wakes: the reader asking again then gets the one confirmation either way.
+    app = proxied_app_factory(LISTS_CACHE_SECONDS=600)
+    client = app.test_client()
+    assert subscribe_api(client, "before@example.com").status_code == 202  # lists now kept
+
+    def lose_the_database(*_args):
+        getattr(postgres_proxy, fault)()
+
+    with app.app_context():
+        event.listen(db.engine, "checkout", lose_the_database, once=True)
+    response = answered_within(
+        CONTRACT_SECONDS, lambda: subscribe_api(client, "during@example.com")
+    )
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "unavailable"
+    postgres_proxy.restore()
+    assert subscribe_api(client, "during@example.com").status_code == 202
+    assert subscribe_api(client, "after@example.com").status_code == 202
+    assert subscribers(app) == 3
+    confirmations = [mail.to_addr for mail in outbox(app, "confirm")]
+    assert sorted(confirmations) == [
+        "after@example.com",
+        "before@example.com",
+        "during@example.com",
+    ]
