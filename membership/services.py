@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import NamedTuple
 
 from flask_babel import gettext
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import Row, String, bindparam, select
 
 import addresses
-from database import SLUG_PATTERN
+from database import SLUG_PATTERN, held_in_transaction
 from extensions import db
 from mailer.services import queue_mail
 from membership.models import MemberSubscription, Tier
@@ -63,17 +64,74 @@ def tier_by_slug(slug: str) -> Tier | None:
     return db.session.execute(_TIER_BY_SLUG, {"slug": slug}).scalar_one_or_none()
 
 
-def tier_values_by_slug(slug: str) -> Row | None:
+def tier_values_by_slug(slug: str) -> Row | TierValues | None:
     """tier_by_slug() as read-only values, not an ORM object: id, slug and name, named as a
     Tier names them, which is all an event's handling (and the thanks page) reads. Every Stripe
     event reads its tier and changes none; loading an ORM object cost about twice a plain
-    row's CPU."""
+    row's CPU. A lookup this transaction already made (tier_lookup_columns) is not made again."""
+    looked_up = _looked_up_in_transaction(TIER_BY_SLUG, slug)
+    if looked_up is not _NOT_LOOKED_UP:
+        return looked_up
     return db.session.execute(_TIER_VALUES_BY_SLUG, {"slug": slug}).one_or_none()
 
 
-def tier_values_by_price(price_id: str) -> Row | None:
+def tier_values_by_price(price_id: str) -> Row | TierValues | None:
     """The tier Stripe's price stands for, as read-only values (see tier_values_by_slug)."""
+    looked_up = _looked_up_in_transaction(TIER_BY_PRICE, price_id)
+    if looked_up is not _NOT_LOOKED_UP:
+        return looked_up
     return db.session.execute(_TIER_VALUES_BY_PRICE, {"price": price_id}).one_or_none()
+
+
+# An event's tier read in the round trip of a statement the webhook runs anyway (its claim of
+# the event), rather than in one of its own: the statement returns tier_lookup_columns(by),
+# with tier_lookup_parameters(key) among its parameters, and the caller hands the row back to
+# tier_looked_up(). The answer is kept for the current transaction only, so a tier added or
+# repriced by `tiers add` counts for the next event at once.
+TIER_BY_SLUG = "slug"
+TIER_BY_PRICE = "price"
+_TIER_LOOKUP_KEY = "tier_lookup_key"
+_TIERS_LOOKED_UP = "membership_tiers_looked_up"
+_NOT_LOOKED_UP = object()
+
+
+class TierValues(NamedTuple):
+    """A tier's values as tier_values_by_slug() names them, read by another statement."""
+
+    id: int
+    slug: str
+    name: str
+
+
+def tier_lookup_columns(by: str) -> list:
+    """The tier's id, slug and name (NULL when no tier matches) as columns another statement
+    returns; `by` is TIER_BY_SLUG or TIER_BY_PRICE. On SQLite and PostgreSQL alike: scalar
+    subqueries, which a RETURNING may hold."""
+    key_column = _tiers.c.slug if by == TIER_BY_SLUG else _tiers.c.stripe_price_id
+    matches = key_column == bindparam(_TIER_LOOKUP_KEY, type_=String())
+    return [
+        select(_tiers.c[name]).where(matches).scalar_subquery().label(f"looked_up_tier_{name}")
+        for name in ("id", "slug", "name")
+    ]
+
+
+def tier_lookup_parameters(key: str) -> dict:
+    return {_TIER_LOOKUP_KEY: key}
+
+
+def tier_looked_up(by: str, key: str, row) -> None:
+    """The row of a statement that returned tier_lookup_columns(by) for `key`."""
+    found = None
+    if row.looked_up_tier_id is not None:
+        found = TierValues(row.looked_up_tier_id, row.looked_up_tier_slug, row.looked_up_tier_name)
+    held_in_transaction(_TIERS_LOOKED_UP).add((by, key, found))
+
+
+def _looked_up_in_transaction(by: str, key: str):
+    for looked_up_by, looked_up_key, found in held_in_transaction(_TIERS_LOOKED_UP):
+        if looked_up_by == by and looked_up_key == key:
+            return found
+    return _NOT_LOOKED_UP
 
 
 def subscription_by_stripe_id(subscription_id: str) -> MemberSubscription | None:

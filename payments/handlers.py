@@ -278,6 +278,33 @@ LOCKING_EVENT_TYPES = frozenset(
 )
 
 
+def tier_to_look_up(event: Mapping) -> tuple[str, str] | None:
+    """(membership.TIER_BY_SLUG or TIER_BY_PRICE, key): the first tier lookup the event's
+    handler makes, which the webhook's claim makes in its own round trip; None for none."""
+    event_type = event.get("type")
+    found = event["data"]["object"]
+    if event_type in _SUBSCRIPTION_EVENT_TYPES:
+        items = (found.get("items") or {}).get("data") or []
+        price = stripe_id((items[0] or {}).get("price")) if items else None
+        return (membership.TIER_BY_PRICE, price) if isinstance(price, str) else None
+    if event_type == "checkout.session.completed":
+        metadata = found.get("metadata")
+    elif event_type in _INVOICE_EVENT_TYPES:
+        metadata = _invoice_subscription(found)[1]
+    else:
+        return None
+    slug = (metadata or {}).get(TIER_KEY)
+    return (membership.TIER_BY_SLUG, slug) if slug and isinstance(slug, str) else None
+
+
+_SUBSCRIPTION_EVENT_TYPES = frozenset(
+    event_type for event_type, handler in HANDLERS.items() if handler is handle_subscription_event
+)
+_INVOICE_EVENT_TYPES = frozenset(
+    event_type for event_type, handler in HANDLERS.items() if handler is handle_invoice_event
+)
+
+
 def customer_to_lock(event: Mapping) -> str | None:
     """The customer whose lock the event's handler takes, if any."""
     if event.get("type") not in LOCKING_EVENT_TYPES:

@@ -1,0 +1,95 @@
+"""POST /stripe/webhook in few round trips: what an event's handling reads in a statement it
+runs anyway (the claim of the event) is not read again, and is never kept past the event."""
+
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event as sql_event
+from sqlalchemy.engine import Engine
+
+from extensions import db
+from membership.models import Tier
+from tests.stripe_helpers import (
+    FOREIGN_PRICE,
+    checkout_session,
+    invoice,
+    make_event,
+    post_event,
+    subscription,
+)
+
+
+@contextmanager
+def statements_run():
+    run: list[str] = []
+
+    def remember(conn, cursor, statement, *args):
+        run.append(" ".join(statement.split()))
+
+    sql_event.listen(Engine, "before_cursor_execute", remember)
+    try:
+        yield run
+    finally:
+        sql_event.remove(Engine, "before_cursor_execute", remember)
+
+
+def own_tier_lookups(statements: list[str]) -> list[str]:
+    return [s for s in statements if s.startswith("SELECT") and "FROM tiers" in s]
+
+
+EVENTS_WITH_A_TIER = {
+    "checkout": lambda: make_event("checkout.session.completed", checkout_session()),
+    "subscription": lambda: make_event("customer.subscription.created", subscription()),
+    "invoice": lambda: make_event("invoice.paid", invoice()),
+}
+
+
+@pytest.mark.parametrize("kind", EVENTS_WITH_A_TIER)
+def test_an_events_tier_is_read_with_its_claim_not_in_a_statement_of_its_own(client, tiers, kind):
+    with statements_run() as statements:
+        answer = post_event(client, EVENTS_WITH_A_TIER[kind]())
+    assert answer.get_json()["outcome"] == "handled"
+    assert own_tier_lookups(statements) == []
+
+
+def test_a_subscription_whose_first_price_is_not_ours_still_finds_our_tier(
+    client, tiers, member_count
+):
+    obj = subscription()
+    ours = obj["items"]["data"][0]
+    foreign = {**ours, "id": "si_addon", "price": {**ours["price"], "id": FOREIGN_PRICE}}
+    obj["items"]["data"] = [foreign, ours]
+    answer = post_event(client, make_event("customer.subscription.created", obj))
+    assert answer.get_json()["outcome"] == "handled"
+    assert member_count() == 1
+
+
+def test_a_tier_given_a_price_after_an_event_for_it_was_ignored_counts_the_next_one(
+    client, tiers, member_count
+):
+    first = make_event("customer.subscription.created", subscription(price="price_new"))
+    assert post_event(client, first).get_json()["outcome"] == "ignored"
+
+    db.session.add(
+        Tier(
+            slug="new",
+            name="New",
+            amount=700,
+            currency="usd",
+            interval="month",
+            stripe_price_id="price_new",
+        )
+    )
+    db.session.commit()
+    second = make_event("customer.subscription.updated", subscription(price="price_new"))
+    assert post_event(client, second).get_json()["outcome"] == "handled"
+    assert member_count() == 1
+
+
+def test_a_duplicate_event_reads_no_tier(client, tiers):
+    event = make_event("customer.subscription.created", subscription())
+    post_event(client, event)
+    with statements_run() as statements:
+        answer = post_event(client, event)
+    assert answer.get_json()["outcome"] == "duplicate"
+    assert own_tier_lookups(statements) == []
