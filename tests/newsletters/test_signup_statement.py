@@ -39,14 +39,8 @@ def test_a_new_and_a_known_reader_get_the_same_consent_and_confirmation(lists, c
 
     stored = {}
     for email in ("new@example.com", "known@example.com"):
-        with lists.app_context():
-            subscriber = db.session.scalar(select(Subscriber).where(Subscriber.email == email))
-            consent = db.session.scalar(
-                select(Consent)
-                .where(Consent.subscriber_id == subscriber.id)
-                .order_by(Consent.id.desc())
-            )
-            consent_values = (consent.newsletter_slugs, consent.wording)
+        consent = latest_consent(lists, email)
+        consent_values = (consent.newsletter_slugs, consent.wording)
         mail = [message for message in outbox(lists, "confirm") if message.to_addr == email][-1]
         text = LINK.sub("<link>", mail.text_body).replace(email, "<reader>")
         stored[email] = (consent_values, mail.subject, text, mail.language)
@@ -176,15 +170,22 @@ def test_a_lists_name_with_quotes_backslashes_and_commas_is_kept_as_it_is(lists,
     if reader == "known":
         assert subscribe_api(client, email).status_code == 202
     assert subscribe_api(client, email, ["odd-name", "investigations"]).status_code == 202
-    with lists.app_context():
+    consent = latest_consent(lists, email)
+    assert consent.newsletter_slugs == "investigations odd-name"
+    assert consent.wording.endswith(f"({name}; Investigations)")
+    assert statuses(lists, email)["odd-name"] == "pending"
+    mail = [message for message in outbox(lists, "confirm") if message.to_addr == email][-1]
+    assert name in mail.text_body
+
+
+def latest_consent(app, email: str) -> Consent:
+    """The consent recorded last for the reader with this address."""
+    with app.app_context():
         subscriber = db.session.scalar(select(Subscriber).where(Subscriber.email == email))
         consent = db.session.scalar(
             select(Consent)
             .where(Consent.subscriber_id == subscriber.id)
             .order_by(Consent.id.desc())
         )
-        assert consent.newsletter_slugs == "investigations odd-name"
-        assert consent.wording.endswith(f"({name}; Investigations)")
-    assert statuses(lists, email)["odd-name"] == "pending"
-    mail = [message for message in outbox(lists, "confirm") if message.to_addr == email][-1]
-    assert name in mail.text_body
+        db.session.expunge(consent)
+        return consent
