@@ -15,6 +15,7 @@ import logging
 import math
 import re
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from json.encoder import c_make_encoder, encode_basestring, encode_basestring_ascii
@@ -86,7 +87,7 @@ _RECORD_ATTRIBUTES = frozenset(RESERVED_ATTRS)
 SCRUBBED_BY_MAKER = "_scrubbed"
 # Extra fields repeat from record to record (a method, a route's path, an endpoint): short ones
 # are scrubbed once and remembered, so each request line runs the pattern over its message only.
-_REMEMBERED_UP_TO = 200
+REMEMBERED_UP_TO = 200  # characters
 _scrub_remembered = lru_cache(maxsize=4096)(scrub)
 
 
@@ -94,7 +95,7 @@ def scrub_recurring(text: str) -> str:
     """scrub(), remembered for short texts that come back (a method, a route's path)."""
     if _NOTHING_TO_SCRUB.fullmatch(text):  # kept out of the memory: a request id of ours
         return text
-    return _scrub_remembered(text) if len(text) <= _REMEMBERED_UP_TO else scrub(text)
+    return _scrub_remembered(text) if len(text) <= REMEMBERED_UP_TO else scrub(text)
 
 
 def _scrubbed(value: Any, depth: int = 0) -> Any:
@@ -280,20 +281,33 @@ def split_timestamp(timestamp: float) -> tuple[float, int]:
     return second, microseconds
 
 
-_second_shown: tuple[float, str] = (math.nan, "")
+class OncePerSecond:
+    """The text `make` writes for a whole second (as split_timestamp() gives it), made again
+    only when the second changes: a line or a header written many times a second."""
+
+    def __init__(self, make: Callable[[float], str]) -> None:
+        self._make = make
+        self._last: tuple[float, str] = (math.nan, "")  # one tuple: threads swap it whole
+
+    def __call__(self, second: float) -> str:
+        last_second, text = self._last
+        if second != last_second:
+            text = self._make(second)
+            self._last = (second, text)
+        return text
+
+
+_iso_second = OncePerSecond(
+    lambda second: datetime.fromtimestamp(second, UTC).isoformat(timespec="seconds")[:-6]
+)
 
 
 def iso_time(created: float) -> str:
     """A record's time as its line shows it: UTC, to the millisecond. The same text as
     datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds"), whose date and
     time of day are worked out once a second (tests/test_logs.py)."""
-    global _second_shown
     second, microseconds = split_timestamp(created)
-    shown_second, shown = _second_shown
-    if second != shown_second:
-        shown = datetime.fromtimestamp(second, UTC).isoformat(timespec="seconds")[:-6]
-        _second_shown = (second, shown)
-    return f"{shown}.{microseconds // 1000:03d}+00:00"
+    return f"{_iso_second(second)}.{microseconds // 1000:03d}+00:00"
 
 
 class _CurrentStderr(logging.StreamHandler):

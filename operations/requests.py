@@ -17,7 +17,14 @@ from functools import lru_cache
 from flask import Flask, Request, Response, g, request
 
 import metrics
-from logs import current_request_id, prescrubbed_record, scrub, scrub_recurring, set_request_id
+from logs import (
+    REMEMBERED_UP_TO,
+    current_request_id,
+    prescrubbed_record,
+    scrub,
+    scrub_recurring,
+    set_request_id,
+)
 
 log = logging.getLogger("request")
 
@@ -141,13 +148,10 @@ def request_line(
     return prescrubbed_record(log, level, f"{start} {duration_ms:.1f} ms", fields)
 
 
-_REMEMBERED_UP_TO = 200  # characters of method, path and endpoint together
-
-
 def _scrubbed_line_parts(method: str, path: str, endpoint: str, status: int) -> tuple[str, ...]:
     """method, path, endpoint and "METHOD PATH STATUS" scrubbed, as ScrubSecrets would scrub
     them; remembered per request shape, which repeats (a route, its method, its status)."""
-    if len(method) + len(path) + len(endpoint) > _REMEMBERED_UP_TO:
+    if len(method) + len(path) + len(endpoint) > REMEMBERED_UP_TO:
         return _scrub_line_parts(method, path, endpoint, status)
     return _remembered_line_parts(method, path, endpoint, status)
 

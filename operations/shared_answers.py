@@ -14,7 +14,6 @@ Accept-Language, Cookie, Origin (CORS), and the conditional headers (a 304 is ke
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from email.utils import formatdate
 
 from flask import Flask
 
-from logs import split_timestamp
+from logs import OncePerSecond, split_timestamp
 from membership.goal import progress_generation
 from operations.requests import REQUEST_ID_HEADER, log_request, offered_or_new_request_id
 
@@ -114,19 +113,14 @@ class SharedAnswers:
         return [copy.body]
 
 
-_date_shown: tuple[float, str] = (math.nan, "")
+_date_of_second = OncePerSecond(lambda second: formatdate(second, usegmt=True))
 
 
 def http_date(timestamp: float | None = None) -> str:
     """formatdate(timestamp, usegmt=True), by default for now: the time as a Date header shows
     it, worked out once a second (about 6 µs each time otherwise)."""
-    global _date_shown
     second, _ = split_timestamp(time.time() if timestamp is None else timestamp)
-    shown_second, shown = _date_shown
-    if second != shown_second:
-        shown = formatdate(second, usegmt=True)
-        _date_shown = (second, shown)
-    return shown
+    return _date_of_second(second)
 
 
 def init_app(app: Flask) -> None:
