@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from flask_babel import gettext, lazy_gettext
 from werkzeug.datastructures import MultiDict
 
+from newsletters.consent import FORM_WORDING
 from newsletters.models import SOURCE_EMBED, SOURCE_PAGE
-from newsletters.services import FORM_WORDING, SignupRequest
+from newsletters.services import SignupRequest
 
 # Lazy: each is written in the language of the request that shows it (str() it there).
 EMAIL_ERROR = lazy_gettext("Please enter a correct email address")

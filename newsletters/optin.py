@@ -12,6 +12,7 @@ from extensions import db
 from mailer.services import list_id_header, queue_mail
 from mailer.suppressions import unsuppress
 from newsletters import links
+from newsletters.consent import slugs_key
 from newsletters.models import (
     CONFIRMED,
     PENDING,
@@ -26,7 +27,6 @@ from newsletters.services import (
     confirm_pending,
     lists_named,
     queue_confirmation,
-    slugs_key,
 )
 from signing import ReaderGone
 

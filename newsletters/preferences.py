@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 
 from database import utcnow
 from extensions import db
+from newsletters.consent import ConsentSource, record_consent, slugs_key
 from newsletters.links import UnsubscribeClaim
 from newsletters.models import (
     CONFIRMED,
@@ -26,13 +27,10 @@ from newsletters.models import (
     Subscription,
 )
 from newsletters.services import (
-    ConsentSource,
     claim_confirmation,
     confirm_pending,
     lists_named,
     queue_confirmation,
-    record_consent,
-    slugs_key,
     upsert_subscriptions,
 )
 from signing import ReaderGone

@@ -16,9 +16,10 @@ from pydantic_core import ErrorDetails
 
 from addresses import InvalidEmail
 from errors import api_error
+from newsletters.consent import API_WORDING
 from newsletters.forms import EMAIL_ERROR
 from newsletters.models import SOURCE_API
-from newsletters.services import API_WORDING, SignupRequest, UnknownNewsletter
+from newsletters.services import SignupRequest, UnknownNewsletter
 
 # The error code of each field a signup can be refused for, for the API and the in-place form.
 ERROR_CODES = {"email": "invalid_email", "newsletters": "unknown_newsletter"}

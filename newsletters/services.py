@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import cache
 
 from flask import current_app
-from sqlalchemy import case, func, insert, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 
 import metrics
 from addresses import email_key, normalise_email
@@ -27,6 +27,13 @@ from i18n import current_language
 from mailer.services import queue_mail
 from newsletters import links
 from newsletters.catalogue import OpenList, open_lists
+from newsletters.consent import (
+    FORM_WORDING,
+    ConsentSource,
+    consent_values,
+    record_consent,
+    slugs_key,
+)
 from newsletters.models import (
     CONFIRMED,
     PENDING,
@@ -39,12 +46,6 @@ from newsletters.models import (
 )
 from newsletters.signup_statement import signup_statements
 
-# What the signup forms say, recorded with each opt-in as the wording the reader agreed to.
-FORM_WORDING = "Enter your email to subscribe"
-API_WORDING = "Subscription requested through the JSON API"
-MAX_SOURCE_URL = 2000
-MAX_USER_AGENT = 500
-
 # Minimum time between two identical confirmation mails (same address, same lists). A reader
 # double-clicking, or ten concurrent requests, gets one mail; asking for another list does not
 # wait. The daily cap (CONFIRMATIONS_PER_DAY) applies to all of them.
@@ -53,17 +54,6 @@ DEFAULT_CONFIRMATION_GAP_SECONDS = 60
 
 class UnknownNewsletter(ValueError):
     pass
-
-
-@dataclass(frozen=True)
-class ConsentSource:
-    """Where an opt-in came from and the words the reader agreed to, as the consent keeps them."""
-
-    source: str  # page, embed or api
-    wording: str
-    source_url: str | None = None
-    ip: str | None = None
-    user_agent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,8 +120,6 @@ def lists_for_signup(slugs: list[str]) -> list[OpenList]:
 # --- statements on the signup path -------------------------------------------------------
 # Built once and executed with parameters, so SQLAlchemy reuses one compiled form instead of
 # building, keying and compiling a fresh statement on every signup.
-
-_INSERT_CONSENT = insert(Consent.__table__).returning(Consent.__table__.c.id)
 
 
 @cache
@@ -221,45 +209,6 @@ def signup(request: SignupRequest, *, alone: bool = False) -> SignupOutcome:
     return SignupOutcome(subscriber_id, confirmation_queued=True, already_subscribed=False)
 
 
-def record_consent(
-    subscriber_id: int,
-    newsletters: Sequence[OpenList | Newsletter],
-    source: ConsentSource,
-    confirmed_at: datetime | None = None,
-) -> int:
-    """The opt-in as the reader made it: where, from which address and agent, to what wording.
-
-    Returns its id, which goes into the signed confirmation link.
-    """
-    values = {
-        "subscriber_id": subscriber_id,
-        "newsletter_slugs": slugs_key(newsletters),
-        **consent_values(source),
-        "signed_up_at": utcnow(),
-    }
-    values["wording"] = f"{source.wording} ({'; '.join(n.name for n in newsletters)})"
-    if confirmed_at is not None:
-        values["confirmed_at"] = confirmed_at
-    return db.session.execute(_INSERT_CONSENT, values).scalar_one()
-
-
-def consent_values(source: ConsentSource) -> dict:
-    """Where the opt-in came from, bounded as the consent stores it; `wording` without the
-    lists' names, which the consent adds."""
-    return {
-        "source": source.source,
-        "source_url": _clip(source.source_url, MAX_SOURCE_URL),
-        "ip": _clip(source.ip, 64),
-        "user_agent": _clip(source.user_agent, MAX_USER_AGENT),
-        "wording": source.wording,
-    }
-
-
-def _clip(value: str | None, length: int) -> str | None:
-    """Bounded, and without NUL characters (PostgreSQL text cannot hold them)."""
-    return value.replace("\x00", "")[:length] if value else None
-
-
 def _upsert_subscriber(address: str, language: str | None) -> tuple[int, bool, str | None]:
     """The subscriber's id, whether this request created the row, and their mail language.
 
@@ -298,11 +247,6 @@ def upsert_subscriptions(
     ]
     statement = _subscriptions_upsert(dialect_name())
     return {row.newsletter_id: row.status for row in db.session.execute(statement, rows)}
-
-
-def slugs_key(newsletters: Sequence[OpenList | Newsletter]) -> str:
-    """The lists of one opt-in as the consent record stores them (sorted: comparable)."""
-    return " ".join(sorted(newsletter.slug for newsletter in newsletters))
 
 
 def claim_confirmation(subscriber_id: int, slugs: str) -> bool:

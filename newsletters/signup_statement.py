@@ -58,7 +58,7 @@ _CONFIRM_CONTEXT = """json_build_object(
     'email', %(email)s::text, 'newsletters', {newsletters}, 'ttl_hours', %(ttl_hours)s::int,
     'subscriber_id', consent.subscriber_id, 'slugs', {slugs}, 'consent_id', consent.id,
     'signed_at', %(signed_at)s::bigint)"""
-# The consent's lists as services.slugs_key stores them (sorted, space-separated), aggregated
+# The consent's lists as consent.slugs_key stores them (sorted, space-separated), aggregated
 # over rows with a `slug`; its wording ends with the lists' {names}, in the order asked.
 _CONSENT_SLUGS = "string_agg(slug, ' ' ORDER BY slug)"
 _CONSENT_WORDING = "%(wording)s || ' (' || {names} || ')'"
@@ -262,7 +262,7 @@ def signup_statements(
     mail_language: the mail's language for a reader who never showed one.
 
     consent_values: source, source_url, ip, user_agent (clipped) and wording, as
-    services.record_consent stores them.
+    consent.record_consent stores them.
     """
     config = current_app.config
     gap = timedelta(seconds=config.get("CONFIRMATION_GAP_SECONDS", 60))

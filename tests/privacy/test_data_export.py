@@ -14,7 +14,7 @@ from extensions import db
 from mailer.models import OutboxMessage
 from mailer.suppression_models import BOUNCE
 from mailer.suppressions import suppress
-from newsletters.services import API_WORDING
+from newsletters.consent import API_WORDING
 from signing import make_token
 from tests.newsletters.helpers import confirm_path, outbox, preferences_path, subscribe_api
 from tests.privacy.helpers import confirmed_reader, data_link
