@@ -135,6 +135,15 @@ def load_settings(instance_path: Path) -> dict:
 # Keys of connect_args that database.py reads (each wait's limit), not passed on to libpq.
 REQUEST_TIMEOUT_ARG = "deadline_in_request"
 COMMAND_TIMEOUT_ARG = "deadline_in_command"
+PING_AFTER_IDLE_ARG = "ping_after_idle"
+
+# A pooled connection is pinged before use only when it sat unused longer than this, or when
+# its socket has something to read (a server that ended it says so, or closes it): database.py.
+# Under load a connection comes back within milliseconds, and a ping on every checkout was one
+# of a new signup's two round trips; after a quiet spell a firewall may have dropped it
+# silently, and then the ping finds out before the request's statement does.
+# Not a setting: CONTRACT.md names none, and no deployment has a reason to tune it.
+PING_AFTER_IDLE_SECONDS = 1.0
 
 
 def limiter_storage_uri(redis_url: str | None) -> str:
@@ -191,9 +200,10 @@ def postgresql_engine_options(
     """How the app waits on PostgreSQL, so an outage answers 503 within 5 s (CONTRACT.md).
 
     A request that finds the database frozen waits at most request_timeout on a pooled
-    connection (pre-ping), then connect_timeout for a new one (libpq's minimum is 2 s), or
-    pool_timeout for a free one. Outside requests (the outbox worker, the CLI) a wait ends
-    10 s after statement_timeout, when the server should have cancelled the statement itself.
+    connection (its ping, or its first statement when the connection was in use a moment
+    ago), then connect_timeout for a new one (libpq's minimum is 2 s), or pool_timeout for a
+    free one. Outside requests (the outbox worker, the CLI) a wait ends 10 s after
+    statement_timeout, when the server should have cancelled the statement itself.
     """
     server_settings = {
         "statement_timeout": int(statement_timeout * 1000),
@@ -204,7 +214,8 @@ def postgresql_engine_options(
         # closes connections under load. Size the pool to match.
         "pool_size": pool_size,
         "pool_timeout": pool_timeout,
-        "pool_pre_ping": True,
+        # Pinged only when idle or ended (PING_AFTER_IDLE_SECONDS), not on every checkout.
+        "pool_pre_ping": False,
         "connect_args": {
             "connect_timeout": max(2, round(connect_timeout)),
             "options": " ".join(f"-c {name}={value}" for name, value in server_settings.items()),
@@ -215,5 +226,6 @@ def postgresql_engine_options(
             "keepalives_count": 2,
             REQUEST_TIMEOUT_ARG: request_timeout,
             COMMAND_TIMEOUT_ARG: statement_timeout + 10 if statement_timeout > 0 else None,
+            PING_AFTER_IDLE_ARG: PING_AFTER_IDLE_SECONDS,
         },
     }

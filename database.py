@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import select
 import sqlite3
+import time
 from datetime import UTC, datetime
 
 import psycopg
@@ -12,9 +14,10 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.pool import Pool
 from sqlalchemy.types import TypeDecorator
 
-from config import COMMAND_TIMEOUT_ARG, REQUEST_TIMEOUT_ARG
+from config import COMMAND_TIMEOUT_ARG, PING_AFTER_IDLE_ARG, REQUEST_TIMEOUT_ARG
 from extensions import db
 
 # Our ids are INTEGER columns on PostgreSQL (SQLite's are 64-bit, but the two must agree):
@@ -192,8 +195,11 @@ def _remember_outage_in_this_request() -> None:
 def _connect_with_deadlines(dialect, _record, cargs, cparams):
     request_timeout = cparams.pop(REQUEST_TIMEOUT_ARG, None)
     command_timeout = cparams.pop(COMMAND_TIMEOUT_ARG, None)
+    ping_after_idle = cparams.pop(PING_AFTER_IDLE_ARG, None)
     if dialect.name != "postgresql" or dialect.driver != "psycopg":
         return None
+    if ping_after_idle is not None:
+        _record.info[_PING_AFTER_IDLE] = (dialect, ping_after_idle)
     if has_request_context() and g.get(_OUTAGE_SEEN):
         raise psycopg.OperationalError("the database was unreachable earlier in this request")
     try:
@@ -204,3 +210,51 @@ def _connect_with_deadlines(dialect, _record, cargs, cparams):
     connection.request_timeout = request_timeout
     connection.command_timeout = command_timeout
     return connection
+
+
+# Kept in a pooled connection's record.info (cleared when the pool replaces the connection).
+_PING_AFTER_IDLE = "ping_after_idle"  # (dialect, seconds), for connections that ask for it
+_RETURNED_AT = "returned_to_pool_at"  # time.monotonic() at its last checkin
+
+
+@event.listens_for(Pool, "checkin")
+def _remember_when_returned(_dbapi_connection, record) -> None:
+    if _PING_AFTER_IDLE in record.info:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+
+@event.listens_for(Pool, "checkout")
+def _ping_if_idle_or_ended(dbapi_connection, record, _proxy) -> None:
+    """SQLAlchemy's pool_pre_ping, for a connection that sat unused a while or whose server
+    ended it; a connection back from a request a moment ago is handed out as it is.
+
+    A server that shuts down, restarts or ends a backend says so on the socket, or closes it,
+    so the socket has something to read: a poll with no wait finds it, with no round trip.
+    What the poll cannot see (a server frozen, a network gone quiet) a ping could not cure
+    either: it would wait out request_timeout just as the request's first statement now does,
+    and the request answers 503 (CONTRACT.md). A failed ping invalidates the pool and the pool
+    tries once more with a new connection, as pre_ping does.
+    """
+    ping = record.info.get(_PING_AFTER_IDLE)
+    returned_at = record.info.pop(_RETURNED_AT, None)
+    if ping is None or returned_at is None:
+        return  # not ours to ping, or just connected (pre_ping skips those too)
+    dialect, idle_seconds = ping
+    if time.monotonic() - returned_at < idle_seconds and not _has_input(dbapi_connection):
+        return
+    try:
+        dialect.do_ping(dbapi_connection)
+    except dialect.loaded_dbapi.Error as error:
+        if dialect.is_disconnect(error, dbapi_connection, None):
+            raise sa_exc.InvalidatePoolError(f"ping failed: {outage_summary(error)}") from error
+        raise
+
+
+def _has_input(connection: psycopg.Connection) -> bool:
+    """True when an idle connection's socket is readable, closed or in error: the server
+    spoke (a shutdown's or a termination's notice) or hung up; idle, it has nothing to say."""
+    if connection.closed or connection.broken:
+        return True
+    poller = select.poll()
+    poller.register(connection.fileno(), select.POLLIN)
+    return bool(poller.poll(0))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import json
 import os
@@ -141,6 +142,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--routes", default=",".join(ROUTES))
     parser.add_argument("--profile", choices=list(ROUTES))
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="gc.collect() and gc.freeze() once the app is built, as gunicorn.conf.py's "
+        "post_worker_init does in each worker",
+    )
+    parser.add_argument(
+        "--gc-threshold", type=int, help="the collector's generation-0 threshold (700 by default)"
+    )
     args = parser.parse_args()
     os.environ.setdefault("SECRET_KEY", "bench")
     os.environ.setdefault("APP_ENV", "production")
@@ -154,6 +164,11 @@ def main() -> None:
     app = create_app()
     # The log lines are formatted and scrubbed as in production, then dropped, not printed.
     configure_logging(app.config["LOG_LEVEL"], stream=io.StringIO())
+    if args.gc_threshold:
+        gc.set_threshold(args.gc_threshold, *gc.get_threshold()[1:])
+    if args.gc_freeze:
+        gc.collect()
+        gc.freeze()
     routes = args.routes.split(",")
     results: dict[str, list[float]] = {route: [] for route in routes}
     for number in range(args.rounds):  # interleaved: the machine's load weighs on all alike
