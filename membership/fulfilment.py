@@ -218,24 +218,25 @@ def apply_subscription_state(state: SubscriptionState) -> Outcome:
     was_member = bool(known.was_member)
     is_member = bool(known.another_counts) or bool(counts)
     delta = int(is_member) - int(was_member)
-    adjust_member_counter(delta)
+    history = None
+    if previous_status != state.status or delta:
+        history = {
+            "stripe_subscription_id": state.subscription_id,
+            "customer_id": state.customer_id,
+            "tier_id": state.tier.id,
+            "stripe_event_id": state.event_id,
+            "event_type": state.source,
+            "status": state.status,
+            "member_delta": delta,
+            "occurred_at": timestamp(state.as_of),
+        }
+    # The counter's change and the history row, in one statement where the counter can.
+    along_with = (_INSERT_HISTORY, history) if history is not None else None
+    if not adjust_member_counter(delta, along_with) and history is not None:
+        db.session.execute(_INSERT_HISTORY, history)
 
     # Welcome a customer the first time they count, or once their email arrives if it came late.
     welcome = delta > 0 and not known.was_ever_member
-    if previous_status != state.status or delta:
-        db.session.execute(
-            _INSERT_HISTORY,
-            {
-                "stripe_subscription_id": state.subscription_id,
-                "customer_id": state.customer_id,
-                "tier_id": state.tier.id,
-                "stripe_event_id": state.event_id,
-                "event_type": state.source,
-                "status": state.status,
-                "member_delta": delta,
-                "occurred_at": timestamp(state.as_of),
-            },
-        )
     email = values.get("email", known.email)
     if not delta and known.email is None and email and is_member:
         welcome = _welcome_owed(state.customer_id, state.subscription_id)
