@@ -5,6 +5,7 @@ from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as FlaskSession
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
 
@@ -22,7 +23,47 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-db = SQLAlchemy(model_class=Base)
+_KEPT_CONNECTION = "core_statements_connection"
+
+
+class Session(FlaskSession):
+    """Flask-SQLAlchemy's session; a Core statement goes straight to the transaction's connection.
+
+    Session.execute() on a Core statement (no ORM entity in it) autoflushes and hands it to the
+    connection, but first looks up the bind (Flask-SQLAlchemy's get_bind, per statement), finds
+    the transaction's connection again and merges execution options: ~15 µs a statement, about
+    4 % of a Stripe event's CPU (its four or so statements are all Core). Here the connection is
+    kept for the transaction it belongs to and used directly; the autoflush stays. Anything else
+    (ORM statements, options, a transaction not yet begun or no longer active) goes the ORM's way.
+    """
+
+    def execute(self, statement, params=None, *, execution_options=None, **kw):
+        # scoped_session passes bind_arguments and two private arguments, all None by default.
+        if execution_options or any(value is not None for value in kw.values()):
+            return super().execute(
+                statement, params, execution_options=execution_options or {}, **kw
+            )
+        if self.execution_options or self.dispatch.do_orm_execute:
+            return super().execute(statement, params)
+        # What Session.execute itself asks to tell a Core statement from an ORM one.
+        attributes = getattr(statement, "_propagate_attrs", None)
+        if attributes is None or attributes.get("compile_state_plugin") == "orm":
+            return super().execute(statement, params)
+        transaction = self.get_transaction()
+        kept = self.info.get(_KEPT_CONNECTION)
+        if transaction is None or kept is None or kept[0] is not transaction:
+            result = super().execute(statement, params)  # begins the transaction if need be
+            transaction = self.get_transaction()
+            if transaction is not None:
+                self.info[_KEPT_CONNECTION] = (transaction, self.connection())
+            return result
+        if not transaction.is_active:
+            return super().execute(statement, params)  # raises as the ORM would
+        self._autoflush()  # as Session.execute does for Core statements (SQLAlchemy #9809)
+        return kept[1].execute(statement, params)
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": Session})
 migrate = Migrate()
 csrf = CSRFProtect()
 
