@@ -33,34 +33,53 @@ class Session(FlaskSession):
     connection, but first looks up the bind (Flask-SQLAlchemy's get_bind, per statement), finds
     the transaction's connection again and merges execution options: ~15 µs a statement, about
     4 % of a Stripe event's CPU (its four or so statements are all Core). Here the connection is
-    kept for the transaction it belongs to and used directly; the autoflush stays. Anything else
-    (ORM statements, options, a transaction not yet begun or no longer active) goes the ORM's way.
+    chosen as Session.execute would (session.connection(), which begins the transaction if need
+    be), kept for the transaction it belongs to and used directly; the autoflush stays. ORM
+    statements, explicit options and a transaction no longer active go the ORM's way.
     """
 
-    def execute(self, statement, params=None, *, execution_options=None, **kw):
-        # scoped_session passes bind_arguments and two private arguments, all None by default.
-        if execution_options or any(value is not None for value in kw.values()):
+    def execute(
+        self,
+        statement,
+        params=None,
+        *,
+        execution_options=None,
+        bind_arguments=None,
+        _parent_execute_state=None,  # SQLAlchemy's own, passed on by scoped_session
+        _add_event=None,
+    ):
+        if (
+            execution_options
+            or bind_arguments
+            or _parent_execute_state is not None
+            or _add_event is not None
+            or self.execution_options
+            or self.dispatch.do_orm_execute
+        ):
             return super().execute(
-                statement, params, execution_options=execution_options or {}, **kw
+                statement,
+                params,
+                execution_options=execution_options or {},
+                bind_arguments=bind_arguments,
+                _parent_execute_state=_parent_execute_state,
+                _add_event=_add_event,
             )
-        if self.execution_options or self.dispatch.do_orm_execute:
-            return super().execute(statement, params)
         # What Session.execute itself asks to tell a Core statement from an ORM one.
         attributes = getattr(statement, "_propagate_attrs", None)
         if attributes is None or attributes.get("compile_state_plugin") == "orm":
             return super().execute(statement, params)
         transaction = self.get_transaction()
         kept = self.info.get(_KEPT_CONNECTION)
-        if transaction is None or kept is None or kept[0] is not transaction:
-            result = super().execute(statement, params)  # begins the transaction if need be
-            transaction = self.get_transaction()
-            if transaction is not None:
-                self.info[_KEPT_CONNECTION] = (transaction, self.connection())
-            return result
-        if not transaction.is_active:
-            return super().execute(statement, params)  # raises as the ORM would
-        self._autoflush()  # as Session.execute does for Core statements (SQLAlchemy #9809)
-        return kept[1].execute(statement, params)
+        if transaction is not None and kept is not None and kept[0] is transaction:
+            if not transaction.is_active:
+                return super().execute(statement, params)  # raises as the ORM would
+            self._autoflush()  # as Session.execute does for Core statements (SQLAlchemy #9809)
+            return kept[1].execute(statement, params)
+        self._autoflush()
+        # The connection Session.execute would choose (begun here if need be), kept.
+        connection = self.connection(bind_arguments={"clause": statement})
+        self.info[_KEPT_CONNECTION] = (self.get_transaction(), connection)
+        return connection.execute(statement, params)
 
 
 db = SQLAlchemy(model_class=Base, session_options={"class_": Session})
