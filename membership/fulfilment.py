@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 
 from sqlalchemy import (
     String,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql.dml import Insert
 
 from addresses import email_key
 from database import held_in_transaction, is_postgresql, upsert
@@ -189,17 +191,19 @@ _UPDATE_ROW = (
 _INSERT_HISTORY = insert(MemberEvent.__table__)
 
 
-def apply_subscription_state(state: SubscriptionState) -> Outcome:
+def apply_subscription_state(
+    state: SubscriptionState, along_with: tuple[Insert, dict] | None = None
+) -> Outcome:
     """Record `state` unless something newer is already known; history and mail follow the count.
 
     Newest `as_of` wins; on a tie the later call wins; a final (deleted) row never changes again,
     and a deletion ends the subscription whenever it arrives, even after a newer event.
+    `along_with`: an INSERT and its parameters the caller would run just before, under the
+    customer's lock, writing none of the tables read here (payments' remembering of the
+    customer); run in the round trip of the first read where the database allows.
     """
     lock_customer(state.customer_id)
-    known = db.session.execute(
-        _READ_BEFORE_WRITE,
-        {"customer_id": state.customer_id, "subscription_id": state.subscription_id},
-    ).one()
+    known = _read_before_write(state, along_with)
     exists_already = known.id is not None
     older = exists_already and state.as_of < known.status_event_created and not state.final
     if exists_already and (known.deleted or older):
@@ -218,30 +222,51 @@ def apply_subscription_state(state: SubscriptionState) -> Outcome:
     was_member = bool(known.was_member)
     is_member = bool(known.another_counts) or bool(counts)
     delta = int(is_member) - int(was_member)
-    adjust_member_counter(delta)
+    history = None
+    if previous_status != state.status or delta:
+        history = {
+            "stripe_subscription_id": state.subscription_id,
+            "customer_id": state.customer_id,
+            "tier_id": state.tier.id,
+            "stripe_event_id": state.event_id,
+            "event_type": state.source,
+            "status": state.status,
+            "member_delta": delta,
+            "occurred_at": timestamp(state.as_of),
+        }
+    # The counter's change and the history row, in one statement where the counter can.
+    along_with = (_INSERT_HISTORY, history) if history is not None else None
+    if not adjust_member_counter(delta, along_with) and history is not None:
+        db.session.execute(_INSERT_HISTORY, history)
 
     # Welcome a customer the first time they count, or once their email arrives if it came late.
     welcome = delta > 0 and not known.was_ever_member
-    if previous_status != state.status or delta:
-        db.session.execute(
-            _INSERT_HISTORY,
-            {
-                "stripe_subscription_id": state.subscription_id,
-                "customer_id": state.customer_id,
-                "tier_id": state.tier.id,
-                "stripe_event_id": state.event_id,
-                "event_type": state.source,
-                "status": state.status,
-                "member_delta": delta,
-                "occurred_at": timestamp(state.as_of),
-            },
-        )
     email = values.get("email", known.email)
     if not delta and known.email is None and email and is_member:
         welcome = _welcome_owed(state.customer_id, state.subscription_id)
     if welcome and email:
         _queue_member_welcome(email, state.tier)
     return Outcome(True, previous_status, state.status, delta)
+
+
+def _read_before_write(state: SubscriptionState, along_with: tuple[Insert, dict] | None):
+    parameters = {"customer_id": state.customer_id, "subscription_id": state.subscription_id}
+    if along_with is None:
+        return db.session.execute(_READ_BEFORE_WRITE, parameters).one()
+    statement, its_parameters = along_with
+    shared = parameters.keys() & its_parameters.keys()  # one name, one value in one statement
+    if not is_postgresql() or any(parameters[name] != its_parameters[name] for name in shared):
+        db.session.execute(statement, its_parameters)
+        return db.session.execute(_READ_BEFORE_WRITE, parameters).one()
+    return db.session.execute(_read_after(statement), {**its_parameters, **parameters}).one()
+
+
+@cache
+def _read_after(statement: Insert):
+    """The read with `statement` in its WITH (PostgreSQL runs a data-modifying WITH whether the
+    SELECT refers to it or not). The read's snapshot does not show what `statement` writes,
+    which is why it must write none of the tables read. Built once per statement."""
+    return _READ_BEFORE_WRITE.add_cte(statement.cte("written_before"))
 
 
 def _forget_loaded_row(row_id: int) -> None:

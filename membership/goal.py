@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from flask import current_app
 from sqlalchemy import (
@@ -27,6 +28,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.sql.dml import Insert
 
 from caching import TTLCache
 from database import held_in_transaction, is_postgresql, upsert, utcnow
@@ -198,10 +200,14 @@ def _store_exact_count(connection, only_if_missing: bool) -> int:
     return counted
 
 
-def adjust_member_counter(delta: int) -> None:
-    """Called by fulfilment, inside its transaction, whenever the number of members changes."""
+def adjust_member_counter(delta: int, along_with: tuple[Insert, dict] | None = None) -> bool:
+    """Called by fulfilment, inside its transaction, whenever the number of members changes.
+
+    `along_with`, an INSERT and its parameters that the caller runs next anyway (fulfilment's
+    history row), may be run in the same statement as the counter's change: True when it was
+    (on PostgreSQL, as a data-modifying WITH; one round trip of the few a new member costs)."""
     if not delta:
-        return
+        return False
     _cache.clear_after_commit()  # this process shows the new count as soon as it is committed
     if not is_postgresql():  # SQLite runs one writer at a time: the one row will do
         db.session.execute(
@@ -211,7 +217,7 @@ def adjust_member_counter(delta: int) -> None:
                 value=cast(cast(AppSetting.value, Integer) + delta, String), updated_at=utcnow()
             )
         )
-        return
+        return False
     # Before the insert, in a statement of its own unless fulfilment's customer lock took it
     # already (counter_lock_column): the insert's snapshot must be taken once the lock is held.
     if _SHARED_LOCK not in held_in_transaction(_COUNTER_LOCK_HELD):
@@ -222,7 +228,21 @@ def adjust_member_counter(delta: int) -> None:
     number = db.session.info.setdefault(_SHARD_OF_SESSION, random.randrange(COUNTER_SHARDS))
     shard = f"{_SHARD_PREFIX}{number}"
     parameters = {"key": COUNTER_SETTING, "shard": shard, "delta": delta, "now": utcnow()}
-    db.session.execute(_ADD_TO_A_SHARD, parameters)
+    if along_with is None:
+        db.session.execute(_ADD_TO_A_SHARD, parameters)
+        return False
+    statement, its_parameters = along_with
+    # The shard's names (key, shard, delta, now) are none of the INSERT's column names.
+    db.session.execute(_with_shard_added(statement), {**its_parameters, **parameters})
+    return True
+
+
+@cache
+def _with_shard_added(statement: Insert) -> Insert:
+    """`statement` with the shard's upsert in its WITH, built once per statement. The two write
+    different tables and see the same snapshot, taken once the counter's lock is held, as the
+    shard's own statement would."""
+    return statement.add_cte(_ADD_TO_A_SHARD.columns().cte("shard_added"))
 
 
 # Under the writers' shared lock (see _COUNTER_LOCK); nothing is added while the counter is

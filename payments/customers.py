@@ -13,6 +13,7 @@ import secrets
 from functools import cache
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.sql.dml import Insert
 
 from addresses import email_key
 from database import dialect_name, upsert_for, utcnow
@@ -32,18 +33,25 @@ def remember_customer(customer_id: str | None, email: str | None) -> None:
     Values Stripe would never send (no @, too long) are not remembered rather than refused: an
     event that carries them is still handled.
     """
+    remembering = customer_remembering(customer_id, email)
+    if remembering is not None:
+        db.session.execute(*remembering)
+
+
+def customer_remembering(customer_id: str | None, email: str | None) -> tuple[Insert, dict] | None:
+    """remember_customer()'s statement and its parameters, or None when it would remember
+    nothing: for a caller that hands them to a statement that runs them in its own round trip
+    (fulfilment's first read, membership.fulfilment.apply_subscription_state's `along_with`)."""
     if not isinstance(customer_id, str) or not isinstance(email, str):
-        return
+        return None
     key = email_key(email)
     if not customer_id or len(customer_id) > MAX_ID_LENGTH:
-        return
+        return None
     if "@" not in key or len(key) > MAX_EMAIL_LENGTH or "\x00" in key + customer_id:
-        return
+        return None
     # The reader erased their data: Stripe still knows the address, we do not learn it again.
-    db.session.execute(
-        _remember_statement(dialect_name()),
-        {"customer_id": customer_id, "email_key": key, "learned_at": utcnow()},
-    )
+    parameters = {"customer_id": customer_id, "email_key": key, "learned_at": utcnow()}
+    return _remember_statement(dialect_name()), parameters
 
 
 @cache

@@ -20,7 +20,7 @@ from membership.fulfilment import (
     timestamp,
 )
 from membership.models import Tier
-from payments.customers import remember_customer
+from payments.customers import customer_remembering, remember_customer
 from payments.models import Payment
 from payments.reversals import REVERSAL_HANDLERS, link_invoice_payment
 
@@ -156,8 +156,10 @@ def record_membership_session(
     """A paid membership session: its subscription counts, and its customer is the reader's."""
     state = checkout_state(session, tier, as_of=as_of, source=source, event_id=event_id)
     lock_customer(state.customer_id)  # before the customer's row below, as every event does
-    remember_customer(state.customer_id, state.email)
-    return apply_subscription_state(state)
+    # Remembered before fulfilment reads and writes (whether the customer's address was erased
+    # is asked of the rows as they were), in the round trip of fulfilment's first read.
+    remembering = customer_remembering(state.customer_id, state.email)
+    return apply_subscription_state(state, along_with=remembering)
 
 
 def record_contribution_session(session: Mapping, occurred_at: int) -> None:

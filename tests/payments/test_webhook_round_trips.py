@@ -5,10 +5,12 @@ from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import event as sql_event
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from extensions import db
-from membership.models import Tier
+from membership.models import MemberEvent, Tier
+from payments.models import StripeCustomer
 from tests.stripe_helpers import (
     FOREIGN_PRICE,
     checkout_session,
@@ -93,3 +95,48 @@ def test_a_duplicate_event_reads_no_tier(client, tiers):
         answer = post_event(client, event)
     assert answer.get_json()["outcome"] == "duplicate"
     assert own_tier_lookups(statements) == []
+
+
+def own_statements_writing(table: str, statements: list[str]) -> list[str]:
+    return [s for s in statements if s.startswith(f"INSERT INTO {table} ")]
+
+
+def test_a_new_members_checkout_remembers_the_customer_and_counts_them_in_shared_round_trips(
+    client, tiers, member_count, database_url
+):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite takes no data-modifying WITH: its statements stay apart")
+    event = make_event(
+        "checkout.session.completed", checkout_session(customer="cus_9", email="Nine@Example.com")
+    )
+    with statements_run() as statements:
+        answer = post_event(client, event)
+    assert answer.get_json()["outcome"] == "handled"
+    # The customer remembered in the round trip of fulfilment's read, the counter's shard in the
+    # history row's: neither in a statement of its own.
+    assert own_statements_writing("stripe_customers", statements) == []
+    assert own_statements_writing("app_settings", statements) == []
+    assert member_count() == 1
+    with client.application.app_context():
+        remembered = db.session.execute(
+            select(StripeCustomer.customer_id, StripeCustomer.email_key)
+        ).all()
+        history = db.session.execute(select(MemberEvent.member_delta)).scalars().all()
+    assert [tuple(row) for row in remembered] == [("cus_9", "nine@example.com")]
+    assert history == [1]
+
+
+def test_a_cancellation_takes_the_member_off_the_count_with_its_history_row(
+    client, tiers, member_count
+):
+    joined = make_event("customer.subscription.created", subscription())
+    assert post_event(client, joined).get_json()["outcome"] == "handled"
+    assert member_count() == 1
+    ended = make_event("customer.subscription.deleted", subscription(status="canceled"))
+    assert post_event(client, ended).get_json()["outcome"] == "handled"
+    assert member_count() == 0
+    with client.application.app_context():
+        deltas = db.session.execute(
+            select(MemberEvent.member_delta).order_by(MemberEvent.id)
+        ).scalars()
+        assert list(deltas) == [1, -1]
