@@ -36,6 +36,8 @@ class Session(FlaskSession):
     chosen as Session.execute would (session.connection(), which begins the transaction if need
     be), kept for the transaction it belongs to and used directly; the autoflush stays. ORM
     statements, explicit options and a transaction no longer active go the ORM's way.
+    One connection per transaction holds because the app has one database (no
+    SQLALCHEMY_BINDS); with a second bind the kept connection would have to be per bind.
     """
 
     def execute(
