@@ -45,9 +45,7 @@ DOMAINS = [
     "1.2.3.4",
 ]
 
-LABEL = st.text(
-    st.sampled_from("abcxyzäöüßяж例ＡZ0129-_\u0301\u200d."), min_size=1, max_size=20
-)
+LABEL = st.text(st.sampled_from("abcxyzäöüßяж例ＡZ0129-_\u0301\u200d."), min_size=1, max_size=20)
 DOMAIN = st.one_of(
     st.sampled_from(DOMAINS),
     st.builds(lambda a, b: f"{a}.{b}", LABEL, st.sampled_from(["com", "de", "рф", "c0m", ""])),
