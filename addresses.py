@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from functools import lru_cache
 
 import dns.exception
@@ -19,37 +18,6 @@ from flask import current_app
 
 class InvalidEmail(ValueError):
     pass
-
-
-# email-validator checks a domain's IDNA/UTS-46 form character by character for every address
-# (~5 % of a signup's CPU). Readers come from few domains, and the check's answer depends on the
-# domain's text, its two flags and the library's SPECIAL_USE_DOMAIN_NAMES (which nothing here
-# changes) alone: the answer is remembered per domain, for every caller of validate_email.
-# The library offers no public way to check a local part and a domain apart, so its own
-# function is wrapped where validate_email looks it up; tests/test_addresses.py shows the
-# wrapped validate_email gives the same address or the same refusal as the plain one.
-# Refusals raise and are not remembered.
-_validate_email_module = importlib.import_module("email_validator.validate_email")
-_plain_domain_check = _validate_email_module.validate_email_domain_name
-
-
-@lru_cache(maxsize=1024)
-def _checked_domain(domain: str, test_environment: bool, globally_deliverable: bool):
-    info = _plain_domain_check(
-        domain, test_environment=test_environment, globally_deliverable=globally_deliverable
-    )
-    return info["domain"], info["ascii_domain"]
-
-
-def _remembered_domain_check(
-    domain: str, test_environment: bool = False, globally_deliverable: bool = True
-) -> dict:
-    """validate_email_domain_name's answer, a fresh dict each time as the library's is."""
-    name, ascii_name = _checked_domain(domain, test_environment, globally_deliverable)
-    return {"ascii_domain": ascii_name, "domain": name}
-
-
-_validate_email_module.validate_email_domain_name = _remembered_domain_check
 
 
 def normalise_email(raw: str) -> str:

@@ -255,7 +255,7 @@ def signup_statements(
     """(subscriber id, confirmation queued, already subscribed), in the session's transaction.
 
     alone: the caller commits right after and wrote nothing before, so a new address may be
-    written by one statement committed by itself (see _in_a_transaction_of_its_own). The
+    written by one statement committed by itself (see _signup_on_a_connection_of_its_own). The
     session's transaction then has nothing left to commit.
 
     language: the language the request showed, kept with the reader (None keeps theirs);
