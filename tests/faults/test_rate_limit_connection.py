@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -33,36 +34,36 @@ def redis_proxy(redis_url):
     proxy.stop()
 
 
-def storage_at(url: str) -> FallbackRedisStorage:
-    return FallbackRedisStorage(
-        limiter_storage_uri(url), socket_connect_timeout=0.3, socket_timeout=0.5
-    )
+@pytest.fixture
+def options():
+    """Each test's connections named, so that it finds them among those earlier tests left."""
+    name = f"test-rate-limit-connection-{uuid.uuid4().hex[:12]}"
+    return {"socket_connect_timeout": 0.3, "socket_timeout": 0.5, "client_name": name}
 
 
 def hit(storage: FallbackRedisStorage, key: str, limit: int = 1000) -> list[int]:
     return storage.incr_in_order([CounterHit(key, 60, limit)])
 
 
-def script_connections(redis_url: str) -> list[dict]:
-    """The connections to this test's database whose last command was the script."""
-    server = redis.Redis.from_url(redis_url)
-    database = str(server.connection_pool.connection_kwargs.get("db", 0))
+def script_connections(redis_url: str, name: str) -> list[dict]:
+    """This test's connections whose last command was the script."""
     return [
         client
-        for client in server.client_list()
-        if client["db"] == database and client["cmd"] in ("evalsha", "eval")
+        for client in redis.Redis.from_url(redis_url).client_list()
+        if client["name"] == name and client["cmd"] in ("evalsha", "eval")
     ]
 
 
-def kill_script_connections(redis_url: str) -> int:
+def kill_script_connections(redis_url: str, name: str) -> int:
     server = redis.Redis.from_url(redis_url)
     return sum(
-        server.client_kill_filter(_id=client["id"]) for client in script_connections(redis_url)
+        server.client_kill_filter(_id=client["id"])
+        for client in script_connections(redis_url, name)
     )
 
 
-def test_the_script_is_loaded_again_after_script_flush(redis_url, caplog):
-    storage = storage_at(redis_url)
+def test_the_script_is_loaded_again_after_script_flush(redis_url, options, caplog):
+    storage = FallbackRedisStorage(limiter_storage_uri(redis_url), **options)
     assert hit(storage, "a") == [1]
     redis.Redis.from_url(redis_url).script_flush()
     with caplog.at_level(logging.WARNING):
@@ -72,8 +73,8 @@ def test_the_script_is_loaded_again_after_script_flush(redis_url, caplog):
     assert redis.Redis.from_url(redis_url).script_exists(_INCR_IN_ORDER_SHA.decode()) == [True]
 
 
-def test_counts_and_stops_after_the_first_breach(redis_url):
-    storage = storage_at(redis_url)
+def test_counts_and_stops_after_the_first_breach(redis_url, options):
+    storage = FallbackRedisStorage(limiter_storage_uri(redis_url), **options)
     hits = [CounterHit("client", 60, 1), CounterHit("address", 3600, 5)]
     assert storage.incr_in_order(hits) == [1, 1]
     assert storage.incr_in_order(hits) == [2]  # past the first: the second is not counted
@@ -83,11 +84,11 @@ def test_counts_and_stops_after_the_first_breach(redis_url):
 
 
 def test_a_connection_killed_between_two_calls_is_made_again_without_falling_back(
-    redis_url, caplog
+    redis_url, options, caplog
 ):
-    storage = storage_at(redis_url)
+    storage = FallbackRedisStorage(limiter_storage_uri(redis_url), **options)
     assert hit(storage, "a") == [1]
-    assert kill_script_connections(redis_url) == 1
+    assert kill_script_connections(redis_url, options["client_name"]) == 1
     with caplog.at_level(logging.WARNING):
         assert hit(storage, "a") == [2]
     assert not storage.using_memory
@@ -95,9 +96,9 @@ def test_a_connection_killed_between_two_calls_is_made_again_without_falling_bac
 
 
 def test_after_a_restart_the_next_call_connects_again_without_falling_back(
-    redis_url, redis_proxy, caplog
+    redis_url, options, redis_proxy, caplog
 ):
-    storage = storage_at(redis_proxy.url(redis_url))
+    storage = FallbackRedisStorage(limiter_storage_uri(redis_proxy.url(redis_url)), **options)
     assert hit(storage, "a") == [1]
     redis_proxy.cut()  # every connection reset, as a restarted server's clients see it
     time.sleep(0.3)  # the server down a moment (the proxy's relays end before it listens again)
@@ -109,9 +110,11 @@ def test_after_a_restart_the_next_call_connects_again_without_falling_back(
     assert redis_proxy.connections == 2
 
 
-def test_a_reply_that_timed_out_is_never_read_by_the_next_call(redis_url, redis_proxy, monkeypatch):
+def test_a_reply_that_timed_out_is_never_read_by_the_next_call(
+    redis_url, options, redis_proxy, monkeypatch
+):
     monkeypatch.setattr(limiter_storage, "PROBE_SECONDS", 0.0)
-    storage = storage_at(redis_proxy.url(redis_url))
+    storage = FallbackRedisStorage(limiter_storage_uri(redis_proxy.url(redis_url)), **options)
     assert hit(storage, "a") == [1]
     redis_proxy.freeze()
     assert hit(storage, "a") == [1]  # timed out: counted in memory
@@ -123,15 +126,17 @@ def test_a_reply_that_timed_out_is_never_read_by_the_next_call(redis_url, redis_
     assert redis_proxy.connections == 2
 
 
-def test_a_forked_child_makes_its_own_connection(redis_url):
-    storage = storage_at(redis_url)
+def test_a_forked_child_makes_its_own_connection(redis_url, options):
+    storage = FallbackRedisStorage(limiter_storage_uri(redis_url), **options)
     assert hit(storage, "a") == [1]
     reading, writing = os.pipe()
     child = os.fork()
     if child == 0:  # pragma: no cover (the child reports through the pipe)
         try:
             counts = hit(storage, "a")
-            connections = script_connections(redis_url)  # the parent's and its own
+            connections = script_connections(
+                redis_url, options["client_name"]
+            )  # the parent's and its own
             answer = b"%d:%d:%d" % (counts[0], storage.using_memory, len(connections))
         except BaseException as error:  # noqa: BLE001
             answer = repr(error).encode()
@@ -146,25 +151,28 @@ def test_a_forked_child_makes_its_own_connection(redis_url):
     assert not storage.using_memory
 
 
-def test_threads_count_on_their_own_connections(redis_url):
-    storage = storage_at(redis_url)
+def test_threads_count_on_their_own_connections(redis_url, options):
+    storage = FallbackRedisStorage(limiter_storage_uri(redis_url), **options)
     with ThreadPoolExecutor(8) as pool:
         counts = list(pool.map(lambda _: hit(storage, "shared")[0], range(400)))
     assert sorted(counts) == list(range(1, 401))
     assert not storage.using_memory
 
 
-def test_a_signup_after_its_connection_was_killed_is_counted_in_redis(make_app, redis_url, caplog):
+def test_a_signup_after_its_connection_was_killed_is_counted_in_redis(
+    make_app, redis_url, options, caplog
+):
     app = add_default_list(
         make_app(
             RATELIMIT_ENABLED=True,
             RATELIMIT_SIGNUP="3/minute",
             RATELIMIT_STORAGE_URI=limiter_storage_uri(redis_url),
+            RATELIMIT_STORAGE_OPTIONS=options,
         )
     )
     client = app.test_client()
     assert subscribe_api(client, "one@example.com", address="198.51.100.9").status_code == 202
-    assert kill_script_connections(redis_url) == 1
+    assert kill_script_connections(redis_url, options["client_name"]) == 1
     with caplog.at_level(logging.WARNING):
         answers = [
             subscribe_api(client, f"r{n}@example.com", address="198.51.100.9").status_code
