@@ -4,6 +4,7 @@ freeze (tests/faults/tcp_proxy.py), never by stopping the machine's services."""
 from __future__ import annotations
 
 import pytest
+import redis
 
 from config import postgresql_engine_options
 from tests.faults.tcp_proxy import TcpProxy
@@ -18,6 +19,21 @@ def postgres_proxy(database_url):
     if not database_url.startswith("postgresql"):
         pytest.skip("database outages are PostgreSQL's: run with TEST_DATABASE_URL")
     proxy = TcpProxy.in_front_of(database_url)
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture
+def redis_url(redis_database):
+    """This test's own Redis database, emptied before and after."""
+    redis.Redis.from_url(redis_database).flushdb()
+    yield redis_database
+    redis.Redis.from_url(redis_database).flushdb()
+
+
+@pytest.fixture
+def redis_proxy(redis_url):
+    proxy = TcpProxy.in_front_of(redis_url)
     yield proxy
     proxy.stop()
 

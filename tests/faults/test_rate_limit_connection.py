@@ -16,22 +16,7 @@ import redis
 import limiter_storage
 from config import limiter_storage_uri
 from limiter_storage import _INCR_IN_ORDER_SHA, CounterHit, FallbackRedisStorage
-from tests.faults.tcp_proxy import TcpProxy
 from tests.newsletters.helpers import add_default_list, subscribe_api
-
-
-@pytest.fixture
-def redis_url(redis_database):
-    redis.Redis.from_url(redis_database).flushdb()
-    yield redis_database
-    redis.Redis.from_url(redis_database).flushdb()
-
-
-@pytest.fixture
-def redis_proxy(redis_url):
-    proxy = TcpProxy.in_front_of(redis_url)
-    yield proxy
-    proxy.stop()
 
 
 @pytest.fixture

@@ -13,25 +13,10 @@ import redis
 from app import create_app
 from config import limiter_storage_uri
 from extensions import limiter_storage_healthy, limiter_storage_status
-from tests.faults.tcp_proxy import TcpProxy
 from tests.faults.test_database_outage import answered_within
 from tests.newsletters.helpers import add_default_list, subscribe_api, subscribe_form
 
 CLIENT = "198.51.100.7"
-
-
-@pytest.fixture
-def redis_url(redis_database):
-    redis.Redis.from_url(redis_database).flushdb()
-    yield redis_database
-    redis.Redis.from_url(redis_database).flushdb()
-
-
-@pytest.fixture
-def redis_proxy(redis_url):
-    proxy = TcpProxy.in_front_of(redis_url)
-    yield proxy
-    proxy.stop()
 
 
 @pytest.fixture
