@@ -12,9 +12,7 @@ config.py names it as the storage with a `fallback+` prefix on REDIS_URL
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -23,9 +21,6 @@ from typing import Any, NamedTuple, TypeVar
 from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.storage.base import MovingWindowSupport, SlidingWindowCounterSupport
 from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 log = logging.getLogger(__name__)
@@ -47,21 +42,6 @@ for index, key in ipairs(KEYS) do
 end
 return counts
 """
-_INCR_IN_ORDER_SHA = hashlib.sha1(_INCR_IN_ORDER.encode()).hexdigest().encode()
-
-
-def _packed_script_call(
-    command: bytes, script: bytes, keys: list[str], arguments: list[int]
-) -> bytes:
-    """EVALSHA/EVAL with its keys and arguments in Redis's request format, as redis-py's packer
-    would send it (keys UTF-8, integers in decimal), without its generic per-argument encoder."""
-    parts = [b"*%d\r\n" % (3 + len(keys) + len(arguments))]
-    for value in (command, script, b"%d" % len(keys), *(key.encode() for key in keys)):
-        parts.append(b"$%d\r\n%b\r\n" % (len(value), value))
-    for number in arguments:
-        digits = b"%d" % number
-        parts.append(b"$%d\r\n%b\r\n" % (len(digits), digits))
-    return b"".join(parts)
 
 
 class CounterHit(NamedTuple):
@@ -112,7 +92,7 @@ class FallbackRedisStorage(Storage, MovingWindowSupport, SlidingWindowCounterSup
         self._lock = threading.Lock()
         self._redis_down_since: float | None = None
         self._next_probe = 0.0
-        self._own = threading.local()  # each thread's connection for incr_in_order, its pid
+        self._incr_in_order_script = None
 
     @property
     def base_exceptions(self) -> tuple[type[Exception], ...]:
@@ -178,60 +158,18 @@ class FallbackRedisStorage(Storage, MovingWindowSupport, SlidingWindowCounterSup
         memory while Redis is down (then counted one by one, as every other call is)."""
         if hits and self._should_use_redis():
             try:
+                if self._incr_in_order_script is None:
+                    connection = self.redis.get_connection()
+                    self._incr_in_order_script = connection.register_script(_INCR_IN_ORDER)
                 keys = [self.redis.prefixed_key(hit.key) for hit in hits]
                 arguments = [value for hit in hits for value in (hit.expiry, hit.limit)]
-                counts = self._run_incr_in_order(keys, arguments)
+                counts = self._incr_in_order_script(keys, arguments)
             except Exception as error:  # noqa: BLE001 (any failure: counted in memory instead)
                 self._redis_failed(error)
             else:
                 self._redis_answered()
                 return [int(count) for count in counts]
         return _incr_one_by_one(self.memory, hits)
-
-    def _run_incr_in_order(self, keys: list[str], arguments: list[int]) -> list[int]:
-        """The script on this thread's own connection, not through redis-py's client and pool:
-        the pool's lock, checkout and return and the client's generic call were most of the
-        call's CPU (issue 14). Any error drops the connection (a reply half read is never read
-        by the next request) and is raised to incr_in_order, which falls back to memory."""
-        connection = self._own_connection()
-        try:
-            connection.send_packed_command(
-                [_packed_script_call(b"EVALSHA", _INCR_IN_ORDER_SHA, keys, arguments)],
-                check_health=False,
-            )
-            try:
-                return connection.read_response()
-            except NoScriptError:  # script cache flushed, Redis restarted: EVAL caches it again
-                connection.send_packed_command(
-                    [_packed_script_call(b"EVAL", _INCR_IN_ORDER.encode(), keys, arguments)],
-                    check_health=False,
-                )
-                return connection.read_response()
-        except BaseException:
-            connection.disconnect()
-            self._own.connection = None
-            raise
-
-    def _own_connection(self) -> Any:
-        """This thread's connection, made by the client's pool (its URL, timeouts and TLS) but
-        kept here. A connection made before a fork (gunicorn's workers) is not used by the
-        child; one Redis closed since its last use (restart, CLIENT KILL, idle timeout) is made
-        again first, as the pool checks a connection it hands out."""
-        own = self._own
-        connection = getattr(own, "connection", None)
-        if connection is None or own.pid != os.getpid():
-            connection = own.connection = (
-                self.redis.get_connection().connection_pool.make_connection()
-            )
-            own.pid = os.getpid()
-        elif connection.is_connected:
-            try:
-                closed = connection.can_read()  # nothing is due: readable means closed
-            except (RedisConnectionError, RedisTimeoutError, OSError):
-                closed = True
-            if closed:
-                connection.disconnect()
-        return connection
 
     # limits' Storage interface, each call through _call.
 

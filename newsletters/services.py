@@ -160,13 +160,7 @@ def signup_and_commit(request: SignupRequest) -> SignupOutcome:
     """The signup as its request's whole transaction, committed when this returns: on
     PostgreSQL a new address's one statement commits itself (no BEGIN, no COMMIT)."""
     outcome = signup(request, alone=True)
-    session = db.session()
-    # Usually the signup ran on a connection of its own (signup_statement.py) and the session
-    # holds no transaction: its commit would begin and end one of no statements (~20 µs) and
-    # fire after_commit for what waits in session.info (caching.py). Left out only when the
-    # session holds neither.
-    if session.in_transaction() or session.info:
-        session.commit()
+    db.session.commit()
     return outcome
 
 

@@ -255,7 +255,7 @@ def signup_statements(
     """(subscriber id, confirmation queued, already subscribed), in the session's transaction.
 
     alone: the caller commits right after and wrote nothing before, so a new address may be
-    written by one statement committed by itself (see _signup_on_a_connection_of_its_own). The
+    written by one statement committed by itself (see _in_a_transaction_of_its_own). The
     session's transaction then has nothing left to commit.
 
     language: the language the request showed, kept with the reader (None keeps theirs);
@@ -281,15 +281,12 @@ def signup_statements(
         "signed_at": signing_time("confirm"),  # the link expires counting from the signup
         **consent_values,
     }
-    if alone and not db.session().in_transaction():
-        return _signup_on_a_connection_of_its_own(parameters)
     # The session's own connection and transaction (psycopg sends the BEGIN first).
-    return _signup_in_the_transaction(
-        db.session.connection().connection.driver_connection, parameters
-    )
-
-
-def _signup_in_the_transaction(driver: Connection, parameters: dict) -> tuple[int, bool, bool]:
+    driver = db.session.connection().connection.driver_connection
+    if alone and driver.pgconn.transaction_status == TransactionStatus.IDLE:
+        row = _in_a_transaction_of_its_own(driver, _SIGNUP_NEW_ALONE, parameters)
+        if row is not None:  # a new address: written, and committed
+            return row[0], True, False
     with driver.cursor() as cursor:
         cursor.execute(_SIGNUP_NEW, parameters)
         subscriber_id, created = cursor.fetchone()
@@ -300,38 +297,20 @@ def _signup_in_the_transaction(driver: Connection, parameters: dict) -> tuple[in
     return subscriber_id, confirmation_queued, already_subscribed
 
 
-def _signup_on_a_connection_of_its_own(parameters: dict) -> tuple[int, bool, bool]:
-    """The signup as its request's whole transaction, on a connection from the pool directly
-    (its checkout and ping as for the session), while the session has none: not through a
-    session transaction the caller's commit would end with nothing to do (~65 µs of a
-    signup's CPU; bench/results.md, branch p11-chain).
+def _in_a_transaction_of_its_own(driver: Connection, statement: str, parameters: dict):
+    """The statement's one row (or None), the statement run in autocommit mode: PostgreSQL
+    makes it a transaction of its own, every CTE's write or none, with no BEGIN and no COMMIT
+    sent: two of a new signup's four round trips (bench/results.md, branch p9-signup).
 
-    A new address: _SIGNUP_NEW_ALONE in autocommit mode. PostgreSQL makes it a transaction of
-    its own, every CTE's write or none, with no BEGIN and no COMMIT sent: two of a new
-    signup's four round trips (bench/results.md, branch p9-signup). A known address: that
-    statement wrote nothing, and the two statements run in one transaction on the same
-    connection, committed here, as the caller would have. The connection goes back to the
-    pool as it came (the pool's reset rolls back what an error left open); one lost meanwhile
-    is dropped, and the error goes on as an outage.
+    Only while the session's transaction has sent nothing (psycopg would refuse otherwise), as
+    SQLAlchemy's own pre-ping does it. The mode goes back unless the connection was lost
+    meanwhile (no longer idle): the error goes on as an outage, and the pool drops it.
     """
-    pooled = db.engine.raw_connection()
-    driver: Connection = pooled.driver_connection
+    driver.autocommit = True
     try:
-        driver.autocommit = True
         with driver.cursor() as cursor:
-            cursor.execute(_SIGNUP_NEW_ALONE, parameters)
-            row = cursor.fetchone()
-        driver.autocommit = False
-        if row is not None:  # a new address: written, and committed
-            return row[0], True, False
-        outcome = _signup_in_the_transaction(driver, parameters)
-        driver.commit()
-        return outcome
-    except BaseException as error:
-        if driver.closed:
-            pooled.invalidate(error)
-        raise
+            cursor.execute(statement, parameters)
+            return cursor.fetchone()
     finally:
-        if driver.autocommit and driver.pgconn.transaction_status == TransactionStatus.IDLE:
+        if driver.pgconn.transaction_status == TransactionStatus.IDLE:
             driver.autocommit = False
-        pooled.close()
