@@ -31,6 +31,17 @@ def answered_within(seconds: float, request):
     return answers[0]
 
 
+def lose_at_next_checkout(app, postgres_proxy, fault: str) -> None:
+    """Cut or freeze the database the moment the app's pool next hands out a connection: after
+    any ping, before the request's first statement."""
+
+    def lose_the_database(*_args):
+        getattr(postgres_proxy, fault)()
+
+    with app.app_context():
+        event.listen(db.engine, "checkout", lose_the_database, once=True)
+
+
 def subscribers(app) -> int:
     with app.app_context():
         return db.session.execute(select(func.count()).select_from(Subscriber)).scalar_one()
@@ -148,18 +159,14 @@ def test_a_new_readers_own_statement_losing_the_database_answers_503_and_recover
     proxied_app_factory, postgres_proxy, fault
 ):
     # The lists kept as in production, so a new address's statement runs alone (autocommit);
-    # the database goes just after the pool's pre-ping, while that statement is on its way.
+    # the database goes just after the pool's checkout, while that statement is on its way.
     # As with a COMMIT whose answer is lost, a frozen server may still run the statement once
     # it wakes: the reader asking again then gets the one confirmation either way.
     app = proxied_app_factory(LISTS_CACHE_SECONDS=600)
     client = app.test_client()
     assert subscribe_api(client, "before@example.com").status_code == 202  # lists now kept
 
-    def lose_the_database(*_args):
-        getattr(postgres_proxy, fault)()
-
-    with app.app_context():
-        event.listen(db.engine, "checkout", lose_the_database, once=True)
+    lose_at_next_checkout(app, postgres_proxy, fault)
     response = answered_within(
         CONTRACT_SECONDS, lambda: subscribe_api(client, "during@example.com")
     )

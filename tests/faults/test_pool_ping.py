@@ -8,13 +8,17 @@ from __future__ import annotations
 import time
 
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 
 from config import PING_AFTER_IDLE_ARG, postgresql_engine_options
 from extensions import db
 from membership.goal import count_members_exactly
 from tests.faults.conftest import FAST_LIMITS
-from tests.faults.test_database_outage import CONTRACT_SECONDS, answered_within
+from tests.faults.test_database_outage import (
+    CONTRACT_SECONDS,
+    answered_within,
+    lose_at_next_checkout,
+)
 from tests.newsletters.helpers import add_default_list, subscribe_api
 from tests.stripe_helpers import add_tiers, make_event, post_event, subscription
 
@@ -149,11 +153,7 @@ def test_a_hot_connection_lost_before_its_first_statement_answers_503_then_recov
     client = proxied_app.test_client()
     assert subscribe_api(client, "before@example.com").status_code == 202  # a hot connection
 
-    def lose_the_database(*_args):
-        getattr(postgres_proxy, fault)()
-
-    with proxied_app.app_context():
-        event.listen(db.engine, "checkout", lose_the_database, once=True)
+    lose_at_next_checkout(proxied_app, postgres_proxy, fault)
     delivery = make_event("customer.subscription.created", subscription())
     response = answered_within(CONTRACT_SECONDS, lambda: post_event(client, delivery))
     assert response.status_code == 503
