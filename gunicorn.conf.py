@@ -7,9 +7,12 @@ Each worker counts its metrics in PROMETHEUS_MULTIPROC_DIR, which GET /metrics a
 """
 
 import glob
+import logging
 import os
 import re
 from pathlib import Path
+
+from gunicorn.glogging import Logger
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -20,8 +23,30 @@ wsgi_app = "app:create_app()"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30
 forwarded_allow_ips = "*" if int(os.environ.get("PROXY_COUNT", "0")) > 0 else "127.0.0.1"
+# Each worker listens on a socket of its own and the kernel spreads new connections over them.
+# On one shared socket, whichever worker is awake accepts: one worker could end up holding every
+# keep-alive connection (32 of 32 in make bench) and serve them on one core while the other
+# idles, at a quarter of the throughput (bench/results.md, 2026-12-01 "connections spread").
+# A Unix socket cannot be shared this way: on_starting turns it off for one.
+reuse_port = True
 
 accesslog = None
+
+
+class AccessSilentLogger(Logger):
+    """gunicorn's logger, minus the access line's fields when nobody would see the line.
+
+    A logging configuration (logconfig_dict below) makes gunicorn format every request's access
+    fields (a date, a dozen headers), ~3 % of a worker's CPU, only for "gunicorn.access" to drop
+    the line at WARNING. Should that logger be set to INFO, the line is written as before.
+    """
+
+    def access(self, resp, req, environ, request_time):
+        if self.access_log.isEnabledFor(logging.INFO):
+            super().access(resp, req, environ, request_time)
+
+
+logger_class = AccessSilentLogger
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 logconfig_dict = {
@@ -59,8 +84,12 @@ def on_starting(server):
     """Start from a clean directory: files of processes gone (an earlier run) are removed.
 
     Files of processes still running, such as the `outbox work` processes beside this server,
-    are kept, or their deliveries would vanish from /metrics.
+    are kept, or their deliveries would vanish from /metrics. Bound to a Unix socket (or a
+    file descriptor), the workers share one listener as gunicorn does by default.
     """
+    if any(not isinstance(address, tuple) for address in server.cfg.address):
+        # Each worker binding the path would remove the socket file of the one before.
+        server.cfg.set("reuse_port", False)
     directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     os.makedirs(directory, exist_ok=True)
     for path in glob.glob(os.path.join(directory, "*.db")):

@@ -1,0 +1,194 @@
+"""gunicorn.conf.py as an operator runs it: two workers that both take connections, on a TCP
+port or a Unix socket, and no access line's work done when the line is not written."""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import os
+import runpy
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from gunicorn.config import Config
+
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+LISTEN, ESTABLISHED = "0A", "01"
+
+
+def _environment(tmp_path: Path) -> dict[str, str]:
+    return {
+        "APP_ENV": "testing",
+        "SECRET_KEY": "test-secret-key",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
+        "WEB_CONCURRENCY": "2",
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+    }
+
+
+def _start(bind: str, tmp_path: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--no-control-socket", "-b", bind],
+        cwd=ROOT,
+        env=_environment(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def _workers(master: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(")") + 2 :].split()[1]) == master:
+                pids.append(int(entry))
+    return sorted(pids)
+
+
+def _wait_for_workers(master: int, count: int, answered) -> list[int]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        workers = _workers(master)
+        if len(workers) == count and answered():
+            return workers
+        time.sleep(0.2)
+    raise AssertionError(f"gunicorn did not start {count} answering workers")
+
+
+def _tcp_sockets(port: int, state: str) -> set[str]:
+    """Inodes of the TCP sockets whose local port is `port`, in `state`."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
+                inodes.add(fields[9])
+    return inodes
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    return inodes
+
+
+def _healthz(port: int) -> bool:
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        connection.request("GET", "/healthz")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc")
+def test_each_worker_listens_on_its_own_socket_and_both_hold_keep_alive_connections(tmp_path):
+    port = free_port()
+    server = _start(f"127.0.0.1:{port}", tmp_path)
+    try:
+        workers = _wait_for_workers(server.pid, 2, lambda: _healthz(port))
+        listeners = _tcp_sockets(port, LISTEN)
+        own = [_socket_inodes(worker) & listeners for worker in workers]
+        assert all(len(listening) == 1 for listening in own)
+        assert own[0] != own[1]  # not the one socket the master opened and shared
+        assert not _socket_inodes(server.pid) & listeners
+
+        connections = []
+        for _ in range(32):  # wrk's count in make bench, each kept alive
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/healthz")
+            response = connection.getresponse()
+            assert response.status == 200
+            response.read()
+            connections.append(connection)
+        established = _tcp_sockets(port, ESTABLISHED)
+        held = [len(_socket_inodes(worker) & established) for worker in workers]
+        assert sum(held) == 32
+        assert min(held) >= 4, held  # all 32 on one worker, one core, was seen in make bench
+        for connection in connections:
+            connection.close()
+    finally:
+        _stop(server)
+
+
+def test_bound_to_a_unix_socket_both_workers_share_it(tmp_path):
+    path = tmp_path / "web.sock"
+    server = _start(f"unix:{path}", tmp_path)
+
+    def answered() -> bool:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+                client.settimeout(2)
+                client.connect(str(path))
+                client.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                return client.recv(64).startswith(b"HTTP/1.1 200")
+        except OSError:
+            return False
+
+    try:
+        _wait_for_workers(server.pid, 2, answered)
+        time.sleep(0.5)  # had each worker bound the path, the last would have replaced the file
+        assert all(answered() for _ in range(20))
+    finally:
+        _stop(server)
+
+
+@pytest.fixture
+def access_logger(tmp_path, monkeypatch):
+    # Loading the file sets PROMETHEUS_MULTIPROC_DIR unless it is set: keep this process's own.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    config = Config()
+    config.set("logconfig_dict", settings["logconfig_dict"])
+    logger = settings["logger_class"](config)
+    built = []
+    monkeypatch.setattr(logger, "atoms", lambda *args: built.append(args) or {"s": "200"})
+    written = []
+    handler = logging.Handler()
+    handler.emit = written.append
+    logger.access_log.addHandler(handler)
+    yield logger, built, written
+    logger.access_log.removeHandler(handler)
+    logger.access_log.setLevel(logging.WARNING)
+
+
+def test_the_access_line_is_not_built_while_its_logger_drops_it(access_logger):
+    logger, built, written = access_logger
+    assert logger.access_log.level == logging.WARNING  # gunicorn.conf.py: no access log
+    logger.access(object(), object(), {}, 0.01)
+    assert built == [] and written == []
+
+
+def test_the_access_line_is_written_once_its_logger_is_turned_up(access_logger):
+    logger, built, written = access_logger
+    logger.access_log.setLevel(logging.INFO)
+    logger.access(object(), object(), {}, 0.01)
+    assert len(built) == 1 and len(written) == 1
