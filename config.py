@@ -146,13 +146,30 @@ PING_AFTER_IDLE_ARG = "ping_after_idle"
 PING_AFTER_IDLE_SECONDS = 1.0
 
 
+# Redis over TCP, TLS or a Unix socket (redis-py's own `unix://` spelling included).
+_REDIS_SCHEMES = ("redis://", "rediss://", "redis+unix://")
+# Storages already chosen: this process's memory, or one of the above through the fallback.
+_CHOSEN_STORAGES = ("memory://",) + tuple("fallback+" + scheme for scheme in _REDIS_SCHEMES)
+
+
 def limiter_storage_uri(redis_url: str | None) -> str:
-    """Redis through limiter_storage.py's fallback, or this process's memory without one."""
+    """Redis through limiter_storage.py's fallback, or this process's memory without one.
+
+    Any other storage is refused at start: only the fallback keeps signups answered (counted in
+    memory) when the storage fails; another one would answer 500 to every limited request.
+    """
     if not redis_url:
         return "memory://"
-    if redis_url.startswith(("redis://", "rediss://")):
+    if redis_url.startswith("unix://"):
+        redis_url = "redis+" + redis_url
+    if redis_url.startswith(_REDIS_SCHEMES):
         return "fallback+" + redis_url
-    return redis_url  # another storage limits knows (memcached, valkey): used as it is
+    if redis_url.startswith(_CHOSEN_STORAGES):
+        return redis_url
+    scheme = redis_url.partition("://")[0] if "://" in redis_url else "no scheme"
+    raise RuntimeError(  # the URL itself may hold a password: only its scheme is named
+        f"REDIS_URL must be a Redis URL (redis://, rediss:// or unix://), not {scheme!r}"
+    )
 
 
 def _refuse_or_warn_without_shared_limits() -> None:

@@ -7,7 +7,7 @@ switches this process to its own memory counters (one warning, saying that limit
 process), and Redis is tried again every PROBE_SECONDS until it answers (one line saying so).
 
 config.py names it as the storage with a `fallback+` prefix on REDIS_URL
-(`fallback+redis://…`, `fallback+rediss://…`).
+(`fallback+redis://…`, `fallback+rediss://…`, `fallback+redis+unix://…`).
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ T = TypeVar("T")
 
 
 class FallbackRedisStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport):
-    STORAGE_SCHEME = [SCHEME_PREFIX + "redis", SCHEME_PREFIX + "rediss"]
+    STORAGE_SCHEME = [SCHEME_PREFIX + scheme for scheme in ("redis", "rediss", "redis+unix")]
 
     def __init__(self, uri: str, wrap_exceptions: bool = False, **options: Any) -> None:
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)

@@ -63,7 +63,7 @@ class ReadinessChecks:
         redis_url = app.config.get("REDIS_URL")
         self.redis = (
             redis.Redis.from_url(
-                redis_url,
+                redis_url.replace("redis+unix://", "unix://", 1),  # limits' spelling, redis-py's
                 socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
                 socket_timeout=CHECK_SECONDS,
             )

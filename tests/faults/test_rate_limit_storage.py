@@ -5,6 +5,9 @@ refuses to start unless told it runs one process."""
 from __future__ import annotations
 
 import logging
+import shutil
+import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -166,3 +169,77 @@ def test_past_the_limit_in_redis_is_429_and_counts_no_further(limited_app, redis
     keys = b" ".join(limit_keys_in_redis(redis_url))
     assert b"reader2@example.com" in keys
     assert b"reader3@example.com" not in keys
+
+
+@pytest.fixture
+def unix_socket_redis(tmp_path):
+    """A Redis of its own listening only on a Unix socket, stopped by the test when it likes."""
+    path = tmp_path / "redis.sock"
+    server = subprocess.Popen(
+        ["redis-server", "--port", "0", "--unixsocket", str(path), "--save", ""]
+        + ["--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while not path.exists():
+        assert time.monotonic() < deadline, "redis-server did not start"
+        time.sleep(0.05)
+    yield server, path
+    server.kill()
+    server.wait()
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
+@pytest.mark.parametrize("scheme", ["unix://", "redis+unix://"])
+def test_redis_on_a_unix_socket_counts_and_falls_back_when_it_stops(
+    make_app, unix_socket_redis, scheme, caplog
+):
+    server, path = unix_socket_redis
+    app = add_default_list(
+        make_app(
+            RATELIMIT_ENABLED=True,
+            RATELIMIT_SIGNUP="3/minute",
+            RATELIMIT_SIGNUP_EMAIL="50/hour",
+            RATELIMIT_STORAGE_URI=limiter_storage_uri(f"{scheme}{path}"),
+            REDIS_URL=f"{scheme}{path}",
+        )
+    )
+    client = app.test_client()
+    assert client.get("/readyz").get_json()["checks"]["redis"] == "ok"
+    assert signup(client, 1).status_code == 202
+    assert redis.Redis(unix_socket_path=str(path)).keys("LIMITS:*")
+
+    server.terminate()
+    server.wait()
+    with caplog.at_level(logging.WARNING):
+        answers = [answered_within(2, lambda n=n: signup(client, n)) for n in (2, 3, 4, 5)]
+    # Counted afresh in this process's memory: three more, then the limit.
+    assert [answer.status_code for answer in answers] == [202, 202, 202, 429]
+    assert "limits are now counted in each process's memory" in caplog.text
+    not_ready = client.get("/readyz")
+    assert not_ready.status_code == 503
+    assert not_ready.get_json()["checks"]["redis"] != "ok"
+
+
+@pytest.mark.parametrize(
+    "url, scheme",
+    [
+        ("memcached://limits:s3cret@cache.internal:11211", "memcached"),
+        ("valkey://:s3cret@cache.internal:6379/0", "valkey"),
+        ("cache.internal:6379", "no scheme"),
+    ],
+)
+def test_a_storage_other_than_redis_is_refused_at_start_naming_only_its_scheme(
+    monkeypatch, tmp_path, url, scheme
+):
+    # Any other storage would answer 500 to every limited request once it failed.
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "a-production-secret")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'app.db'}")
+    monkeypatch.setenv("REDIS_URL", url)
+    with pytest.raises(RuntimeError) as refused:
+        create_app()
+    assert "REDIS_URL must be a Redis URL" in str(refused.value)
+    assert repr(scheme) in str(refused.value)
+    assert "s3cret" not in str(refused.value)
