@@ -192,3 +192,45 @@ def test_the_access_line_is_written_once_its_logger_is_turned_up(access_logger):
     logger.access_log.setLevel(logging.INFO)
     logger.access(object(), object(), {}, 0.01)
     assert len(built) == 1 and len(written) == 1
+
+
+class _Server:
+    def __init__(self, reuse_port: bool) -> None:
+        self.cfg = Config()
+        self.cfg.set("reuse_port", reuse_port)
+        self.warnings: list[str] = []
+
+    @property
+    def log(self):
+        return self
+
+    def warning(self, message: str, *args) -> None:
+        self.warnings.append(message % args)
+
+
+@pytest.fixture
+def conf(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+
+
+@pytest.mark.parametrize("value, warned", [("0\n", True), ("1\n", False)])
+def test_the_operator_is_told_when_reloads_would_reset_waiting_connections(
+    conf, tmp_path, value, warned
+):
+    setting = tmp_path / "tcp_migrate_req"
+    setting.write_text(value)
+    server = _Server(reuse_port=True)
+    conf["warn_if_reloads_reset_connections"](server, setting)
+    assert bool(server.warnings) is warned
+    assert all("net.ipv4.tcp_migrate_req is 0" in line for line in server.warnings)
+
+
+def test_nothing_is_said_with_one_shared_socket_or_without_the_setting(conf, tmp_path):
+    setting = tmp_path / "tcp_migrate_req"
+    setting.write_text("0\n")
+    shared = _Server(reuse_port=False)
+    conf["warn_if_reloads_reset_connections"](shared, setting)
+    older_kernel = _Server(reuse_port=True)
+    conf["warn_if_reloads_reset_connections"](older_kernel, tmp_path / "missing")
+    assert shared.warnings == [] and older_kernel.warnings == []
