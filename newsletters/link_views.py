@@ -10,6 +10,7 @@ newsletters/routes.py registers them for every route here.
 from __future__ import annotations
 
 from flask import render_template, request
+from flask_babel import gettext
 
 from extensions import client_address, db
 from newsletters import links, optin, preferences, signup_forms
@@ -61,7 +62,7 @@ def unsubscribe_post(token: str):
     departure = preferences.leave(claim, every_list=request.form.get("scope") == "all")
     db.session.commit()
     if _one_click():
-        return "You are unsubscribed.\n", 200, {"Content-Type": "text/plain; charset=utf-8"}
+        return _plain(gettext("You are unsubscribed"), 200)
     return render_template(
         "newsletters/unsubscribed.html",
         every_list=departure.every_list,
@@ -76,6 +77,11 @@ def _one_click() -> bool:
         request.endpoint == "newsletters.unsubscribe_post"
         and request.form.get("List-Unsubscribe") == "One-Click"
     )
+
+
+def _plain(sentence: str, status: int) -> tuple[str, int, dict[str, str]]:
+    """The page's heading as one line, in the request's language like the page itself."""
+    return f"{sentence}.\n", status, {"Content-Type": "text/plain; charset=utf-8"}
 
 
 # --- preferences --------------------------------------------------------------------------
@@ -111,7 +117,7 @@ def _preferences_page(reader, change=None):
 def link_invalid(_error: TokenInvalid):
     """Cut short or changed: offer to sign up again."""
     if _one_click():
-        return "This unsubscribe link is not valid.\n", 400, {"Content-Type": "text/plain"}
+        return _plain(gettext("This link is not valid"), 400)
     forms = signup_forms.signup_again_forms()
     return render_template("newsletters/link_invalid.html", forms=forms), 400
 
@@ -119,7 +125,7 @@ def link_invalid(_error: TokenInvalid):
 def link_gone(_error: ReaderGone):
     """A genuine link whose reader's data is gone (erased, or never confirmed and purged)."""
     if _one_click():
-        return "This address is no longer on our lists.\n", 404, {"Content-Type": "text/plain"}
+        return _plain(gettext("This link no longer works"), 404)
     forms = signup_forms.signup_again_forms()
     return render_template("newsletters/link_gone.html", forms=forms), 404
 

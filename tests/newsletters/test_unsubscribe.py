@@ -80,3 +80,26 @@ def test_tampered_unsubscribe_link_is_a_400_page(lists, client):
     assert client.get(path).status_code == 400
     assert client.post(path, data={"List-Unsubscribe": "One-Click"}).status_code == 400
     assert statuses(lists, "reader@example.com") == {"explaining-ukraine": "confirmed"}
+
+
+UKRAINIAN = {"Accept-Language": "uk-UA,uk;q=0.9"}
+ONE_CLICK = {"List-Unsubscribe": "One-Click"}
+
+
+def test_one_click_answers_one_plain_line_in_the_requests_language(lists, client):
+    subscribe_and_confirm(lists, client, "reader@example.com")
+    provider = lists.test_client()
+    english = provider.post(one_click_path(lists), data=ONE_CLICK)
+    ukrainian = provider.post(one_click_path(lists), data=ONE_CLICK, headers=UKRAINIAN)
+    assert english.get_data(as_text=True) == "You are unsubscribed.\n"
+    assert ukrainian.get_data(as_text=True) == "Ви відписалися.\n"
+    assert ukrainian.headers["Content-Type"] == "text/plain; charset=utf-8"
+
+
+def test_a_one_click_on_a_broken_link_is_told_so_in_the_requests_language(lists, client):
+    subscribe_and_confirm(lists, client, "reader@example.com")
+    broken = one_click_path(lists)[:-2] + "zz"
+    response = lists.test_client().post(broken, data=ONE_CLICK, headers=UKRAINIAN)
+    assert response.status_code == 400
+    assert response.get_data(as_text=True) == "Посилання недійсне.\n"
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
