@@ -6,10 +6,13 @@ so no token reaches the log; gunicorn's own messages are JSON lines through the 
 Each worker counts its metrics in PROMETHEUS_MULTIPROC_DIR, which GET /metrics adds up.
 """
 
+import errno
 import glob
 import logging
 import os
 import re
+import socket
+import sys
 from pathlib import Path
 
 from gunicorn.glogging import Logger
@@ -87,9 +90,11 @@ def on_starting(server):
     are kept, or their deliveries would vanish from /metrics. Bound to a Unix socket (or a
     file descriptor), the workers share one listener as gunicorn does by default.
     """
-    if any(not isinstance(address, tuple) for address in server.cfg.address):
-        # Each worker binding the path would remove the socket file of the one before.
+    # Each worker binding a Unix socket's path would remove the file of the one before; each
+    # binding port 0 would get a port of its own.
+    if any(not isinstance(address, tuple) or address[1] == 0 for address in server.cfg.address):
         server.cfg.set("reuse_port", False)
+    refuse_a_port_already_served(server)
     warn_if_reloads_reset_connections(server)
     directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     os.makedirs(directory, exist_ok=True)
@@ -97,6 +102,29 @@ def on_starting(server):
         match = _METRICS_FILE.search(path)
         if match is None or not _running(int(match.group(1))):
             os.remove(path)
+
+
+def refuse_a_port_already_served(server) -> None:
+    """Stop at once if another server listens on our port.
+
+    Sockets that all ask for reuse_port may share a port: a second gunicorn started on a port in
+    use (an old one left running) would start without a word and take a share of its
+    connections. A plain bind, as gunicorn makes without reuse_port, still fails then."""
+    if not server.cfg.reuse_port:
+        return
+    for host, port in server.cfg.address:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as error:
+                if error.errno != errno.EADDRINUSE:
+                    raise
+                server.log.error(
+                    "%s:%s is already served by another process: not starting", host, port
+                )
+                sys.exit(1)
 
 
 _MIGRATE_REQUESTS = Path("/proc/sys/net/ipv4/tcp_migrate_req")

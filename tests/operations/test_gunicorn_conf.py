@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import logging
 import os
+import re
 import runpy
 import socket
 import subprocess
@@ -135,6 +136,57 @@ def test_each_worker_listens_on_its_own_socket_and_both_hold_keep_alive_connecti
         assert min(held) >= 4, held  # all 32 on one worker, one core, was seen in make bench
         for connection in connections:
             connection.close()
+    finally:
+        _stop(server)
+
+
+def test_a_second_server_on_a_port_in_use_refuses_to_start(tmp_path):
+    port = free_port()
+    first = _start(f"127.0.0.1:{port}", tmp_path)
+    try:
+        workers = _wait_for_workers(first.pid, 2, lambda: _healthz(port))
+        second = subprocess.run(
+            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--no-control-socket"]
+            + ["-b", f"127.0.0.1:{port}"],
+            cwd=ROOT,
+            env=_environment(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode == 1
+        assert f"127.0.0.1:{port} is already served by another process" in second.stderr
+        # Only the first server's two workers listen; it goes on answering.
+        listeners = _tcp_sockets(port, LISTEN)
+        assert len(listeners) == 2
+        assert listeners <= _socket_inodes(workers[0]) | _socket_inodes(workers[1])
+        assert _healthz(port)
+    finally:
+        _stop(first)
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc")
+def test_on_port_0_both_workers_share_the_one_port_picked(tmp_path):
+    log = tmp_path / "gunicorn.log"
+    with log.open("w") as stderr:
+        server = subprocess.Popen(
+            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--no-control-socket"]
+            + ["-b", "127.0.0.1:0"],
+            cwd=ROOT,
+            env=_environment(tmp_path),
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+
+    def port() -> int | None:
+        found = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", log.read_text())
+        return int(found.group(1)) if found else None
+
+    try:
+        workers = _wait_for_workers(server.pid, 2, lambda: port() and _healthz(port()))
+        listeners = _tcp_sockets(port(), LISTEN)
+        assert len(listeners) == 1  # each worker binding port 0 would have got one of its own
+        assert all(_socket_inodes(worker) & listeners for worker in workers)
     finally:
         _stop(server)
 
