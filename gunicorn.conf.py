@@ -109,8 +109,9 @@ def refuse_a_port_already_served(server) -> None:
 
     Sockets that all ask for reuse_port may share a port: a second gunicorn started on a port in
     use (an old one left running) would start without a word and take a share of its
-    connections. A plain bind, as gunicorn makes without reuse_port, still fails then."""
-    if not server.cfg.reuse_port:
+    connections. A plain bind, as gunicorn makes without reuse_port, still fails then. A new
+    master started by USR2 (master_pid set) is meant to serve beside the old one for a while."""
+    if not server.cfg.reuse_port or server.master_pid:
         return
     for host, port in server.cfg.address:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET

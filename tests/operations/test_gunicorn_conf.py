@@ -247,10 +247,13 @@ def test_the_access_line_is_written_once_its_logger_is_turned_up(access_logger):
 
 
 class _Server:
-    def __init__(self, reuse_port: bool) -> None:
+    def __init__(self, reuse_port: bool, bind: str = "127.0.0.1:8000", master_pid: int = 0):
         self.cfg = Config()
         self.cfg.set("reuse_port", reuse_port)
+        self.cfg.set("bind", [bind])
+        self.master_pid = master_pid
         self.warnings: list[str] = []
+        self.errors: list[str] = []
 
     @property
     def log(self):
@@ -258,6 +261,9 @@ class _Server:
 
     def warning(self, message: str, *args) -> None:
         self.warnings.append(message % args)
+
+    def error(self, message: str, *args) -> None:
+        self.errors.append(message % args)
 
 
 @pytest.fixture
@@ -286,3 +292,16 @@ def test_nothing_is_said_with_one_shared_socket_or_without_the_setting(conf, tmp
     older_kernel = _Server(reuse_port=True)
     conf["warn_if_reloads_reset_connections"](older_kernel, tmp_path / "missing")
     assert shared.warnings == [] and older_kernel.warnings == []
+
+
+def test_a_master_started_by_usr2_may_share_the_port_with_the_old_one(conf):
+    with socket.socket() as old_server:
+        old_server.bind(("127.0.0.1", 0))
+        old_server.listen()
+        bind = f"127.0.0.1:{old_server.getsockname()[1]}"
+        upgrade = _Server(reuse_port=True, bind=bind, master_pid=4321)
+        conf["refuse_a_port_already_served"](upgrade)  # returns: no exit
+        fresh_start = _Server(reuse_port=True, bind=bind)
+        with pytest.raises(SystemExit):
+            conf["refuse_a_port_already_served"](fresh_start)
+    assert upgrade.errors == [] and len(fresh_start.errors) == 1
