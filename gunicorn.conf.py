@@ -30,7 +30,7 @@ forwarded_allow_ips = "*" if int(os.environ.get("PROXY_COUNT", "0")) > 0 else "1
 # On one shared socket, whichever worker is awake accepts: one worker could end up holding every
 # keep-alive connection (32 of 32 in make bench) and serve them on one core while the other
 # idles, at a quarter of the throughput (bench/results.md, 2026-12-01 "connections spread").
-# A Unix socket cannot be shared this way: on_starting turns it off for one.
+# on_starting turns it off for a Unix socket or port 0, and refuses a port already served.
 reuse_port = True
 
 accesslog = None

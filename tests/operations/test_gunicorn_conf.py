@@ -1,5 +1,6 @@
 """gunicorn.conf.py as an operator runs it: two workers that both take connections, on a TCP
-port or a Unix socket, and no access line's work done when the line is not written."""
+port, port 0 or a Unix socket; no second server on a port in use; a warning when reloads would
+reset connections; and no access line's work done when the line is not written."""
 
 from __future__ import annotations
 
@@ -36,13 +37,17 @@ def _environment(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def _start(bind: str, tmp_path: Path) -> subprocess.Popen:
+def _command(bind: str) -> list[str]:
+    return [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--no-control-socket", "-b", bind]
+
+
+def _start(bind: str, tmp_path: Path, stderr=subprocess.DEVNULL) -> subprocess.Popen:
     return subprocess.Popen(
-        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--no-control-socket", "-b", bind],
+        _command(bind),
         cwd=ROOT,
         env=_environment(tmp_path),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
     )
 
 
@@ -146,8 +151,7 @@ def test_a_second_server_on_a_port_in_use_refuses_to_start(tmp_path):
     try:
         workers = _wait_for_workers(first.pid, 2, lambda: _healthz(port))
         second = subprocess.run(
-            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--no-control-socket"]
-            + ["-b", f"127.0.0.1:{port}"],
+            _command(f"127.0.0.1:{port}"),
             cwd=ROOT,
             env=_environment(tmp_path),
             capture_output=True,
@@ -169,14 +173,7 @@ def test_a_second_server_on_a_port_in_use_refuses_to_start(tmp_path):
 def test_on_port_0_both_workers_share_the_one_port_picked(tmp_path):
     log = tmp_path / "gunicorn.log"
     with log.open("w") as stderr:
-        server = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--no-control-socket"]
-            + ["-b", "127.0.0.1:0"],
-            cwd=ROOT,
-            env=_environment(tmp_path),
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
+        server = _start("127.0.0.1:0", tmp_path, stderr)
 
     def port() -> int | None:
         found = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", log.read_text())
