@@ -2,7 +2,7 @@
 
 Every statement here runs on a connection in autocommit: each one is its own transaction and
 costs one round trip. Claiming moves a row's next_attempt_at a lease ahead (LEASE) in a single
-UPDATE whose subquery takes `FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers running side by
+UPDATE whose WITH takes `FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers running side by
 side take disjoint batches; on SQLite the one UPDATE is atomic by itself. A claimed row is then
 invisible to other workers until it is recorded, handed back, or its lease runs out (the worker
 died); a live worker renews the lease of what it holds (mailer/recorder.py).
@@ -83,16 +83,21 @@ class OutboxQueue:
     def claim_due(self, batch_size: int, *, lease: timedelta = LEASE) -> list[QueuedMail]:
         """Take up to batch_size due rows, oldest first, by moving them a lease ahead."""
         now = utcnow()
-        due_ids = (
+        # In a WITH of its own, materialised: as an IN (subquery), PostgreSQL may run the
+        # subquery again for each row it compares, and SKIP LOCKED then finds the next rows
+        # each time: one claim of 200 took all 1,600 due rows, out of the other workers' reach.
+        due = (
             select(_outbox.c.id)
             .where(_outbox.c.status == QUEUED, _outbox.c.next_attempt_at <= now)
             .order_by(_outbox.c.next_attempt_at, _outbox.c.id)
             .limit(batch_size)
             .with_for_update(skip_locked=True)
+            .cte("due")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
         )
         claim = (
             update(_outbox)
-            .where(_outbox.c.id.in_(due_ids.scalar_subquery()), _outbox.c.status == QUEUED)
+            .where(_outbox.c.id.in_(select(due.c.id)), _outbox.c.status == QUEUED)
             .values(next_attempt_at=now + lease)
             .returning(*_ROW_COLUMNS, *(_outbox.c[name] for name in _STORED_COLUMNS))
         )

@@ -204,6 +204,18 @@ def test_claimed_messages_are_not_handed_to_a_second_worker(app_ctx, queue_messa
     assert second == []
 
 
+def test_a_claim_takes_no_more_than_its_batch_so_other_workers_get_the_rest(app_ctx):
+    # A worker sends a few hundred a second: rows it claims beyond its batch sit leased, out of
+    # every other worker's reach, until it gets to them (or its lease ends, if it dies).
+    db.session.add_all(_row(n) for n in range(1600))
+    db.session.commit()
+
+    with open_outbox_queue() as queue:
+        claims = [len(queue.claim_due(200)) for _ in range(9)]
+
+    assert claims == [200] * 8 + [0]
+
+
 def test_a_worker_told_to_stop_hands_back_what_it_has_not_sent(
     app_ctx, queue_message, memory_outbox
 ):
