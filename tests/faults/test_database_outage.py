@@ -182,3 +182,43 @@ def test_a_new_readers_own_statement_losing_the_database_answers_503_and_recover
         "before@example.com",
         "during@example.com",
     ]
+
+
+@pytest.mark.parametrize("fault", ["cut", "freeze"])
+def test_a_known_readers_statements_losing_the_database_answer_503_and_recover(
+    proxied_app_factory, postgres_proxy, fault, monkeypatch, caplog
+):
+    # A known address's two statements run in a transaction on a connection the signup took
+    # from the pool itself (newsletters/signup_statement.py); the database goes after the
+    # first statement found the address, just before the two that lock and write.
+    from newsletters import signup_statement
+
+    app = proxied_app_factory(LISTS_CACHE_SECONDS=600)
+    client = app.test_client()
+    assert subscribe_api(client, "known@example.com").status_code == 202  # lists now kept
+    known_reader = signup_statement._known_reader
+
+    def lose_the_database_first(cursor, parameters):
+        getattr(postgres_proxy, fault)()
+        return known_reader(cursor, parameters)
+
+    monkeypatch.setattr(signup_statement, "_known_reader", lose_the_database_first)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        response = answered_within(
+            CONTRACT_SECONDS, lambda: subscribe_api(client, "known@example.com")
+        )
+    assert response.status_code == 503
+    # One line, the app's, as for any outage: the lost connection is dropped here, not handed
+    # back for the pool to fail resetting it ("Exception during reset", with a traceback).
+    problems = [
+        record.getMessage()
+        for record in caplog.records
+        if record.levelno >= logging.WARNING and record.name != "request"
+    ]
+    assert len(problems) == 1 and "database unavailable" in problems[0], problems
+    monkeypatch.setattr(signup_statement, "_known_reader", known_reader)
+    postgres_proxy.restore()
+    assert subscribe_api(client, "known@example.com").status_code == 202
+    assert subscribe_api(client, "after@example.com").status_code == 202
+    assert subscribers(app) == 2
