@@ -3,6 +3,10 @@ freeze (tests/faults/tcp_proxy.py), never by stopping the machine's services."""
 
 from __future__ import annotations
 
+import subprocess
+import time
+from pathlib import Path
+
 import pytest
 import redis
 
@@ -57,3 +61,29 @@ def proxied_app_factory(make_app, database_url, postgres_proxy):
 @pytest.fixture
 def proxied_app(proxied_app_factory):
     return proxied_app_factory()
+
+
+def start_unix_socket_redis(path: Path) -> subprocess.Popen:
+    """A redis-server of its own listening only on the Unix socket `path` (no disk)."""
+    path.unlink(missing_ok=True)
+    server = subprocess.Popen(
+        ["redis-server", "--port", "0", "--unixsocket", str(path), "--save", ""]
+        + ["--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while not path.exists():
+        assert time.monotonic() < deadline, "redis-server did not start"
+        time.sleep(0.05)
+    return server
+
+
+@pytest.fixture
+def unix_socket_redis(tmp_path):
+    """A Redis of its own listening only on a Unix socket, stopped by the test when it likes."""
+    path = tmp_path / "redis.sock"
+    server = start_unix_socket_redis(path)
+    yield server, path
+    server.kill()
+    server.wait()

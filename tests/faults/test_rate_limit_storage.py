@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import subprocess
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -169,25 +167,6 @@ def test_past_the_limit_in_redis_is_429_and_counts_no_further(limited_app, redis
     keys = b" ".join(limit_keys_in_redis(redis_url))
     assert b"reader2@example.com" in keys
     assert b"reader3@example.com" not in keys
-
-
-@pytest.fixture
-def unix_socket_redis(tmp_path):
-    """A Redis of its own listening only on a Unix socket, stopped by the test when it likes."""
-    path = tmp_path / "redis.sock"
-    server = subprocess.Popen(
-        ["redis-server", "--port", "0", "--unixsocket", str(path), "--save", ""]
-        + ["--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while not path.exists():
-        assert time.monotonic() < deadline, "redis-server did not start"
-        time.sleep(0.05)
-    yield server, path
-    server.kill()
-    server.wait()
 
 
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
