@@ -17,7 +17,7 @@ PORTAL_URL = "https://billing.stripe.com/p/session/test_standin"
 
 def mails(kind: str) -> list[MailPreview]:
     db.session.expire_all()
-    query = select(OutboxMessage).where(OutboxMessage.kind == kind)
+    query = select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)
     return [preview(mail) for mail in db.session.execute(query).scalars()]
 
 
