@@ -102,7 +102,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--webhook-readers", type=int, default=2000)
     # The production configuration README.md documents, measured beside gunicorn.conf.py's.
-    parser.add_argument("--prod-workers", type=int, default=4)
+    parser.add_argument("--prod-workers", type=int, default=3)
     parser.add_argument("--prod-threads", type=int, default=2)
     args = parser.parse_args()
 
