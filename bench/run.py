@@ -132,7 +132,7 @@ def main() -> None:
         f"{args.prod_threads} threads, pool {args.prod_threads})"
     )
     servers = []
-    webhook = None
+    webhooks: dict[str, dict] = {}
     try:
         flask = [str(BIN / "flask"), "--app", "app"]
         subprocess.run(
@@ -163,20 +163,21 @@ def main() -> None:
             for name, (url, script) in scenarios.items():
                 results[name].append(wrk(url, args.seconds, script))
                 print(f"round {round_number + 1}: {name}: {results[name][-1]}", flush=True)
-        stop_server(ours_production)
-        servers.remove(ours_production)
         sys.path.insert(0, str(ROOT / "bench"))
         from webhook_events import run as run_webhook
 
-        webhook = run_webhook(
-            "http://127.0.0.1:8102",
-            database_url,
-            readers=args.webhook_readers,
-            connections=16,
-            price=BENCH_PRICE,
-            tier=BENCH_TIER,
-        )
-        print(f"webhook: {webhook}", flush=True)
+        # Both configurations, each with readers of its own; the production one first, since
+        # the machine's own figures drift down over a run (bench/results.md).
+        for label, port in (("production config", 8104), ("gunicorn.conf.py's 2 × 8", 8102)):
+            webhooks[label] = run_webhook(
+                f"http://127.0.0.1:{port}",
+                database_url,
+                readers=args.webhook_readers,
+                connections=16,
+                price=BENCH_PRICE,
+                tier=BENCH_TIER,
+            )
+            print(f"webhook ({label}): {webhooks[label]}", flush=True)
     finally:
         for process in servers:
             stop_server(process)
@@ -196,10 +197,10 @@ def main() -> None:
         lines.append(
             f"| {name} | {rate:,.0f} | {p99:.0f} | {rate / baseline:.2f} | {rate / raw_rate:.2f} |"
         )
-    if webhook is not None:
+    for label, webhook in webhooks.items():
         lines.append(
-            f"| Stripe webhook: {webhook['events']:,} signed events (duplicates included), "
-            f"16 connections | {webhook['rate']:,.0f} events/s | | | |"
+            f"| Stripe webhook ({label}): {webhook['events']:,} signed events (duplicates "
+            f"included), 16 connections | {webhook['rate']:,.0f} events/s | | | |"
         )
     lines.append("")
     lines.append(f"Signups reach {medians[SIGNUP][0] / raw_rate:.2f}× the raw signup write.")
@@ -209,10 +210,10 @@ def main() -> None:
     )
     goal_rate = medians[f"GET /api/goal ({args.members:,} member rows)"][0]
     lines.append(f"GET /api/goal reaches {goal_rate / baseline:.2f}× the bare endpoint.")
-    if webhook is not None:
+    for label, webhook in webhooks.items():
         verdict = "right" if webhook["right"] else "WRONG"
         lines.append(
-            f"Webhook: answers {webhook['statuses']}; the public count at the end "
+            f"Webhook ({label}): answers {webhook['statuses']}; the public count at the end "
             f"{webhook['shown']:,}, counted exactly {webhook['exactly']:,}, expected "
             f"{webhook['expected']:,} ({webhook['before']:,} before): {verdict}."
         )
