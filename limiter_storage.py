@@ -194,13 +194,16 @@ class FallbackRedisStorage(Storage, MovingWindowSupport, SlidingWindowCounterSup
             raise
 
     def _thread_connection(self) -> Connection:
-        """This thread's connection, made by the client's pool (its URL, database, timeouts,
-        TLS); one made before a fork is left to the parent. Checked as the pool checks one it
-        hands out: one that Redis closed since (CLIENT KILL, a restart, its idle timeout) is
-        made again before use."""
+        """This thread's connection, with the client pool's settings (its URL, database,
+        timeouts, TLS); one made before a fork is left to the parent. Checked as the pool
+        checks one it hands out: one that Redis closed since (CLIENT KILL, a restart, its idle
+        timeout) is made again before use."""
         own = self._own
         if getattr(own, "pid", None) != os.getpid():
-            own.connection = self.redis.get_connection().connection_pool.make_connection()
+            # Made as the pool makes one, but not counted against its max_connections: the
+            # pool never gets it back, and a thread per request would use the count up.
+            pool = self.redis.get_connection().connection_pool
+            own.connection = pool.connection_class(**pool.connection_kwargs)
             own.pid = os.getpid()
         connection = own.connection
         connection.connect()

@@ -21,8 +21,8 @@ HITS = [CounterHit("signup/client", 60, 1000), CounterHit("signup/email", 60, 10
 MANY = [CounterHit("signup/client", 60, 10_000), CounterHit("signup/email", 60, 10_000)]
 
 
-def storage_for(url: str) -> FallbackRedisStorage:
-    return FallbackRedisStorage(limiter_storage.SCHEME_PREFIX + url)
+def storage_for(url: str, **options) -> FallbackRedisStorage:
+    return FallbackRedisStorage(limiter_storage.SCHEME_PREFIX + url, **options)
 
 
 def counts_in_redis(url: str) -> list[int]:
@@ -108,6 +108,18 @@ def test_threads_each_count_every_hit_once(redis_url):
         thread.join()
     assert sorted(seen) == list(range(1, 1201))
     assert counts_in_redis(redis_url) == [1200, 1200]
+
+
+def test_threads_that_come_and_go_are_not_limited_by_the_pools_size(redis_url):
+    # A server that makes a thread per request (Flask's development server): each thread's
+    # connection is its own, never the pool's, so the pool's cap is never used up.
+    storage = storage_for(redis_url, max_connections=3)
+    for _ in range(8):
+        thread = threading.Thread(target=storage.incr_in_order, args=(MANY,))
+        thread.start()
+        thread.join()
+    assert not storage.using_memory
+    assert counts_in_redis(redis_url) == [8, 8]
 
 
 def test_a_call_past_the_limit_ends_the_counting_there(redis_url):
