@@ -252,11 +252,14 @@ def signup_statements(
     mail_language: str,
     alone: bool = False,
 ) -> tuple[int, bool, bool]:
-    """(subscriber id, confirmation queued, already subscribed), in the session's transaction.
+    """(subscriber id, confirmation queued, already subscribed), in the session's transaction,
+    or, alone, committed on a connection of its own.
 
-    alone: the caller commits right after and wrote nothing before, so a new address may be
-    written by one statement committed by itself (see _in_a_transaction_of_its_own). The
-    session's transaction then has nothing left to commit.
+    alone: the caller commits right after and wrote nothing before. While the session holds no
+    transaction, the signup takes a pool connection of its own and commits there
+    (_signup_on_a_pool_connection); otherwise a new address may still be written by one
+    statement committed by itself (see _in_a_transaction_of_its_own). The session's
+    transaction then has nothing left to commit.
 
     language: the language the request showed, kept with the reader (None keeps theirs);
     mail_language: the mail's language for a reader who never showed one.
@@ -301,8 +304,9 @@ def _signup_on_a_pool_connection(parameters: dict) -> tuple[int, bool, bool]:
     (bench/results.md, branch p11-chain). A new address: one statement in autocommit mode; a
     known one: its two statements in one transaction on this connection, committed here.
 
-    A connection lost on the way (closed by the deadline, or broken) is dropped from the pool;
-    anything else the pool rolls back when the connection goes back.
+    A connection lost on the way (closed by the deadline, or broken) is dropped, and the pool's
+    others are replaced as they are next taken; anything else the pool rolls back when the
+    connection goes back.
     """
     pooled = db.engine.raw_connection()
     driver = pooled.driver_connection
@@ -316,9 +320,12 @@ def _signup_on_a_pool_connection(parameters: dict) -> tuple[int, bool, bool]:
             )
         driver.commit()
         return subscriber_id, confirmation_queued, already_subscribed
-    except BaseException:
+    except BaseException as error:
         if driver.closed or driver.broken:
-            pooled.invalidate()
+            # As SQLAlchemy does for a disconnect on a session's connection: the pool's other
+            # connections are not trusted either, each replaced at its next checkout (one lost
+            # in a failover would otherwise cost a request its wait and a 503 each).
+            db.engine.pool._invalidate(pooled, error)
         raise
     finally:
         pooled.close()

@@ -202,6 +202,7 @@ def test_a_known_readers_statements_losing_the_database_answer_503_and_recover(
         getattr(postgres_proxy, fault)()
         return known_reader(cursor, parameters)
 
+    before = backend_pids(app, 2)  # the pool now holds two connections
     monkeypatch.setattr(signup_statement, "_known_reader", lose_the_database_first)
     caplog.clear()
     with caplog.at_level(logging.WARNING):
@@ -222,3 +223,16 @@ def test_a_known_readers_statements_losing_the_database_answer_503_and_recover(
     assert subscribe_api(client, "known@example.com").status_code == 202
     assert subscribe_api(client, "after@example.com").status_code == 202
     assert subscribers(app) == 2
+    # The pool's other connection, idle meanwhile (and alive again after a freeze), is not
+    # trusted either: as after a disconnect on a session's connection, it is replaced.
+    assert not set(backend_pids(app, 2)) & set(before)
+
+
+def backend_pids(app, count: int) -> list[int]:
+    """The PostgreSQL backends of `count` connections taken from the pool at once."""
+    with app.app_context():
+        taken = [db.engine.raw_connection() for _ in range(count)]
+        pids = [connection.driver_connection.info.backend_pid for connection in taken]
+        for connection in taken:
+            connection.close()
+    return pids
