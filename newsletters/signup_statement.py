@@ -287,13 +287,24 @@ def signup_statements(
     if alone and not db.session().in_transaction():
         return _signup_on_a_pool_connection(parameters)
     # The session's own connection and transaction (psycopg sends the BEGIN first).
-    driver = db.session.connection().connection.driver_connection
+    return _write(db.session.connection().connection.driver_connection, parameters, alone=alone)
+
+
+def _write(driver: Connection, parameters: dict, *, alone: bool) -> tuple[int, bool, bool]:
+    """(subscriber id, confirmation queued, already subscribed) on `driver`: a new address
+    alone in one statement that commits itself while nothing was sent before it; otherwise
+    (or for a known address) in the connection's transaction, left for the caller to commit."""
     if alone and driver.pgconn.transaction_status == TransactionStatus.IDLE:
         row = _in_a_transaction_of_its_own(driver, _SIGNUP_NEW_ALONE, parameters)
         if row is not None:  # a new address: written, and committed
             return row[0], True, False
     with driver.cursor() as cursor:
-        subscriber_id, already_subscribed, confirmation_queued = _known_reader(cursor, parameters)
+        cursor.execute(_SIGNUP_NEW, parameters)  # takes the row's lock first, so _SIGNUP's
+        subscriber_id, created = cursor.fetchone()  # snapshot sees the signup before it
+        if created:  # written since the autocommit statement found it (or not tried)
+            return subscriber_id, True, False
+        cursor.execute(_SIGNUP, parameters)
+        subscriber_id, already_subscribed, confirmation_queued = cursor.fetchone()
     return subscriber_id, confirmation_queued, already_subscribed
 
 
@@ -311,15 +322,9 @@ def _signup_on_a_pool_connection(parameters: dict) -> tuple[int, bool, bool]:
     pooled = db.engine.raw_connection()
     driver = pooled.driver_connection
     try:
-        row = _in_a_transaction_of_its_own(driver, _SIGNUP_NEW_ALONE, parameters)
-        if row is not None:  # a new address: written, and committed
-            return row[0], True, False
-        with driver.cursor() as cursor:
-            subscriber_id, already_subscribed, confirmation_queued = _known_reader(
-                cursor, parameters
-            )
-        driver.commit()
-        return subscriber_id, confirmation_queued, already_subscribed
+        outcome = _write(driver, parameters, alone=True)
+        driver.commit()  # a known address's transaction (nothing is sent for a new one's)
+        return outcome
     except BaseException as error:
         if driver.closed or driver.broken:
             # As SQLAlchemy does for a disconnect on a session's connection: the pool's other
@@ -329,17 +334,6 @@ def _signup_on_a_pool_connection(parameters: dict) -> tuple[int, bool, bool]:
         raise
     finally:
         pooled.close()
-
-
-def _known_reader(cursor, parameters: dict) -> tuple[int, bool, bool]:
-    """(subscriber id, already subscribed, confirmation queued): _SIGNUP_NEW takes the row's
-    lock first, so _SIGNUP's snapshot sees the signup of this address that went before."""
-    cursor.execute(_SIGNUP_NEW, parameters)
-    subscriber_id, created = cursor.fetchone()
-    if created:  # written since the autocommit statement found it
-        return subscriber_id, False, True
-    cursor.execute(_SIGNUP, parameters)
-    return cursor.fetchone()
 
 
 def _in_a_transaction_of_its_own(driver: Connection, statement: str, parameters: dict):
