@@ -24,6 +24,7 @@ from logs import (
     scrub,
     scrub_recurring,
     set_request_id,
+    write_prescrubbed_line,
 )
 
 log = logging.getLogger("request")
@@ -124,15 +125,26 @@ def log_request(
     _duration_histogram(endpoint, method, status).observe(seconds)
     level = logging.WARNING if status >= 500 else logging.INFO
     if log.isEnabledFor(level):
-        log.handle(request_line(level, method, path, endpoint, status, seconds, request_id))
+        write_prescrubbed_line(
+            log, level, *_line(method, path, endpoint, status, seconds, request_id)
+        )
 
 
 def request_line(
     level: int, method: str, path: str, endpoint: str, status: int, seconds: float, request_id: str
 ) -> logging.LogRecord:
-    """The request's log record: message "METHOD PATH STATUS DURATION ms" and those fields,
-    scrubbed here from parts scrubbed before (logs.prescrubbed_record), so that neither the
-    log's filter nor its formatter goes over them field by field again."""
+    """The request's log record, as logging's general path would take it."""
+    return prescrubbed_record(
+        log, level, *_line(method, path, endpoint, status, seconds, request_id)
+    )
+
+
+def _line(
+    method: str, path: str, endpoint: str, status: int, seconds: float, request_id: str
+) -> tuple[str, dict]:
+    """The request line's message, "METHOD PATH STATUS DURATION ms", and its fields, scrubbed
+    here from parts scrubbed before (logs.prescrubbed_record), so that neither the log's
+    filter nor its formatter goes over them field by field again."""
     method, path, endpoint, start = _scrubbed_line_parts(method, path, endpoint, status)
     duration_ms = round(seconds * 1000, 1)
     fields = {
@@ -145,7 +157,7 @@ def request_line(
     }
     # The message scrubbed as a whole would be the same: the duration after the status (a
     # number) cannot extend or start a match (tests/operations/test_log_scrubbing.py).
-    return prescrubbed_record(log, level, f"{start} {duration_ms:.1f} ms", fields)
+    return f"{start} {duration_ms:.1f} ms", fields
 
 
 def _scrubbed_line_parts(method: str, path: str, endpoint: str, status: int) -> tuple[str, ...]:

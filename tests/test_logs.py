@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 from datetime import UTC, datetime
+from unittest import mock
 
 import pytest
 from hypothesis import example, given, settings
@@ -17,6 +18,7 @@ from logs import (
     prescrubbed_record,
     scrub,
     scrub_recurring,
+    write_prescrubbed_line,
 )
 
 log = logging.getLogger("tests.logs")
@@ -117,3 +119,82 @@ def test_a_records_time_is_the_text_datetime_makes_of_it(created):
     expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
 
     assert iso_time(created) == expected
+
+
+@pytest.fixture
+def root_with_only(monkeypatch):
+    """The root logger's handlers as configure_logging() leaves them in production (pytest adds
+    its own while a test runs): `handlers` alone."""
+
+    def only(*handlers: logging.Handler) -> None:
+        monkeypatch.setattr(logging.getLogger(), "handlers", list(handlers))
+
+    return only
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    level=st.sampled_from([logging.INFO, logging.WARNING]),
+    message=_TEXTS,
+    fields=st.dictionaries(_NAMES, _VALUES, max_size=6).map(lambda f: {"request_id": "r1", **f}),
+    created=st.floats(0, 4e9),
+)
+def test_a_line_written_straight_to_the_stream_is_the_line_the_record_makes(
+    level, message, fields, created
+):
+    top = logging.getLogger("tests-line")  # the root's child, as "request" is
+    made = _prescrubbed(level, message, fields)
+    straight, by_record = io.StringIO(), io.StringIO()
+    scrubbed = {name: made.__dict__[name] for name in fields}
+    with (
+        mock.patch.object(logging.getLogger(), "handlers", [json_handler(straight)]),
+        mock.patch("time.time", return_value=created),
+    ):
+        with mock.patch.object(logging.Logger, "makeRecord", side_effect=AssertionError):
+            write_prescrubbed_line(top, level, made.msg, scrubbed)  # no record made on the way
+        record = prescrubbed_record(top, level, made.msg, scrubbed)
+    json_handler(by_record).handle(record)
+
+    assert straight.getvalue() == by_record.getvalue()
+    assert straight.getvalue().count("\n") == 1
+
+
+def test_another_handler_beside_ours_gets_the_record(root_with_only):
+    ours, theirs = io.StringIO(), []
+    other = logging.Handler()
+    other.emit = theirs.append
+    root_with_only(json_handler(ours), other)
+
+    write_prescrubbed_line(
+        logging.getLogger("tests-line"), logging.INFO, "GET / 200", {"request_id": "r"}
+    )
+
+    assert [record.getMessage() for record in theirs] == ["GET / 200"]
+    assert '"message": "GET / 200"' in ours.getvalue()
+
+
+def test_a_filter_on_the_logger_still_decides(root_with_only):
+    ours = io.StringIO()
+    root_with_only(json_handler(ours))
+    logger = logging.getLogger("tests-line-filtered")
+    logger.addFilter(lambda record: False)
+    try:
+        write_prescrubbed_line(logger, logging.INFO, "GET / 200", {"request_id": "r"})
+    finally:
+        logger.filters.clear()
+
+    assert ours.getvalue() == ""
+
+
+def test_a_stream_that_fails_is_reported_as_logging_reports_it(root_with_only, capsys):
+    class Broken(io.StringIO):
+        def write(self, text):
+            raise OSError("disk full")
+
+    root_with_only(json_handler(Broken()))
+
+    write_prescrubbed_line(
+        logging.getLogger("tests-line"), logging.INFO, "GET / 200", {"request_id": "r"}
+    )
+
+    assert "OSError: disk full" in capsys.readouterr().err
