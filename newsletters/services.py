@@ -21,7 +21,13 @@ from sqlalchemy import case, func, or_, select, update
 
 import metrics
 from addresses import email_key, normalise_email
-from database import SLUG_PATTERN, dialect_name, upsert_for, utcnow
+from database import (
+    SLUG_PATTERN,
+    dialect_name,
+    session_in_transaction,
+    upsert_for,
+    utcnow,
+)
 from extensions import db
 from i18n import current_language
 from mailer.services import queue_mail
@@ -162,7 +168,7 @@ def signup_and_commit(request: SignupRequest) -> SignupOutcome:
     known one's commit on the pool connection it took (signup_statement.py); the session then
     holds no transaction, and committing it would begin and end an empty one."""
     outcome = signup(request, alone=True)
-    if db.session().in_transaction():
+    if session_in_transaction():
         db.session.commit()
     return outcome
 

@@ -44,6 +44,7 @@ from psycopg import Connection
 from psycopg.pq import TransactionStatus
 
 from addresses import email_key
+from database import session_in_transaction
 from extensions import db
 from mailer.models import QUEUED
 from mailer.services import plain_value
@@ -284,7 +285,7 @@ def signup_statements(
         "signed_at": signing_time("confirm"),  # the link expires counting from the signup
         **consent_values,
     }
-    if alone and not db.session().in_transaction():
+    if alone and not session_in_transaction():
         return _signup_on_a_pool_connection(parameters)
     # The session's own connection and transaction (psycopg sends the BEGIN first).
     return _write(db.session.connection().connection.driver_connection, parameters, alone=alone)
