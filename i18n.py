@@ -163,8 +163,13 @@ def _remember_and_vary(response: Response) -> Response:
                 httponly=True,
                 samesite="Lax",
             )
-    if language.vary:
+    if not language.vary:
+        return response
+    headers = response.headers
+    if "Vary" in headers:
         response.vary.update(language.vary)  # one parse of the header, one write back (not per add)
+    else:  # what that writes when there is no Vary yet, without a HeaderSet made and written
+        headers["Vary"] = ", ".join(language.vary)
     return response
 
 
