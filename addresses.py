@@ -24,7 +24,8 @@ class InvalidEmail(ValueError):
 # email-validator checks an address's domain by its text alone (a syntax check asks no DNS), and
 # the same few domains come again and again: that check, about 60 % of a valid address's, is
 # remembered per domain. validate_email() finds the function in its own module's namespace on
-# each call (email-validator 2.4.0, pinned). A refusal raises, and is not remembered.
+# each call (email-validator 2.4.0, pinned). A refusal raises, and is not remembered. Whoever
+# changes email_validator.SPECIAL_USE_DOMAIN_NAMES must call its cache_clear() (we never do).
 _VALIDATE_EMAIL_MODULE = sys.modules[validate_email.__module__]
 _VALIDATE_EMAIL_MODULE.validate_email_domain_name = lru_cache(maxsize=1024)(
     _VALIDATE_EMAIL_MODULE.validate_email_domain_name
