@@ -27,8 +27,7 @@ from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 REQUEST_ID_FIELD = "request_id"
-# Libraries that say at INFO what nobody operating the service needs (alembic lists its plugins
-# every time an app is created).
+# Libraries that say at INFO what no operator needs (alembic lists its plugins for every app).
 QUIET_LOGGERS = ("alembic.runtime.plugins",)
 
 # One pass over the text, trying at each position these alternatives in turn. A URL's
@@ -70,9 +69,8 @@ def _placeholder(match: re.Match[str]) -> str:
     return _PLACEHOLDERS[kind]
 
 
-# Each pattern above needs a character outside these (":", "_", "=", "$", ".", "@" or white
-# space): a text made of them alone (a request id of ours, a method) is left as it is without a
-# search, which costs more on such a run of letters than anywhere else (about 15 µs for 32).
+# Each pattern above needs a character outside these (":", "_", "=", "$", ".", "@", a space):
+# a text of them alone (our request id, a method) is left as it is, unsearched (~15 µs for 32).
 _NOTHING_TO_SCRUB = re.compile(r"[A-Za-z0-9/-]*")
 
 
@@ -144,11 +142,9 @@ def prescrubbed_record(
 def write_prescrubbed_line(
     logger: logging.Logger, level: int, message: str, fields: dict[str, Any]
 ) -> None:
-    """logger.handle(prescrubbed_record(…)) for a line of every request (the caller asked
-    logger.isEnabledFor(level)). Where logging is as configure_logging() sets it up, the same
-    bytes go straight to the handler's stream, with no LogRecord made and no filter or
-    formatter called on one (~15 µs of a signup's CPU, bench/results.md); anywhere else (a
-    test's capturing handler, an operator's own handler or filter) the record goes as usual."""
+    """logger.handle(prescrubbed_record(…)) once logger.isEnabledFor(level). Where logging is as
+    configure_logging() sets it up, the same bytes go straight to the handler's stream: no
+    LogRecord made, no filter or formatter called (~15 µs of a signup, bench/results.md)."""
     handler = _sole_json_handler(logger, level, fields)
     if handler is None:
         logger.handle(prescrubbed_record(logger, level, message, fields))
@@ -167,9 +163,8 @@ def write_prescrubbed_line(
 
 
 def _sole_json_handler(logger: logging.Logger, level: int, fields: dict) -> Any:
-    """json_handler()'s, unchanged, when it alone would write the logger's prescrubbed record
-    and its filters would leave it as it is (it names its request id; it is no development
-    server's line); else None."""
+    """json_handler()'s, unchanged, when it alone would write the record and its filters would
+    leave it as it is (it names its request id; it is no development server's line)."""
     if logger.filters or logger.handlers or not logger.propagate or logger.disabled:
         return None
     handlers = logger.root.handlers
@@ -257,12 +252,11 @@ class JsonLineFormatter(JsonFormatter):
         kwargs.setdefault("json_ensure_ascii", False)
         kwargs.setdefault("reserved_attrs", [*RESERVED_ATTRS, SCRUBBED_BY_MAKER])
         super().__init__(["time", "levelname", "name", "message"], *args, **kwargs)
-        # Built once: json.dumps(cls=…) would build an encoder for every line.
+        # Built once (json.dumps(cls=…) and encode() build theirs for every line), the line's
+        # without a check for cycles: a prescrubbed record's fields have none.
         self._encoder = encoder = (self.json_encoder or json.JSONEncoder)(
             default=self.json_default, indent=self.json_indent, ensure_ascii=self.json_ensure_ascii
         )
-        # What encoder.encode() runs, built once too (encode() builds it for every call), and
-        # without its check for cycles: a prescrubbed record's fields have none.
         self._encode_line = encoder.encode
         if c_make_encoder is not None and self._writes_prescrubbed_lines:
             chunks = c_make_encoder(
@@ -287,13 +281,8 @@ class JsonLineFormatter(JsonFormatter):
             and not (record.args or record.exc_info or record.exc_text or record.stack_info)
         ):
             fields = {key: attributes[key] for key in attributes[_LINE_FIELDS]}
-            return self.prescrubbed_line(
-                attributes["time"],
-                attributes["levelname"],
-                attributes["name"],
-                attributes["msg"],
-                fields,
-            )
+            named = (attributes[key] for key in ("time", "levelname", "name", "msg"))
+            return self.prescrubbed_line(*named, fields)
         return super().format(record)
 
     def prescrubbed_line(
