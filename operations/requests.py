@@ -20,7 +20,6 @@ import metrics
 from logs import (
     REMEMBERED_UP_TO,
     current_request_id,
-    prescrubbed_record,
     scrub,
     scrub_recurring,
     set_request_id,
@@ -126,20 +125,11 @@ def log_request(
     level = logging.WARNING if status >= 500 else logging.INFO
     if log.isEnabledFor(level):
         write_prescrubbed_line(
-            log, level, *_line(method, path, endpoint, status, seconds, request_id)
+            log, level, *request_line(method, path, endpoint, status, seconds, request_id)
         )
 
 
 def request_line(
-    level: int, method: str, path: str, endpoint: str, status: int, seconds: float, request_id: str
-) -> logging.LogRecord:
-    """The request's log record, as logging's general path would take it."""
-    return prescrubbed_record(
-        log, level, *_line(method, path, endpoint, status, seconds, request_id)
-    )
-
-
-def _line(
     method: str, path: str, endpoint: str, status: int, seconds: float, request_id: str
 ) -> tuple[str, dict]:
     """The request line's message, "METHOD PATH STATUS DURATION ms", and its fields, scrubbed

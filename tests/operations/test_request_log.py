@@ -9,8 +9,8 @@ import uuid
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logs import JsonLineFormatter, json_handler
-from operations.requests import new_request_id, request_line
+from logs import JsonLineFormatter, json_handler, prescrubbed_record
+from operations.requests import log, new_request_id, request_line
 from tests.newsletters.helpers import confirm_path, load_lists, subscribe_api
 
 
@@ -156,7 +156,9 @@ def test_a_request_line_is_the_line_the_general_formatter_writes_for_that_reques
     method, path, endpoint, status, seconds, request_id
 ):
     level = logging.WARNING if status >= 500 else logging.INFO
-    made = request_line(level, method, path, endpoint, status, seconds, request_id)
+    made = prescrubbed_record(
+        log, level, *request_line(method, path, endpoint, status, seconds, request_id)
+    )
     # The request as any other code would log it, scrubbed by the handler's filter.
     duration_ms = round(seconds * 1000, 1)
     fields = {"method": method, "path": path, "endpoint": endpoint, "status": status}
