@@ -23,10 +23,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import BIN, PSQL, ROOT, start_server, stop_server, wrk  # noqa: E402 (bench/ added above)
+from run import (  # noqa: E402 (bench/ added above)
+    PSQL,
+    app_environment,
+    prepare_database,
+    start_server,
+    stop_server,
+    worker_settings,
+    wrk,
+)
 
 TICKS = os.sysconf("SC_CLK_TCK")
-PRODUCTION = {"WEB_CONCURRENCY": "3", "GUNICORN_THREADS": "2", "DB_POOL_SIZE": "2"}
+PRODUCTION = worker_settings(3, 2)
 
 
 def cpu_seconds_by_process() -> dict[int, tuple[str, float]]:
@@ -76,16 +84,7 @@ def main() -> None:
     args = parser.parse_args()
 
     database = f"bench_cpu_{os.getpid()}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}",
-        "REDIS_URL": "redis://127.0.0.1:6379/15",
-        "SECRET_KEY": "bench",
-        "APP_ENV": "production",
-        "EMAIL_CHECK_DELIVERABILITY": "false",
-        "RATELIMIT_SIGNUP": "10000000/minute",
-        "RATELIMIT_SIGNUP_EMAIL": "10000000/minute",
-    }
+    env = app_environment(f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}")
     # (name, app, port, settings over env)
     apps = [
         ("raw 2 × 8", "bench.raw_signup_app:app", 8203, {}),
@@ -102,9 +101,7 @@ def main() -> None:
     subprocess.run(PSQL + ["-c", f"CREATE DATABASE {database}"], check=True)
     servers = []
     try:
-        flask = [str(BIN / "flask"), "--app", "app"]
-        for command in (["db", "upgrade"], ["demo"]):
-            subprocess.run(flask + command, cwd=ROOT, env=env, check=True, capture_output=True)
+        prepare_database(env)
         for _, spec, port, settings in apps:
             servers.append(start_server(spec, port, {**env, **settings}))
         rates: dict[str, list[float]] = {name: [] for name, *_ in apps}

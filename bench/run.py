@@ -90,6 +90,42 @@ def seed_members(database: str, members: int) -> None:
 
 
 BENCH_PRICE, BENCH_TIER = "price_bench_member", "member"
+
+
+def app_environment(database_url: str) -> dict[str, str]:
+    """The settings every benchmarked server runs with."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": "redis://127.0.0.1:6379/15",
+        "SECRET_KEY": "bench",
+        "APP_ENV": "production",
+        "EMAIL_CHECK_DELIVERABILITY": "false",
+        "STRIPE_WEBHOOK_SECRET": "whsec_test_secret",  # tests/stripe_helpers.py signs with it
+        # The limits guard against abuse; here one client is the whole load, so lift them.
+        "RATELIMIT_SIGNUP": "10000000/minute",
+        "RATELIMIT_SIGNUP_EMAIL": "10000000/minute",
+    }
+
+
+def worker_settings(workers: int, threads: int) -> dict[str, str]:
+    """gunicorn.conf.py's workers and threads, with a database connection a thread."""
+    return {
+        "WEB_CONCURRENCY": str(workers),
+        "GUNICORN_THREADS": str(threads),
+        "DB_POOL_SIZE": str(threads),
+    }
+
+
+def prepare_database(env: dict[str, str]) -> None:
+    """The schema, the demo lists and the tier the webhook's events name."""
+    flask = [str(BIN / "flask"), "--app", "app"]
+    tier = ["tiers", "add", BENCH_TIER, "--name", "Member", "--amount", "1000"]
+    tier += ["--currency", "usd", "--interval", "month", "--stripe-price", BENCH_PRICE]
+    for command in (["db", "upgrade"], ["demo"], tier):
+        subprocess.run(flask + command, cwd=ROOT, env=env, check=True, capture_output=True)
+
+
 SIGNUP = "POST /api/subscriptions (new address each time)"
 RAW = "raw signup write (psycopg, no ORM, no rules)"
 BARE = "bare Flask JSON endpoint"
@@ -109,24 +145,8 @@ def main() -> None:
     database = f"bench_{os.getpid()}"
     database_url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
     subprocess.run(PSQL + ["-c", f"CREATE DATABASE {database}"], check=True)
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": "redis://127.0.0.1:6379/15",
-        "SECRET_KEY": "bench",
-        "APP_ENV": "production",
-        "EMAIL_CHECK_DELIVERABILITY": "false",
-        "STRIPE_WEBHOOK_SECRET": "whsec_test_secret",  # tests/stripe_helpers.py signs with it
-        # The limits guard against abuse; here one client is the whole load, so lift them.
-        "RATELIMIT_SIGNUP": "10000000/minute",
-        "RATELIMIT_SIGNUP_EMAIL": "10000000/minute",
-    }
-    production = {
-        **env,
-        "WEB_CONCURRENCY": str(args.prod_workers),
-        "GUNICORN_THREADS": str(args.prod_threads),
-        "DB_POOL_SIZE": str(args.prod_threads),
-    }
+    env = app_environment(database_url)
+    production = {**env, **worker_settings(args.prod_workers, args.prod_threads)}
     prod_name = (
         f"POST /api/subscriptions, production config ({args.prod_workers} gthread workers × "
         f"{args.prod_threads} threads, pool {args.prod_threads})"
@@ -134,14 +154,7 @@ def main() -> None:
     servers = []
     webhooks: dict[str, dict] = {}
     try:
-        flask = [str(BIN / "flask"), "--app", "app"]
-        subprocess.run(
-            flask + ["db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True
-        )
-        subprocess.run(flask + ["demo"], cwd=ROOT, env=env, check=True, capture_output=True)
-        tier = ["tiers", "add", BENCH_TIER, "--name", "Member", "--amount", "1000"]
-        tier += ["--currency", "usd", "--interval", "month", "--stripe-price", BENCH_PRICE]
-        subprocess.run(flask + tier, cwd=ROOT, env=env, check=True, capture_output=True)
+        prepare_database(env)
         seed_members(database, args.members)
         bare = start_server("bench.bare_app:app", 8101, env)
         raw = start_server("bench.raw_signup_app:app", 8103, env)
