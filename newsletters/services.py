@@ -50,7 +50,7 @@ from newsletters.models import (
     Subscriber,
     Subscription,
 )
-from newsletters.signup_statement import signup_statements
+from newsletters.signup_writes import signup_statements
 
 # Minimum time between two identical confirmation mails (same address, same lists). A reader
 # double-clicking, or ten concurrent requests, gets one mail; asking for another list does not

@@ -23,12 +23,15 @@ a pipeline); the caller's commit ends the transaction as before.
 
 When the signup is its request's whole transaction (services.signup_and_commit: the form, the
 embed, the API), a new address needs no transaction around its one statement:
-_SIGNUP_NEW_ALONE runs in autocommit mode, with no BEGIN and no COMMIT (two round trips of
+SIGNUP_NEW_ALONE runs in autocommit mode, with no BEGIN and no COMMIT (two round trips of
 four). It writes nothing for a known address, which then goes the way above.
 
 The mail row holds the template's values and the ids its links are signed from
 (newsletters/mail_links.py signs them when the mail is rendered); every statement builds it
 from _CONFIRM_CONTEXT.
+
+Which connection each statement runs on, and new addresses written together, one pipeline for
+several signups, is newsletters/signup_writes.py's.
 """
 
 from __future__ import annotations
@@ -44,8 +47,6 @@ from psycopg import Connection
 from psycopg.pq import TransactionStatus
 
 from addresses import email_key
-from database import session_in_transaction
-from extensions import db
 from mailer.models import QUEUED
 from mailer.services import plain_value
 from newsletters.catalogue import OpenList
@@ -113,7 +114,7 @@ _SIGNUP_NEW = _NEW_ADDRESS.replace(
 # A transaction of its own (autocommit): a new address's rows, consent and mail committed by
 # the one statement, or for a known address nothing at all (no row back), so that its signup
 # starts again in a transaction with _SIGNUP_NEW's lock.
-_SIGNUP_NEW_ALONE = _NEW_ADDRESS.replace("{on_conflict}", "DO NOTHING")
+SIGNUP_NEW_ALONE = _NEW_ADDRESS.replace("{on_conflict}", "DO NOTHING")
 
 # A known reader waits for the lists the subscriptions' upsert left pending (`waiting`).
 _KNOWN_WORDING = _CONSENT_WORDING.format(names="opt_in.names")
@@ -216,7 +217,7 @@ def _one_line(statement: str) -> str:
 
 
 _SIGNUP_NEW = _one_line(_SIGNUP_NEW)
-_SIGNUP_NEW_ALONE = _one_line(_SIGNUP_NEW_ALONE)
+SIGNUP_NEW_ALONE = _one_line(SIGNUP_NEW_ALONE)
 _SIGNUP = _one_line(_SIGNUP)
 
 
@@ -243,7 +244,7 @@ def _array_literal(values: Iterable[object]) -> str:
     return "{" + ",".join(f'"{element}"' for element in quoted) + "}"
 
 
-def signup_statements(
+def signup_parameters(
     address: str,
     newsletters: Sequence[OpenList],
     consent_values: dict,
@@ -251,26 +252,11 @@ def signup_statements(
     now: datetime,
     language: str | None,
     mail_language: str,
-    alone: bool = False,
-) -> tuple[int, bool, bool]:
-    """(subscriber id, confirmation queued, already subscribed), in the session's transaction,
-    or, alone, committed on a connection of its own.
-
-    alone: the caller commits right after and wrote nothing before. While the session holds no
-    transaction, the signup takes a pool connection of its own and commits there
-    (_signup_on_a_pool_connection); otherwise a new address may still be written by one
-    statement committed by itself (see _in_a_transaction_of_its_own). The session's
-    transaction then has nothing left to commit.
-
-    language: the language the request showed, kept with the reader (None keeps theirs);
-    mail_language: the mail's language for a reader who never showed one.
-
-    consent_values: source, source_url, ip, user_agent (clipped) and wording, as
-    consent.record_consent stores them.
-    """
+) -> dict:
+    """The statements' parameters for one signup (signup_writes.signup_statements)."""
     config = current_app.config
     gap = timedelta(seconds=config.get("CONFIRMATION_GAP_SECONDS", 60))
-    parameters = {
+    return {
         "email": address,
         "email_key": email_key(address),
         "now": now,
@@ -285,18 +271,14 @@ def signup_statements(
         "signed_at": signing_time("confirm"),  # the link expires counting from the signup
         **consent_values,
     }
-    if alone and not session_in_transaction():
-        return _signup_on_a_pool_connection(parameters)
-    # The session's own connection and transaction (psycopg sends the BEGIN first).
-    return _write(db.session.connection().connection.driver_connection, parameters, alone=alone)
 
 
-def _write(driver: Connection, parameters: dict, *, alone: bool) -> tuple[int, bool, bool]:
+def write_signup(driver: Connection, parameters: dict, *, alone: bool) -> tuple[int, bool, bool]:
     """(subscriber id, confirmation queued, already subscribed) on `driver`: a new address
     alone in one statement that commits itself while nothing was sent before it; otherwise
     (or for a known address) in the connection's transaction, left for the caller to commit."""
     if alone and driver.pgconn.transaction_status == TransactionStatus.IDLE:
-        row = _in_a_transaction_of_its_own(driver, _SIGNUP_NEW_ALONE, parameters)
+        row = in_a_transaction_of_its_own(driver, SIGNUP_NEW_ALONE, parameters)
         if row is not None:  # a new address: written, and committed
             return row[0], True, False
     with driver.cursor() as cursor:
@@ -309,35 +291,24 @@ def _write(driver: Connection, parameters: dict, *, alone: bool) -> tuple[int, b
     return subscriber_id, confirmation_queued, already_subscribed
 
 
-def _signup_on_a_pool_connection(parameters: dict) -> tuple[int, bool, bool]:
-    """The signup that is its request's whole transaction, on a connection taken from the pool
-    directly (the same checkout, ping and return) rather than through a session transaction
-    begun only to reach it and then committed with nothing in it: ~43 µs of a signup's CPU
-    (bench/results.md, branch p11-chain). A new address: one statement in autocommit mode; a
-    known one: its two statements in one transaction on this connection, committed here.
-
-    A connection lost on the way (closed by the deadline, or broken) is dropped, and the pool's
-    others are replaced as they are next taken; anything else the pool rolls back when the
-    connection goes back.
-    """
-    pooled = db.engine.raw_connection()
-    driver = pooled.driver_connection
+def new_addresses_in_one_pipeline(driver: Connection, batch: list[dict]) -> list:
+    """Each statement's row (or None), all sent before any answer is read; in autocommit mode
+    PostgreSQL runs what comes before the pipeline's Sync as one transaction."""
+    driver.autocommit = True
+    cursors = [driver.cursor() for _ in batch]
     try:
-        outcome = _write(driver, parameters, alone=True)
-        driver.commit()  # a known address's transaction (nothing is sent for a new one's)
-        return outcome
-    except BaseException as error:
-        if driver.closed or driver.broken:
-            # As SQLAlchemy does for a disconnect on a session's connection: the pool's other
-            # connections are not trusted either, each replaced at its next checkout (one lost
-            # in a failover would otherwise cost a request its wait and a 503 each).
-            db.engine.pool._invalidate(pooled, error)
-        raise
+        with driver.pipeline():
+            for cursor, parameters in zip(cursors, batch, strict=True):
+                cursor.execute(SIGNUP_NEW_ALONE, parameters)
+        return [cursor.fetchone() for cursor in cursors]
     finally:
-        pooled.close()
+        for cursor in cursors:
+            cursor.close()
+        if driver.pgconn.transaction_status == TransactionStatus.IDLE:
+            driver.autocommit = False
 
 
-def _in_a_transaction_of_its_own(driver: Connection, statement: str, parameters: dict):
+def in_a_transaction_of_its_own(driver: Connection, statement: str, parameters: dict):
     """The statement's one row (or None), the statement run in autocommit mode: PostgreSQL
     makes it a transaction of its own, every CTE's write or none, with no BEGIN and no COMMIT
     sent: two of a new signup's four round trips (bench/results.md, branch p9-signup).

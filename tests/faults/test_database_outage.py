@@ -196,7 +196,7 @@ def test_a_known_readers_statements_losing_the_database_answer_503_and_recover(
     app = proxied_app_factory(LISTS_CACHE_SECONDS=600)
     client = app.test_client()
     assert subscribe_api(client, "known@example.com").status_code == 202  # lists now kept
-    alone = signup_statement._in_a_transaction_of_its_own
+    alone = signup_statement.in_a_transaction_of_its_own
 
     def lose_the_database_once_known(driver, statement, parameters):
         row = alone(driver, statement, parameters)
@@ -206,7 +206,7 @@ def test_a_known_readers_statements_losing_the_database_answer_503_and_recover(
 
     before = backend_pids(app, 2)  # the pool now holds two connections
     monkeypatch.setattr(
-        signup_statement, "_in_a_transaction_of_its_own", lose_the_database_once_known
+        signup_statement, "in_a_transaction_of_its_own", lose_the_database_once_known
     )
     caplog.clear()
     with caplog.at_level(logging.WARNING):
@@ -222,7 +222,7 @@ def test_a_known_readers_statements_losing_the_database_answer_503_and_recover(
         if record.levelno >= logging.WARNING and record.name != "request"
     ]
     assert len(problems) == 1 and "database unavailable" in problems[0], problems
-    monkeypatch.setattr(signup_statement, "_in_a_transaction_of_its_own", alone)
+    monkeypatch.setattr(signup_statement, "in_a_transaction_of_its_own", alone)
     postgres_proxy.restore()
     assert subscribe_api(client, "known@example.com").status_code == 202
     assert subscribe_api(client, "after@example.com").status_code == 202

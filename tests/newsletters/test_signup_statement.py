@@ -20,7 +20,7 @@ def test_signup_statements_fit_psycopgs_parsed_query_cache():
     limit = _queries.MAX_CACHED_STATEMENT_LENGTH
     assert len(signup_statement._SIGNUP.encode()) <= limit
     assert len(signup_statement._SIGNUP_NEW.encode()) <= limit
-    assert len(signup_statement._SIGNUP_NEW_ALONE.encode()) <= limit
+    assert len(signup_statement.SIGNUP_NEW_ALONE.encode()) <= limit
 
 
 def test_one_line_keeps_literals_and_words_apart():

@@ -1,0 +1,169 @@
+"""The PostgreSQL signup's connections: which one each statement runs on, and new addresses
+from a worker's threads written together.
+
+A signup that is its request's whole transaction (the form, the embed, the API) takes a pool
+connection of its own. A new address is one autocommit statement (signup_statement.py); while
+one is with PostgreSQL, the new addresses reaching this point in the worker's other threads
+wait, and the first of them then sends them all in one pipeline: one round trip, one
+transaction, one commit (group_write.py). Under load that saved a third of PostgreSQL's CPU a
+signup and a fifth of the statement's own in the worker (bench/results.md, branch p14-batch);
+alone, a signup goes at once, exactly as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+import psycopg
+from flask import current_app
+from psycopg import Connection
+
+from database import session_in_transaction
+from extensions import db
+from newsletters import signup_statement as statement
+from newsletters.catalogue import OpenList
+from newsletters.group_write import GroupWriter
+
+T = TypeVar("T")
+
+
+def signup_statements(
+    address: str,
+    newsletters: Sequence[OpenList],
+    consent_values: dict,
+    *,
+    now: datetime,
+    language: str | None,
+    mail_language: str,
+    alone: bool = False,
+) -> tuple[int, bool, bool]:
+    """(subscriber id, confirmation queued, already subscribed), in the session's transaction,
+    or, alone, committed on a connection of its own.
+
+    alone: the caller commits right after and wrote nothing before. While the session holds no
+    transaction, the signup takes a pool connection of its own and commits there
+    (_signup_on_a_pool_connection); otherwise a new address may still be written by one
+    statement committed by itself (signup_statement.in_a_transaction_of_its_own). The
+    session's transaction then has nothing left to commit.
+
+    language: the language the request showed, kept with the reader (None keeps theirs);
+    mail_language: the mail's language for a reader who never showed one.
+
+    consent_values: source, source_url, ip, user_agent (clipped) and wording, as
+    consent.record_consent stores them.
+    """
+    parameters = statement.signup_parameters(
+        address,
+        newsletters,
+        consent_values,
+        now=now,
+        language=language,
+        mail_language=mail_language,
+    )
+    if alone and not session_in_transaction():
+        return _signup_on_a_pool_connection(parameters)
+    # The session's own connection and transaction (psycopg sends the BEGIN first).
+    driver = db.session.connection().connection.driver_connection
+    return statement.write_signup(driver, parameters, alone=alone)
+
+
+def _signup_on_a_pool_connection(parameters: dict) -> tuple[int, bool, bool]:
+    """The signup that is its request's whole transaction, on a connection taken from the pool
+    directly (the same checkout, ping and return) rather than through a session transaction
+    begun only to reach it and then committed with nothing in it: ~43 µs of a signup's CPU
+    (bench/results.md, branch p11-chain).
+
+    A new address: its one autocommit statement, written together with the new addresses of
+    this worker's other threads that arrive meanwhile (_new_addresses, below). A known one:
+    its two statements in one transaction on a connection of its own, committed here.
+    """
+    outcome = _new_addresses().write(parameters)
+    if outcome is None:  # a known address, found in a batch: its own transaction now
+        outcome = _on_a_pool_connection(lambda driver: _signup_and_commit(driver, parameters))
+    return outcome
+
+
+def _signup_and_commit(driver: Connection, parameters: dict) -> tuple[int, bool, bool]:
+    outcome = statement.write_signup(driver, parameters, alone=True)
+    driver.commit()  # a known address's transaction (nothing is sent for a new one's)
+    return outcome
+
+
+def _on_a_pool_connection(work: Callable[[Connection], T]) -> T:
+    """work(driver) on a connection from the pool, which gets it back after.
+
+    A connection lost on the way (closed by the deadline, or broken) is dropped, and the pool's
+    others are replaced as they are next taken; anything else the pool rolls back when the
+    connection goes back.
+    """
+    pooled = db.engine.raw_connection()
+    driver = pooled.driver_connection
+    try:
+        return work(driver)
+    except BaseException as error:
+        if driver.closed or driver.broken:
+            # As SQLAlchemy does for a disconnect on a session's connection: the pool's other
+            # connections are not trusted either, each replaced at its next checkout (one lost
+            # in a failover would otherwise cost a request its wait and a 503 each).
+            db.engine.pool._invalidate(pooled, error)
+        raise
+    finally:
+        pooled.close()
+
+
+def _write_new_addresses(batch: list[dict]) -> list:
+    """Each signup's outcome, or its error. Alone, a signup is written whole as before; in a
+    batch, a known address's is None (its thread goes on in a transaction of its own)."""
+    if len(batch) == 1:
+        return [_on_a_pool_connection(lambda driver: _signup_and_commit(driver, batch[0]))]
+    return _on_a_pool_connection(lambda driver: _new_addresses_on(driver, batch))
+
+
+def _new_addresses_on(driver: Connection, batch: list[dict]) -> list:
+    """The signups' statements in one pipeline,
+    one round trip and one transaction (PostgreSQL's implicit one, up to the pipeline's Sync),
+    in the order of their addresses, so that two batches with addresses in common take their
+    locks in one order and never wait on each other in a circle. Should one of them fail, the
+    transaction wrote nothing, and each is written again on its own: the error stays that
+    signup's."""
+    order = sorted(range(len(batch)), key=lambda index: batch[index]["email_key"])
+    try:
+        rows = statement.new_addresses_in_one_pipeline(driver, [batch[index] for index in order])
+    except psycopg.Error:
+        if driver.closed or driver.broken:
+            raise
+        return [_alone_or_its_error(driver, parameters) for parameters in batch]
+    outcomes: list = [None] * len(batch)
+    for index, row in zip(order, rows, strict=True):
+        outcomes[index] = _new_address_outcome(row)
+    return outcomes
+
+
+def _new_address_outcome(row) -> tuple[int, bool, bool] | None:
+    return None if row is None else (row[0], True, False)
+
+
+def _alone_or_its_error(driver: Connection, parameters: dict):
+    try:
+        return _new_address_outcome(
+            statement.in_a_transaction_of_its_own(driver, statement.SIGNUP_NEW_ALONE, parameters)
+        )
+    except psycopg.Error as error:
+        if driver.closed or driver.broken:
+            raise
+        return error
+
+
+def _new_addresses() -> GroupWriter:
+    """The app's writer of new addresses: the threads of a gunicorn worker write theirs
+    together. One an app, so that a batch is only ever written to its own app's database."""
+    extensions = current_app.extensions
+    writer = extensions.get(_WRITER)
+    if writer is None:
+        writer = extensions.setdefault(_WRITER, GroupWriter(_write_new_addresses))
+    return writer
+
+
+_WRITER = "newsletters.new_addresses"

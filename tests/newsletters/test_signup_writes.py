@@ -1,0 +1,122 @@
+"""New addresses arriving together on PostgreSQL: written in one pipeline, each signup's rows,
+mail and errors its own, and a known address among them still one reader and one mail."""
+
+import threading
+import time
+
+import psycopg
+import pytest
+from sqlalchemy import func, select
+
+from database import utcnow
+from extensions import db
+from newsletters import signup_statement, signup_writes
+from newsletters.catalogue import OpenList, open_lists
+from newsletters.models import Consent, Subscriber
+from tests.newsletters.helpers import load_lists, outbox, subscribe_api
+
+
+@pytest.fixture
+def app(make_app):
+    app = make_app(LISTS_CACHE_SECONDS=600)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("PostgreSQL's pipeline: run with TEST_DATABASE_URL")
+    load_lists(app)
+    with app.app_context():
+        open_lists()  # kept, as in production: a signup then reads nothing before its statement
+    return app
+
+
+def hold_the_first_batch(app, monkeypatch):
+    """Each batch's addresses; the first batch waits until `release` is set."""
+    batches: list[list[str]] = []
+    release = threading.Event()
+    write = signup_writes._write_new_addresses
+
+    def held(batch):
+        batches.append([parameters["email"] for parameters in batch])
+        if len(batches) == 1:
+            assert release.wait(10)
+        return write(batch)
+
+    monkeypatch.setattr(signup_writes, "_write_new_addresses", held)
+    return batches, release
+
+
+def signups_in_threads(app, emails):
+    answers: dict[str, int] = {}
+
+    def sign_up(email):
+        answers[email] = subscribe_api(app.test_client(), email).status_code
+
+    threads = [threading.Thread(target=sign_up, args=(email,)) for email in emails]
+    for thread in threads:
+        thread.start()
+    return threads, answers
+
+
+def wait_until_queued(app, count):
+    deadline = time.monotonic() + 10
+    while True:
+        writer = app.extensions.get("newsletters.new_addresses")
+        if writer is not None and len(writer._queue) >= count:
+            return
+        assert time.monotonic() < deadline, "the signups never queued"
+        time.sleep(0.01)
+
+
+def test_signups_arriving_together_are_written_together_each_with_one_mail(app, monkeypatch):
+    batches, release = hold_the_first_batch(app, monkeypatch)
+    first, answers = signups_in_threads(app, ["first@example.com"])
+    deadline = time.monotonic() + 10
+    while not batches:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    # Three more while the first is with the database, one of them an address twice.
+    together = ["b@example.com", "c@example.com", "B@example.com"]
+    others, more_answers = signups_in_threads(app, together)
+    wait_until_queued(app, 3)
+    release.set()
+    for thread in first + others:
+        thread.join(10)
+
+    assert answers == {"first@example.com": 202}
+    assert more_answers == dict.fromkeys(together, 202)
+    assert batches[0] == ["first@example.com"]
+    assert sorted(batches[1]) == sorted(together)  # one pipeline for the three
+    with app.app_context():
+        emails = db.session.scalars(select(Subscriber.email_key).order_by(Subscriber.email_key))
+        assert list(emails) == ["b@example.com", "c@example.com", "first@example.com"]
+        assert db.session.scalar(select(func.count()).select_from(Consent)) == 3
+    confirmations = sorted(message.to_addr.lower() for message in outbox(app, "confirm"))
+    assert confirmations == ["b@example.com", "c@example.com", "first@example.com"]
+
+
+def test_a_signup_that_fails_in_a_batch_fails_alone(app):
+    with app.app_context():
+        (kept,) = [item for item in open_lists() if item.slug == "explaining-ukraine"]
+        gone = OpenList(id=987654, slug="gone", name="Gone", description="", is_default=False)
+        now = utcnow()
+
+        def parameters(email, lists):
+            consent = {"source": "api", "source_url": None, "ip": "203.0.113.9"}
+            consent |= {"user_agent": None, "wording": "Yes"}
+            return signup_statement.signup_parameters(
+                email, lists, consent, now=now, language=None, mail_language="en"
+            )
+
+        batch = [
+            parameters("one@example.com", [kept]),
+            parameters("broken@example.com", [gone]),  # no such list: its insert fails
+            parameters("two@example.com", [kept]),
+        ]
+        outcomes = signup_writes._write_new_addresses(batch)
+        db.session.rollback()
+        keys = db.session.scalars(select(Subscriber.email_key).order_by(Subscriber.email_key))
+        assert list(keys) == ["one@example.com", "two@example.com"]
+    assert outcomes[0][1:] == (True, False) and outcomes[2][1:] == (True, False)
+    assert isinstance(outcomes[1], psycopg.errors.ForeignKeyViolation)
+    assert sorted(message.to_addr for message in outbox(app, "confirm")) == [
+        "one@example.com",
+        "two@example.com",
+    ]
