@@ -6,6 +6,7 @@ so no token reaches the log; gunicorn's own messages are JSON lines through the 
 Each worker counts its metrics in PROMETHEUS_MULTIPROC_DIR, which GET /metrics adds up.
 """
 
+import contextlib
 import errno
 import glob
 import logging
@@ -101,7 +102,10 @@ def on_starting(server):
     for path in glob.glob(os.path.join(directory, "*.db")):
         match = _METRICS_FILE.search(path)
         if match is None or not _running(int(match.group(1))):
-            os.remove(path)
+            # Another server starting from this directory at the same moment may have
+            # removed it first.
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
 
 
 def refuse_a_port_already_served(server) -> None:

@@ -4,7 +4,7 @@ A worker's threads each bring one write; while one thread's batch is with the da
 writes arriving in the others wait in a queue. When the batch comes back, the first of the
 waiting threads takes the whole queue as the next batch, and so on: under load each round trip
 and each commit carries several writes; alone, a write goes at once, as before (it never waits
-for company). newsletters/signup_statement.py uses it for new addresses' signups.
+for company). newsletters/signup_writes.py uses it for new addresses' signups.
 
 `write_batch` gets the batch's items in the order they came and returns one outcome an item:
 its result, or the exception that item alone raises. An exception out of `write_batch` itself

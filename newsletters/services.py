@@ -165,7 +165,7 @@ def _subscriptions_upsert(dialect: str):
 def signup_and_commit(request: SignupRequest) -> SignupOutcome:
     """The signup as its request's whole transaction, committed when this returns: on
     PostgreSQL a new address's one statement commits itself (no BEGIN, no COMMIT), and a
-    known one's commit on the pool connection it took (signup_statement.py); the session then
+    known one's commit on the pool connection it took (signup_writes.py); the session then
     holds no transaction, and committing it would begin and end an empty one."""
     outcome = signup(request, alone=True)
     if session_in_transaction():

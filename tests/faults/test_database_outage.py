@@ -189,7 +189,7 @@ def test_a_known_readers_statements_losing_the_database_answer_503_and_recover(
     proxied_app_factory, postgres_proxy, fault, monkeypatch, caplog
 ):
     # A known address's two statements run in a transaction on a connection the signup took
-    # from the pool itself (newsletters/signup_statement.py); the database goes after the
+    # from the pool itself (newsletters/signup_writes.py); the database goes after the
     # first statement found the address, just before the two that lock and write.
     from newsletters import signup_statement
 

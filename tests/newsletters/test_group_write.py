@@ -32,7 +32,7 @@ def in_threads(writer, items):
     def write(item):
         try:
             got[item] = writer.write(item)
-        except Exception as error:  # noqa: BLE001 (what the caller would see)
+        except BaseException as error:  # noqa: BLE001 (what the caller would see)
             got[item] = error
 
     threads = [threading.Thread(target=write, args=(item,)) for item in items]
@@ -126,3 +126,29 @@ def test_a_batch_with_a_wrong_number_of_outcomes_is_an_error_for_each_write():
     with pytest.raises(RuntimeError, match="0 outcomes for 1 writes"):
         writer.write("a")
     assert writer.write("b") == "B"  # the failure left the writer free
+
+
+def test_a_leading_thread_stopped_mid_batch_leaves_no_write_waiting_for_ever():
+    calls = []
+    started, release = threading.Event(), threading.Event()
+
+    def write_batch(batch):
+        calls.append(list(batch))
+        if len(calls) == 1:
+            started.set()
+            assert release.wait(5)
+            raise SystemExit  # the leading thread is being stopped
+        return [item.upper() for item in batch]
+
+    writer = GroupWriter(write_batch)
+    first, got_first = in_threads(writer, ["a"])
+    assert started.wait(5)
+    others, got = in_threads(writer, ["b"])
+    wait_until_queued(writer, 1)
+    release.set()
+    for thread in first + others:
+        thread.join(5)
+        assert not thread.is_alive()
+    assert isinstance(got_first["a"], SystemExit)  # its own thread is stopped
+    assert got == {"b": "B"}  # the next batch went on
+    assert writer.write("c") == "C"
