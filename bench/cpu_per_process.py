@@ -8,7 +8,7 @@ own CPU is not counted (it has exited by the second reading). Usage:
   .venv/bin/python bench/cpu_per_process.py [--rounds 3] [--seconds 8] [--production]
       [--quiet-log]
 
---production adds both apps in the README's production configuration (3 × 2, pool 2);
+--production adds both apps in the README's production configuration (2 × 16, pool 16);
 --quiet-log adds the service with LOG_LEVEL=warning (no request log line), to price the line.
 """
 
@@ -34,7 +34,7 @@ from run import (  # noqa: E402 (bench/ added above)
 )
 
 TICKS = os.sysconf("SC_CLK_TCK")
-PRODUCTION = worker_settings(3, 2)
+PRODUCTION = worker_settings(2, 16)
 
 
 def cpu_seconds_by_process() -> dict[int, tuple[str, float]]:
@@ -91,8 +91,8 @@ def main() -> None:
         ("ours 2 × 8", "app:create_app()", 8202, {}),
     ]
     if args.production:
-        apps.append(("raw 3 × 2", "bench.raw_signup_app:app", 8205, PRODUCTION))
-        apps.append(("ours 3 × 2", "app:create_app()", 8204, PRODUCTION))
+        apps.append(("raw 2 × 16", "bench.raw_signup_app:app", 8205, PRODUCTION))
+        apps.append(("ours 2 × 16", "app:create_app()", 8204, PRODUCTION))
     if args.quiet_log:
         quiet = {"LOG_LEVEL": "warning"}
         apps.append(("ours 2 × 8, no request log line", "app:create_app()", 8206, quiet))
