@@ -50,6 +50,7 @@ from newsletters.models import (
     Subscriber,
     Subscription,
 )
+from newsletters.signup_statement import signup_parameters
 from newsletters.signup_writes import signup_statements
 
 # Minimum time between two identical confirmation mails (same address, same lists). A reader
@@ -181,15 +182,15 @@ def signup(request: SignupRequest, *, alone: bool = False) -> SignupOutcome:
     newsletters = lists_for_signup(request.slugs)
     metrics.SIGNUPS.labels(source=request.source).inc()
     if dialect_name() == "postgresql":
-        subscriber_id, queued, already = signup_statements(
+        parameters = signup_parameters(
             address,
             newsletters,
             consent_values(request.consent),
             now=utcnow(),
             language=request.language,
             mail_language=current_language(),
-            alone=alone,
         )
+        subscriber_id, queued, already = signup_statements(parameters, alone=alone)
         return SignupOutcome(subscriber_id, queued, already)
     subscriber_id, created, language = _upsert_subscriber(address, request.language)
     statuses = upsert_subscriptions(subscriber_id, newsletters)

@@ -253,7 +253,14 @@ def signup_parameters(
     language: str | None,
     mail_language: str,
 ) -> dict:
-    """The statements' parameters for one signup (signup_writes.signup_statements)."""
+    """The statements' parameters for one signup (signup_writes.signup_statements).
+
+    language: the language the request showed, kept with the reader (None keeps theirs);
+    mail_language: the mail's language for a reader who never showed one.
+
+    consent_values: source, source_url, ip, user_agent (clipped) and wording, as
+    consent.record_consent stores them.
+    """
     config = current_app.config
     gap = timedelta(seconds=config.get("CONFIRMATION_GAP_SECONDS", 60))
     return {

@@ -12,8 +12,7 @@ alone, a signup goes at once, exactly as before.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Callable
 from typing import TypeVar
 
 import psycopg
@@ -23,45 +22,22 @@ from psycopg import Connection
 from database import session_in_transaction
 from extensions import db
 from newsletters import signup_statement as statement
-from newsletters.catalogue import OpenList
 from newsletters.group_write import GroupWriter
 
 T = TypeVar("T")
 
 
-def signup_statements(
-    address: str,
-    newsletters: Sequence[OpenList],
-    consent_values: dict,
-    *,
-    now: datetime,
-    language: str | None,
-    mail_language: str,
-    alone: bool = False,
-) -> tuple[int, bool, bool]:
+def signup_statements(parameters: dict, *, alone: bool = False) -> tuple[int, bool, bool]:
     """(subscriber id, confirmation queued, already subscribed), in the session's transaction,
-    or, alone, committed on a connection of its own.
+    or, alone, committed on a connection of its own; `parameters` as
+    signup_statement.signup_parameters() makes them.
 
     alone: the caller commits right after and wrote nothing before. While the session holds no
     transaction, the signup takes a pool connection of its own and commits there
     (_signup_on_a_pool_connection); otherwise a new address may still be written by one
     statement committed by itself (signup_statement.in_a_transaction_of_its_own). The
     session's transaction then has nothing left to commit.
-
-    language: the language the request showed, kept with the reader (None keeps theirs);
-    mail_language: the mail's language for a reader who never showed one.
-
-    consent_values: source, source_url, ip, user_agent (clipped) and wording, as
-    consent.record_consent stores them.
     """
-    parameters = statement.signup_parameters(
-        address,
-        newsletters,
-        consent_values,
-        now=now,
-        language=language,
-        mail_language=mail_language,
-    )
     if alone and not session_in_transaction():
         return _signup_on_a_pool_connection(parameters)
     # The session's own connection and transaction (psycopg sends the BEGIN first).

@@ -8,6 +8,7 @@ The lists are made through the list-administration service, as `flask newsletter
 from __future__ import annotations
 
 import re
+import time
 
 from sqlalchemy import func, select
 
@@ -138,3 +139,12 @@ def consents(app) -> list[Consent]:
 def count_subscribers(app) -> int:
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(Subscriber))
+
+
+def wait_until_queued(writer_of, count: int) -> None:
+    """Until a GroupWriter (writer_of() gives it, or None while there is none) holds `count`
+    writes waiting for the batch being written."""
+    deadline = time.monotonic() + 10
+    while (writer := writer_of()) is None or len(writer._queue) < count:
+        assert time.monotonic() < deadline, "the writes never queued"
+        time.sleep(0.005)

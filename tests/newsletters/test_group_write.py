@@ -1,27 +1,31 @@
 """Writes from several threads written together: who waits, who writes, who gets what."""
 
 import threading
-import time
 
 import pytest
 
 from newsletters.group_write import GroupWriter
+from tests.newsletters.helpers import wait_until_queued
 
 
 class HeldWrites:
-    """A write_batch that records each batch and holds the first until released."""
+    """A write_batch that records each batch and holds the first until released; the first
+    then raises `first_raises` if given."""
 
-    def __init__(self, outcome=lambda item: item.upper()):
+    def __init__(self, outcome=str.upper, first_raises: BaseException | None = None):
         self.batches: list[list] = []
         self.first_started = threading.Event()
         self.release_first = threading.Event()
         self.outcome = outcome
+        self.first_raises = first_raises
 
     def __call__(self, batch):
         self.batches.append(list(batch))
         if len(self.batches) == 1:
             self.first_started.set()
             assert self.release_first.wait(5)
+            if self.first_raises is not None:
+                raise self.first_raises
         return [self.outcome(item) for item in batch]
 
 
@@ -41,11 +45,17 @@ def in_threads(writer, items):
     return threads, got
 
 
-def wait_until_queued(writer, count):
-    deadline = time.monotonic() + 5
-    while len(writer._queue) < count:
-        assert time.monotonic() < deadline, "the writes never queued"
-        time.sleep(0.005)
+def first_alone_then_together(writer, writes: HeldWrites, others: list[str]) -> dict:
+    """ "a" is written first and held there while `others` arrive; what each write got."""
+    first, got = in_threads(writer, ["a"])
+    assert writes.first_started.wait(5)
+    rest, got_rest = in_threads(writer, others)
+    wait_until_queued(lambda: writer, len(others))
+    writes.release_first.set()
+    for thread in first + rest:
+        thread.join(5)
+        assert not thread.is_alive()
+    return got | got_rest
 
 
 def test_a_write_alone_goes_at_once_in_a_batch_of_its_own():
@@ -59,18 +69,11 @@ def test_a_write_alone_goes_at_once_in_a_batch_of_its_own():
 def test_writes_arriving_while_a_batch_is_written_go_together_in_the_next():
     writes = HeldWrites()
     writer = GroupWriter(writes)
-    first, got_first = in_threads(writer, ["a"])
-    assert writes.first_started.wait(5)
-    others, got = in_threads(writer, ["b", "c", "d"])
-    wait_until_queued(writer, 3)
-    writes.release_first.set()
-    for thread in first + others:
-        thread.join(5)
+    got = first_alone_then_together(writer, writes, ["b", "c", "d"])
     assert writes.batches[0] == ["a"]
     assert sorted(writes.batches[1]) == ["b", "c", "d"]  # one batch, one round trip
     assert len(writes.batches) == 2
-    assert got_first == {"a": "A"}
-    assert got == {"b": "B", "c": "C", "d": "D"}  # each its own
+    assert got == {"a": "A", "b": "B", "c": "C", "d": "D"}  # each its own
     assert writer.write("e") == "E"  # and the writer is free again
 
 
@@ -79,40 +82,25 @@ def test_an_items_own_error_is_raised_in_its_thread_only():
         return ValueError(f"bad {item}") if item == "c" else item.upper()
 
     writes = HeldWrites(outcome)
-    writer = GroupWriter(writes)
-    first, _ = in_threads(writer, ["a"])
-    assert writes.first_started.wait(5)
-    others, got = in_threads(writer, ["b", "c", "d"])
-    wait_until_queued(writer, 3)
-    writes.release_first.set()
-    for thread in first + others:
-        thread.join(5)
+    got = first_alone_then_together(GroupWriter(writes), writes, ["b", "c", "d"])
     assert got["b"] == "B" and got["d"] == "D"
     assert isinstance(got["c"], ValueError) and str(got["c"]) == "bad c"
 
 
 def test_a_batch_that_fails_fails_each_of_its_writes_and_the_next_batch_still_goes():
-    calls = []
-    started, release = threading.Event(), threading.Event()
-
-    def write_batch(batch):
-        calls.append(list(batch))
-        if len(calls) == 1:
-            started.set()
-            assert release.wait(5)
-            raise ConnectionError("the database went away")
-        return [item.upper() for item in batch]
-
-    writer = GroupWriter(write_batch)
-    first, got_first = in_threads(writer, ["a"])
-    assert started.wait(5)
-    others, got = in_threads(writer, ["b", "c"])
-    wait_until_queued(writer, 2)
-    release.set()
-    for thread in first + others:
-        thread.join(5)
-    assert isinstance(got_first["a"], ConnectionError)
+    writes = HeldWrites(first_raises=ConnectionError("the database went away"))
+    got = first_alone_then_together(GroupWriter(writes), writes, ["b", "c"])
+    assert isinstance(got.pop("a"), ConnectionError)
     assert got == {"b": "B", "c": "C"}  # led by the first of them once the failed one ended
+
+
+def test_a_leading_thread_stopped_mid_batch_leaves_no_write_waiting_for_ever():
+    writes = HeldWrites(first_raises=SystemExit())  # the leading thread is being stopped
+    writer = GroupWriter(writes)
+    got = first_alone_then_together(writer, writes, ["b"])
+    assert isinstance(got.pop("a"), SystemExit)  # in its own thread only
+    assert got == {"b": "B"}  # the next batch went on
+    assert writer.write("c") == "C"
 
 
 def test_a_batch_with_a_wrong_number_of_outcomes_is_an_error_for_each_write():
@@ -126,29 +114,3 @@ def test_a_batch_with_a_wrong_number_of_outcomes_is_an_error_for_each_write():
     with pytest.raises(RuntimeError, match="0 outcomes for 1 writes"):
         writer.write("a")
     assert writer.write("b") == "B"  # the failure left the writer free
-
-
-def test_a_leading_thread_stopped_mid_batch_leaves_no_write_waiting_for_ever():
-    calls = []
-    started, release = threading.Event(), threading.Event()
-
-    def write_batch(batch):
-        calls.append(list(batch))
-        if len(calls) == 1:
-            started.set()
-            assert release.wait(5)
-            raise SystemExit  # the leading thread is being stopped
-        return [item.upper() for item in batch]
-
-    writer = GroupWriter(write_batch)
-    first, got_first = in_threads(writer, ["a"])
-    assert started.wait(5)
-    others, got = in_threads(writer, ["b"])
-    wait_until_queued(writer, 1)
-    release.set()
-    for thread in first + others:
-        thread.join(5)
-        assert not thread.is_alive()
-    assert isinstance(got_first["a"], SystemExit)  # its own thread is stopped
-    assert got == {"b": "B"}  # the next batch went on
-    assert writer.write("c") == "C"

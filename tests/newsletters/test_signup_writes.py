@@ -13,7 +13,7 @@ from extensions import db
 from newsletters import signup_statement, signup_writes
 from newsletters.catalogue import OpenList, open_lists
 from newsletters.models import Consent, Subscriber
-from tests.newsletters.helpers import load_lists, outbox, subscribe_api
+from tests.newsletters.helpers import load_lists, outbox, subscribe_api, wait_until_queued
 
 
 @pytest.fixture
@@ -55,16 +55,6 @@ def signups_in_threads(app, emails):
     return threads, answers
 
 
-def wait_until_queued(app, count):
-    deadline = time.monotonic() + 10
-    while True:
-        writer = app.extensions.get("newsletters.new_addresses")
-        if writer is not None and len(writer._queue) >= count:
-            return
-        assert time.monotonic() < deadline, "the signups never queued"
-        time.sleep(0.01)
-
-
 def test_signups_arriving_together_are_written_together_each_with_one_mail(app, monkeypatch):
     batches, release = hold_the_first_batch(app, monkeypatch)
     first, answers = signups_in_threads(app, ["first@example.com"])
@@ -75,7 +65,7 @@ def test_signups_arriving_together_are_written_together_each_with_one_mail(app, 
     # Three more while the first is with the database, one of them an address twice.
     together = ["b@example.com", "c@example.com", "B@example.com"]
     others, more_answers = signups_in_threads(app, together)
-    wait_until_queued(app, 3)
+    wait_until_queued(lambda: app.extensions.get("newsletters.new_addresses"), 3)
     release.set()
     for thread in first + others:
         thread.join(10)
