@@ -98,12 +98,11 @@ def _write_new_addresses(batch: list[dict]) -> list:
 
 
 def _new_addresses_on(driver: Connection, batch: list[dict]) -> list:
-    """The signups' statements in one pipeline,
-    one round trip and one transaction (PostgreSQL's implicit one, up to the pipeline's Sync),
-    in the order of their addresses, so that two batches with addresses in common take their
-    locks in one order and never wait on each other in a circle. Should one of them fail, the
-    transaction wrote nothing, and each is written again on its own: the error stays that
-    signup's."""
+    """The signups' statements in one pipeline: one round trip and one transaction
+    (PostgreSQL's implicit one, up to the pipeline's Sync), in the order of their addresses, so
+    that two batches with addresses in common take their locks in one order and never wait on
+    each other in a circle. Should one of them fail, the transaction wrote nothing, and each is
+    written again on its own: the error stays that signup's."""
     order = sorted(range(len(batch)), key=lambda index: batch[index]["email_key"])
     try:
         rows = statement.new_addresses_in_one_pipeline(driver, [batch[index] for index in order])
