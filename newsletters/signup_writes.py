@@ -56,13 +56,19 @@ def _signup_on_a_pool_connection(parameters: dict) -> tuple[int, bool, bool]:
     its two statements in one transaction on a connection of its own, committed here.
     """
     outcome = _new_addresses().write(parameters)
-    if outcome is None:  # a known address, found in a batch: its own transaction now
-        outcome = _on_a_pool_connection(lambda driver: _signup_and_commit(driver, parameters))
+    if outcome is None:  # a known address, found in a batch: straight to its transaction
+        outcome = _on_a_pool_connection(
+            lambda driver: _signup_and_commit(driver, parameters, new_maybe=False)
+        )
     return outcome
 
 
-def _signup_and_commit(driver: Connection, parameters: dict) -> tuple[int, bool, bool]:
-    outcome = statement.write_signup(driver, parameters, alone=True)
+def _signup_and_commit(
+    driver: Connection, parameters: dict, *, new_maybe: bool = True
+) -> tuple[int, bool, bool]:
+    """new_maybe: first try the address as a new one in a statement of its own (False: it was
+    found known a moment ago, and its transaction begins at once)."""
+    outcome = statement.write_signup(driver, parameters, alone=new_maybe)
     driver.commit()  # a known address's transaction (nothing is sent for a new one's)
     return outcome
 

@@ -57,6 +57,14 @@ def signups_in_threads(app, emails):
 
 def test_signups_arriving_together_are_written_together_each_with_one_mail(app, monkeypatch):
     batches, release = hold_the_first_batch(app, monkeypatch)
+    alone = []  # statements for one address in a transaction of their own
+    by_itself = signup_statement.in_a_transaction_of_its_own
+
+    def counted(driver, sql, parameters):
+        alone.append(parameters["email"])
+        return by_itself(driver, sql, parameters)
+
+    monkeypatch.setattr(signup_statement, "in_a_transaction_of_its_own", counted)
     first, answers = signups_in_threads(app, ["first@example.com"])
     deadline = time.monotonic() + 10
     while not batches:
@@ -74,6 +82,9 @@ def test_signups_arriving_together_are_written_together_each_with_one_mail(app, 
     assert more_answers == dict.fromkeys(together, 202)
     assert batches[0] == ["first@example.com"]
     assert sorted(batches[1]) == sorted(together)  # one pipeline for the three
+    # The first went alone; the address found known in the batch went straight on to its
+    # transaction, without trying it as a new one again.
+    assert alone == ["first@example.com"]
     with app.app_context():
         emails = db.session.scalars(select(Subscriber.email_key).order_by(Subscriber.email_key))
         assert list(emails) == ["b@example.com", "c@example.com", "first@example.com"]
