@@ -38,7 +38,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -301,18 +302,15 @@ def write_signup(driver: Connection, parameters: dict, *, alone: bool) -> tuple[
 def new_addresses_in_one_pipeline(driver: Connection, batch: list[dict]) -> list:
     """Each statement's row (or None), all sent before any answer is read; in autocommit mode
     PostgreSQL runs what comes before the pipeline's Sync as one transaction."""
-    driver.autocommit = True
     cursors = [driver.cursor() for _ in batch]
     try:
-        with driver.pipeline():
+        with _autocommit(driver), driver.pipeline():
             for cursor, parameters in zip(cursors, batch, strict=True):
                 cursor.execute(SIGNUP_NEW_ALONE, parameters)
         return [cursor.fetchone() for cursor in cursors]
     finally:
         for cursor in cursors:
             cursor.close()
-        if driver.pgconn.transaction_status == TransactionStatus.IDLE:
-            driver.autocommit = False
 
 
 def in_a_transaction_of_its_own(driver: Connection, statement: str, parameters: dict):
@@ -321,14 +319,20 @@ def in_a_transaction_of_its_own(driver: Connection, statement: str, parameters: 
     sent: two of a new signup's four round trips (bench/results.md, branch p9-signup).
 
     Only while the session's transaction has sent nothing (psycopg would refuse otherwise), as
-    SQLAlchemy's own pre-ping does it. The mode goes back unless the connection was lost
-    meanwhile (no longer idle): the error goes on as an outage, and the pool drops it.
+    SQLAlchemy's own pre-ping does it.
     """
+    with _autocommit(driver), driver.cursor() as cursor:
+        cursor.execute(statement, parameters)
+        return cursor.fetchone()
+
+
+@contextmanager
+def _autocommit(driver: Connection) -> Iterator[None]:
+    """Autocommit mode for the block. The mode goes back unless the connection was lost
+    meanwhile (no longer idle): the error goes on as an outage, and the pool drops it."""
     driver.autocommit = True
     try:
-        with driver.cursor() as cursor:
-            cursor.execute(statement, parameters)
-            return cursor.fetchone()
+        yield
     finally:
         if driver.pgconn.transaction_status == TransactionStatus.IDLE:
             driver.autocommit = False
