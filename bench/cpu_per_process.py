@@ -6,10 +6,12 @@ and after each round. The raw write's workers and ours are told apart by their p
 own CPU is not counted (it has exited by the second reading). Usage:
 
   .venv/bin/python bench/cpu_per_process.py [--rounds 3] [--seconds 8] [--production]
-      [--quiet-log]
+      [--quiet-log] [--against DIR]
 
 --production adds both apps in the README's production configuration (2 × 16, pool 16);
---quiet-log adds the service with LOG_LEVEL=warning (no request log line), to price the line.
+--quiet-log adds the service with LOG_LEVEL=warning (no request log line), to price the line;
+--against DIR adds the service as another checkout has it (`git worktree add DIR COMMIT`, with
+a .venv there), 2 × 8, to measure a change beside what it changes in the same rounds.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from run import (  # noqa: E402 (bench/ added above)
     PSQL,
+    ROOT,
     app_environment,
     prepare_database,
     start_server,
@@ -81,6 +84,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--production", action="store_true")
     parser.add_argument("--quiet-log", action="store_true")
+    parser.add_argument("--against", type=Path)
     args = parser.parse_args()
 
     database = f"bench_cpu_{os.getpid()}"
@@ -90,6 +94,10 @@ def main() -> None:
         ("raw 2 × 8", "bench.raw_signup_app:app", 8203, {}),
         ("ours 2 × 8", "app:create_app()", 8202, {}),
     ]
+    roots = {}  # another checkout's server, by port
+    if args.against:
+        apps.append((f"{args.against.name} 2 × 8", "app:create_app()", 8207, {}))
+        roots[8207] = args.against.resolve()
     if args.production:
         apps.append(("raw 2 × 16", "bench.raw_signup_app:app", 8205, PRODUCTION))
         apps.append(("ours 2 × 16", "app:create_app()", 8204, PRODUCTION))
@@ -103,7 +111,8 @@ def main() -> None:
     try:
         prepare_database(env)
         for _, spec, port, settings in apps:
-            servers.append(start_server(spec, port, {**env, **settings}))
+            root = roots.get(port, ROOT)
+            servers.append(start_server(spec, port, {**env, **settings}, root))
         rates: dict[str, list[float]] = {name: [] for name, *_ in apps}
         for number in range(args.rounds):
             for name, _, port, _ in apps:

@@ -41,22 +41,23 @@ def wrk(url: str, seconds: int, script: str | None = None) -> tuple[float, float
 LOGS = Path(tempfile.gettempdir()) / f"bench-logs-{os.getpid()}"
 
 
-def start_server(app_spec: str, port: int, env: dict) -> subprocess.Popen:
+def start_server(app_spec: str, port: int, env: dict, root: Path = ROOT) -> subprocess.Popen:
+    """app_spec served by `root`'s gunicorn and gunicorn.conf.py (another checkout: its code)."""
     # The app logs a JSON line per request: a pipe nobody reads would fill and stop the workers.
     LOGS.mkdir(exist_ok=True)
     log_path = LOGS / f"{port}.log"
     command = [
-        str(BIN / "gunicorn"),
+        str(root / ".venv" / "bin" / "gunicorn"),
         "--no-control-socket",
         "-c",
-        str(ROOT / "gunicorn.conf.py"),
+        str(root / "gunicorn.conf.py"),
         "--bind",
         f"127.0.0.1:{port}",
         app_spec,
     ]
     process = subprocess.Popen(
         command,
-        cwd=ROOT,
+        cwd=root,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=log_path.open("wb"),
