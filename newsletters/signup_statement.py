@@ -30,8 +30,9 @@ The mail row holds the template's values and the ids its links are signed from
 (newsletters/mail_links.py signs them when the mail is rendered); every statement builds it
 from _CONFIRM_CONTEXT.
 
-Which connection each statement runs on, and new addresses written together, one pipeline for
-several signups, is newsletters/signup_writes.py's.
+Which connection each statement runs on is newsletters/signup_writes.py's; so is the choice of
+the signups whose new addresses are written together, by _NEW_ADDRESSES: _NEW_ADDRESS's rules
+for several signups in one statement, each signup a row of one JSON parameter.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from flask import current_app
@@ -116,6 +117,58 @@ _SIGNUP_NEW = _NEW_ADDRESS.replace(
 # the one statement, or for a known address nothing at all (no row back), so that its signup
 # starts again in a transaction with _SIGNUP_NEW's lock.
 SIGNUP_NEW_ALONE = _NEW_ADDRESS.replace("{on_conflict}", "DO NOTHING")
+
+# New addresses from several signups, one row of `batch` each (new_addresses_in_one_statement):
+# _NEW_ADDRESS's rules, the parameters it names read from the signup's row (`new`).
+_BATCH_VALUES = {
+    "email": "text", "email_key": "text", "language": "text", "mail_language": "text",
+    "now": "timestamptz", "today": "date", "lists": "text", "ids": "int[]", "slugs": "text[]",
+    "names": "text[]", "ttl_hours": "int", "signed_at": "bigint", "source": "text",
+    "source_url": "text", "ip": "text", "user_agent": "text", "wording": "text",
+}  # fmt: skip
+
+
+def _from_the_row(fragment: str) -> str:
+    return re.sub(r"%\((\w+)\)s", r"new.\1", fragment)
+
+
+_NEW_ADDRESSES = f"""
+WITH batch AS (
+    SELECT * FROM json_to_recordset(%(batch)s::json)
+        AS batch ({", ".join(f"{name} {kind}" for name, kind in _BATCH_VALUES.items())})
+),
+me AS (
+    INSERT INTO subscribers (email, email_key, language, created_at, confirmations_day,
+                             confirmations_sent)
+    SELECT email, email_key, language, now, today, 1 FROM batch ORDER BY email_key
+    ON CONFLICT (email_key) DO NOTHING
+    RETURNING id, email_key
+),
+new AS (SELECT me.id AS subscriber_id, batch.* FROM me JOIN batch USING (email_key)),
+subscribed AS (
+    INSERT INTO subscriptions (subscriber_id, newsletter_id, status, created_at, updated_at)
+    SELECT new.subscriber_id, asked.newsletter_id, '{PENDING}', new.now, new.now
+    FROM new, unnest(new.ids) WITH ORDINALITY AS asked (newsletter_id, position)
+    ORDER BY new.email_key, asked.position
+),
+consent AS (
+    INSERT INTO consents (subscriber_id, newsletter_slugs, source, source_url, ip, user_agent,
+                          wording, signed_up_at)
+    SELECT new.subscriber_id, (SELECT {_CONSENT_SLUGS} FROM unnest(new.slugs) AS slug),
+           new.source, new.source_url, new.ip, new.user_agent, {_from_the_row(_NEW_WORDING)},
+           new.now
+    FROM new ORDER BY new.email_key
+    RETURNING id, subscriber_id
+),
+mail AS (
+    INSERT INTO outbox (kind, to_addr, context, language, status, attempts, next_attempt_at,
+                        created_at)
+    SELECT 'confirm', new.email, {_from_the_row(_NEW_CONTEXT)},
+           COALESCE(new.language, new.mail_language), '{QUEUED}', 0, new.now, new.now
+    FROM consent JOIN new USING (subscriber_id) ORDER BY new.email_key
+)
+SELECT email_key, id FROM me
+"""
 
 # A known reader waits for the lists the subscriptions' upsert left pending (`waiting`).
 _KNOWN_WORDING = _CONSENT_WORDING.format(names="opt_in.names")
@@ -219,6 +272,7 @@ def _one_line(statement: str) -> str:
 
 _SIGNUP_NEW = _one_line(_SIGNUP_NEW)
 SIGNUP_NEW_ALONE = _one_line(SIGNUP_NEW_ALONE)
+_NEW_ADDRESSES = _one_line(_NEW_ADDRESSES)
 _SIGNUP = _one_line(_SIGNUP)
 
 
@@ -299,18 +353,22 @@ def write_signup(driver: Connection, parameters: dict, *, alone: bool) -> tuple[
     return subscriber_id, confirmation_queued, already_subscribed
 
 
-def new_addresses_in_one_pipeline(driver: Connection, batch: list[dict]) -> list:
-    """Each statement's row (or None), all sent before any answer is read; in autocommit mode
-    PostgreSQL runs what comes before the pipeline's Sync as one transaction."""
-    cursors = [driver.cursor() for _ in batch]
-    try:
-        with _autocommit(driver), driver.pipeline():
-            for cursor, parameters in zip(cursors, batch, strict=True):
-                cursor.execute(SIGNUP_NEW_ALONE, parameters)
-        return [cursor.fetchone() for cursor in cursors]
-    finally:
-        for cursor in cursors:
-            cursor.close()
+def new_addresses_in_one_statement(driver: Connection, batch: list[dict]) -> list:
+    """Each signup's subscriber id, or None where its address was known; the batch's
+    addresses distinct (the statement locks them in their sorted order). One autocommit
+    statement: one transaction, every signup's rows or none."""
+    rows = json.dumps(
+        [{name: parameters[name] for name in _BATCH_VALUES} for parameters in batch],
+        default=_iso_format,
+    )
+    with _autocommit(driver), driver.cursor() as cursor:
+        cursor.execute(_NEW_ADDRESSES, {"batch": rows})
+        written = dict(cursor.fetchall())
+    return [written.get(parameters["email_key"]) for parameters in batch]
+
+
+def _iso_format(value: date) -> str:
+    return value.isoformat()
 
 
 def in_a_transaction_of_its_own(driver: Connection, statement: str, parameters: dict):

@@ -4,7 +4,7 @@ from a worker's threads written together.
 A signup that is its request's whole transaction (the form, the embed, the API) takes a pool
 connection of its own. A new address is one autocommit statement (signup_statement.py); while
 one is with PostgreSQL, the new addresses reaching this point in the worker's other threads
-wait, and the first of them then sends them all in one pipeline: one round trip, one
+wait, and the first of them then writes them all in one statement: one round trip, one
 transaction, one commit (group_write.py). Under load that saved a third of PostgreSQL's CPU a
 signup and a fifth of the statement's own in the worker (bench/results.md, branch p14-batch);
 alone, a signup goes at once, exactly as before.
@@ -104,37 +104,39 @@ def _write_new_addresses(batch: list[dict]) -> list:
 
 
 def _new_addresses_on(driver: Connection, batch: list[dict]) -> list:
-    """The signups' statements in one pipeline: one round trip and one transaction
-    (PostgreSQL's implicit one, up to the pipeline's Sync), in the order of their addresses, so
-    that two batches with addresses in common take their locks in one order and never wait on
-    each other in a circle. Should one of them fail, the transaction wrote nothing, and each is
-    written again on its own: the error stays that signup's."""
-    order = sorted(range(len(batch)), key=lambda index: batch[index]["email_key"])
+    """The signups' new addresses in one statement: one round trip and one transaction, each
+    address once (a second signup of one in the batch goes on as a known address's), locked in
+    the order of the addresses, so that two batches with addresses in common take their locks
+    in one order and never wait on each other in a circle. Should the statement fail, it wrote
+    nothing, and each is written again on its own: the error stays that signup's."""
+    first_of_each: dict[str, int] = {}  # the index of an address's first signup in the batch
+    for index in sorted(range(len(batch)), key=lambda index: batch[index]["email_key"]):
+        first_of_each.setdefault(batch[index]["email_key"], index)
+    written = list(first_of_each.values())
     try:
-        rows = statement.new_addresses_in_one_pipeline(driver, [batch[index] for index in order])
+        rows = statement.new_addresses_in_one_statement(driver, [batch[i] for i in written])
     except psycopg.Error:
         if driver.closed or driver.broken:
             raise
         return [_alone_or_its_error(driver, parameters) for parameters in batch]
     outcomes: list = [None] * len(batch)
-    for index, row in zip(order, rows, strict=True):
-        outcomes[index] = _new_address_outcome(row)
+    for index, subscriber_id in zip(written, rows, strict=True):
+        outcomes[index] = _new_address_outcome(subscriber_id)
     return outcomes
 
 
-def _new_address_outcome(row) -> tuple[int, bool, bool] | None:
-    return None if row is None else (row[0], True, False)
+def _new_address_outcome(subscriber_id: int | None) -> tuple[int, bool, bool] | None:
+    return None if subscriber_id is None else (subscriber_id, True, False)
 
 
 def _alone_or_its_error(driver: Connection, parameters: dict):
     try:
-        return _new_address_outcome(
-            statement.in_a_transaction_of_its_own(driver, statement.SIGNUP_NEW_ALONE, parameters)
-        )
+        row = statement.in_a_transaction_of_its_own(driver, statement.SIGNUP_NEW_ALONE, parameters)
     except psycopg.Error as error:
         if driver.closed or driver.broken:
             raise
         return error
+    return _new_address_outcome(None if row is None else row[0])
 
 
 def _new_addresses() -> GroupWriter:

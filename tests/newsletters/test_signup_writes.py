@@ -3,16 +3,21 @@ mail and errors its own, and a known address among them still one reader and one
 
 import threading
 import time
+import uuid
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from database import utcnow
 from extensions import db
+from mailer.models import OutboxMessage
 from newsletters import signup_statement, signup_writes
 from newsletters.catalogue import OpenList, open_lists
-from newsletters.models import Consent, Subscriber
+from newsletters.lists import DEMO_LISTS
+from newsletters.models import Consent, Subscriber, Subscription
 from tests.newsletters.helpers import load_lists, outbox, subscribe_api, wait_until_queued
 
 
@@ -121,3 +126,93 @@ def test_a_signup_that_fails_in_a_batch_fails_alone(app):
         "one@example.com",
         "two@example.com",
     ]
+
+
+# --- the batch's statement writes what the lone one writes --------------------------------
+
+_text = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)))
+
+
+def written_for(email):
+    """Everything a signup wrote for `email`, with the ids and the address itself left out."""
+    reader = db.session.scalars(select(Subscriber).where(Subscriber.email == email)).one()
+    subscriptions = db.session.scalars(
+        select(Subscription)
+        .where(Subscription.subscriber_id == reader.id)
+        .order_by(Subscription.id)
+    )
+    (consent,) = db.session.scalars(select(Consent).where(Consent.subscriber_id == reader.id))
+    (mail,) = db.session.scalars(select(OutboxMessage).where(OutboxMessage.to_addr == email))
+    context = dict(mail.context)
+    assert (context.pop("email"), context.pop("subscriber_id")) == (email, reader.id)
+    assert context.pop("consent_id") == consent.id
+    return {
+        "reader": [getattr(reader, name) for name in ("language", "created_at",
+                   "confirmations_day", "confirmations_sent", "already_subscribed_notice_at")],
+        "subscriptions": [
+            (item.newsletter_id, item.status, item.created_at, item.updated_at)
+            for item in subscriptions
+        ],
+        "consent": [getattr(consent, name) for name in ("newsletter_slugs", "source",
+                    "source_url", "ip", "user_agent", "wording", "signed_up_at")],
+        "mail": [mail.kind, context, mail.language, mail.status, mail.attempts,
+                 mail.next_attempt_at, mail.created_at, mail.subscriber_id],
+    }  # fmt: skip
+
+
+signups = st.lists(
+    st.fixed_dictionaries(
+        {
+            "lists": st.permutations(range(len(DEMO_LISTS))).flatmap(
+                lambda order: st.integers(1, len(order)).map(lambda size: order[:size])
+            ),
+            "language": st.sampled_from([None, "en", "uk"]),
+            "mail_language": st.sampled_from(["en", "uk"]),
+            "consent": st.fixed_dictionaries(
+                {
+                    "source": st.sampled_from(["api", "form", "embed"]),
+                    "source_url": st.none() | _text,
+                    "ip": st.none() | _text.map(lambda text: text[:64]),
+                    "user_agent": st.none() | _text,
+                    "wording": _text.filter(bool),
+                }
+            ),
+        }
+    ),
+    min_size=2,
+    max_size=5,
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(signups=signups)
+def test_a_batch_writes_what_each_signup_alone_writes(app, signups):
+    """Every value of every row, for lists of any number and order, any language, any text."""
+    with app.app_context():
+        lists = {item.slug: item for item in open_lists()}
+        ordered = [lists[slug] for slug, *_ in DEMO_LISTS]
+        now, batch, alone = utcnow(), [], []
+        for signup in signups:
+            parameters = signup_statement.signup_parameters(
+                "x", [ordered[index] for index in signup["lists"]], signup["consent"], now=now,
+                language=signup["language"], mail_language=signup["mail_language"],
+            )  # fmt: skip
+            local = uuid.uuid4().hex
+            for kind, written in (("Batch", batch), ("Alone", alone)):
+                email = f"{kind}-{local}@Example.com"
+                written.append(parameters | {"email": email, "email_key": email.lower()})
+        pooled = db.engine.raw_connection()
+        try:
+            driver = pooled.driver_connection
+            ids = signup_statement.new_addresses_in_one_statement(driver, batch)
+            for parameters in alone:
+                statement = signup_statement.SIGNUP_NEW_ALONE
+                signup_statement.in_a_transaction_of_its_own(driver, statement, parameters)
+        finally:
+            pooled.close()
+        assert None not in ids
+        for together, by_itself in zip(batch, alone, strict=True):
+            assert written_for(together["email"]) == written_for(by_itself["email"])
+        db.session.rollback()
