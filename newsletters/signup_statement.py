@@ -119,7 +119,7 @@ _SIGNUP_NEW = _NEW_ADDRESS.replace(
 SIGNUP_NEW_ALONE = _NEW_ADDRESS.replace("{on_conflict}", "DO NOTHING")
 
 # New addresses from several signups, one row of `batch` each (new_addresses_in_one_statement):
-# _NEW_ADDRESS's rules, the parameters it names read from the signup's row (`new`).
+# _NEW_ADDRESS's rules, the parameters it names read from the signup's row (`signup`).
 _BATCH_VALUES = {
     "email": "text", "email_key": "text", "language": "text", "mail_language": "text",
     "now": "timestamptz", "today": "date", "lists": "text", "ids": "int[]", "slugs": "text[]",
@@ -129,7 +129,7 @@ _BATCH_VALUES = {
 
 
 def _from_the_row(fragment: str) -> str:
-    return re.sub(r"%\((\w+)\)s", r"new.\1", fragment)
+    return re.sub(r"%\((\w+)\)s", r"signup.\1", fragment)
 
 
 _NEW_ADDRESSES = f"""
@@ -144,28 +144,28 @@ me AS (
     ON CONFLICT (email_key) DO NOTHING
     RETURNING id, email_key
 ),
-new AS (SELECT me.id AS subscriber_id, batch.* FROM me JOIN batch USING (email_key)),
+signup AS (SELECT me.id AS subscriber_id, batch.* FROM me JOIN batch USING (email_key)),
 subscribed AS (
     INSERT INTO subscriptions (subscriber_id, newsletter_id, status, created_at, updated_at)
-    SELECT new.subscriber_id, asked.newsletter_id, '{PENDING}', new.now, new.now
-    FROM new, unnest(new.ids) WITH ORDINALITY AS asked (newsletter_id, position)
-    ORDER BY new.email_key, asked.position
+    SELECT signup.subscriber_id, asked.newsletter_id, '{PENDING}', signup.now, signup.now
+    FROM signup, unnest(signup.ids) WITH ORDINALITY AS asked (newsletter_id, position)
+    ORDER BY signup.email_key, asked.position
 ),
 consent AS (
     INSERT INTO consents (subscriber_id, newsletter_slugs, source, source_url, ip, user_agent,
                           wording, signed_up_at)
-    SELECT new.subscriber_id, (SELECT {_CONSENT_SLUGS} FROM unnest(new.slugs) AS slug),
-           new.source, new.source_url, new.ip, new.user_agent, {_from_the_row(_NEW_WORDING)},
-           new.now
-    FROM new ORDER BY new.email_key
+    SELECT signup.subscriber_id, (SELECT {_CONSENT_SLUGS} FROM unnest(signup.slugs) AS slug),
+           signup.source, signup.source_url, signup.ip, signup.user_agent,
+           {_from_the_row(_NEW_WORDING)}, signup.now
+    FROM signup ORDER BY signup.email_key
     RETURNING id, subscriber_id
 ),
 mail AS (
     INSERT INTO outbox (kind, to_addr, context, language, status, attempts, next_attempt_at,
                         created_at)
-    SELECT 'confirm', new.email, {_from_the_row(_NEW_CONTEXT)},
-           COALESCE(new.language, new.mail_language), '{QUEUED}', 0, new.now, new.now
-    FROM consent JOIN new USING (subscriber_id) ORDER BY new.email_key
+    SELECT 'confirm', signup.email, {_from_the_row(_NEW_CONTEXT)},
+           COALESCE(signup.language, signup.mail_language), '{QUEUED}', 0, signup.now, signup.now
+    FROM consent JOIN signup USING (subscriber_id) ORDER BY signup.email_key
 )
 SELECT email_key, id FROM me
 """
@@ -354,21 +354,29 @@ def write_signup(driver: Connection, parameters: dict, *, alone: bool) -> tuple[
 
 
 def new_addresses_in_one_statement(driver: Connection, batch: list[dict]) -> list:
-    """Each signup's subscriber id, or None where its address was known; the batch's
-    addresses distinct (the statement locks them in their sorted order). One autocommit
-    statement: one transaction, every signup's rows or none."""
+    """Each signup's subscriber id, or None where its address was known. One autocommit
+    statement: one transaction, every signup's rows or none; the addresses locked in their
+    order, so that two batches never wait on each other in a circle.
+
+    The batch's addresses must be distinct: the statement would give a second signup of one
+    address the first one's reader, with a consent and a mail of its own."""
+    if len({parameters["email_key"] for parameters in batch}) != len(batch):
+        raise ValueError("an address twice in one batch")
     rows = json.dumps(
         [{name: parameters[name] for name in _BATCH_VALUES} for parameters in batch],
         default=_iso_format,
     )
     with _autocommit(driver), driver.cursor() as cursor:
         cursor.execute(_NEW_ADDRESSES, {"batch": rows})
-        written = dict(cursor.fetchall())
-    return [written.get(parameters["email_key"]) for parameters in batch]
+        subscriber_ids = dict(cursor.fetchall())
+    return [subscriber_ids.get(parameters["email_key"]) for parameters in batch]
 
 
-def _iso_format(value: date) -> str:
-    return value.isoformat()
+def _iso_format(value: object) -> str:
+    """json.dumps' default: a signup's dates and times as PostgreSQL reads them."""
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a date or time")
 
 
 def in_a_transaction_of_its_own(driver: Connection, statement: str, parameters: dict):

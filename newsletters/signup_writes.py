@@ -5,9 +5,10 @@ A signup that is its request's whole transaction (the form, the embed, the API) 
 connection of its own. A new address is one autocommit statement (signup_statement.py); while
 one is with PostgreSQL, the new addresses reaching this point in the worker's other threads
 wait, and the first of them then writes them all in one statement: one round trip, one
-transaction, one commit (group_write.py). Under load that saved a third of PostgreSQL's CPU a
-signup and a fifth of the statement's own in the worker (bench/results.md, branch p14-batch);
-alone, a signup goes at once, exactly as before.
+transaction, one commit (group_write.py). Under load, one pipeline of their statements saved a
+third of PostgreSQL's CPU a signup and a fifth of the statement's own in the worker; one
+statement for them all saves more again (bench/results.md, "new addresses written together"
+and "one statement a batch"). Alone, a signup goes at once, exactly as before.
 """
 
 from __future__ import annotations
@@ -104,23 +105,22 @@ def _write_new_addresses(batch: list[dict]) -> list:
 
 
 def _new_addresses_on(driver: Connection, batch: list[dict]) -> list:
-    """The signups' new addresses in one statement: one round trip and one transaction, each
-    address once (a second signup of one in the batch goes on as a known address's), locked in
-    the order of the addresses, so that two batches with addresses in common take their locks
-    in one order and never wait on each other in a circle. Should the statement fail, it wrote
-    nothing, and each is written again on its own: the error stays that signup's."""
-    first_of_each: dict[str, int] = {}  # the index of an address's first signup in the batch
-    for index in sorted(range(len(batch)), key=lambda index: batch[index]["email_key"]):
-        first_of_each.setdefault(batch[index]["email_key"], index)
-    written = list(first_of_each.values())
+    """The signups' new addresses in one statement: one round trip and one transaction. Each
+    address goes once, with its first signup in the batch; a later signup of it goes on as a
+    known address's. Should the statement fail, it wrote nothing, and each signup is written
+    again on its own: the error stays that signup's."""
+    first_signups: dict[str, int] = {}  # an address's first signup: its index in the batch
+    for index, parameters in enumerate(batch):
+        first_signups.setdefault(parameters["email_key"], index)
+    sent = list(first_signups.values())
     try:
-        rows = statement.new_addresses_in_one_statement(driver, [batch[i] for i in written])
+        rows = statement.new_addresses_in_one_statement(driver, [batch[index] for index in sent])
     except psycopg.Error:
         if driver.closed or driver.broken:
             raise
         return [_alone_or_its_error(driver, parameters) for parameters in batch]
     outcomes: list = [None] * len(batch)
-    for index, subscriber_id in zip(written, rows, strict=True):
+    for index, subscriber_id in zip(sent, rows, strict=True):
         outcomes[index] = _new_address_outcome(subscriber_id)
     return outcomes
 

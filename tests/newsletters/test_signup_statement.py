@@ -1,6 +1,8 @@
 """The PostgreSQL signup statements: kept parsed by psycopg, and the same rows for a new
 address (its own statement) as for a known one (the general statement)."""
 
+import re
+
 import pytest
 from psycopg import _queries
 from psycopg.pq import Trace
@@ -21,6 +23,13 @@ def test_signup_statements_fit_psycopgs_parsed_query_cache():
     assert len(signup_statement._SIGNUP.encode()) <= limit
     assert len(signup_statement._SIGNUP_NEW.encode()) <= limit
     assert len(signup_statement.SIGNUP_NEW_ALONE.encode()) <= limit
+    assert len(signup_statement._NEW_ADDRESSES.encode()) <= limit
+
+
+def test_a_batchs_rows_carry_every_value_the_lone_statement_names():
+    # A value the new-address statement gains must be read from the batch's rows too.
+    named = set(re.findall(r"%\((\w+)\)s", signup_statement.SIGNUP_NEW_ALONE))
+    assert named == set(signup_statement._BATCH_VALUES)
 
 
 def test_one_line_keeps_literals_and_words_apart():

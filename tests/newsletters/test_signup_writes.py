@@ -1,9 +1,10 @@
-"""New addresses arriving together on PostgreSQL: written in one pipeline, each signup's rows,
+"""New addresses arriving together on PostgreSQL: written by one statement, each signup's rows,
 mail and errors its own, and a known address among them still one reader and one mail."""
 
 import threading
 import time
 import uuid
+from datetime import timedelta
 
 import psycopg
 import pytest
@@ -25,7 +26,7 @@ from tests.newsletters.helpers import load_lists, outbox, subscribe_api, wait_un
 def app(make_app):
     app = make_app(LISTS_CACHE_SECONDS=600)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        pytest.skip("PostgreSQL's pipeline: run with TEST_DATABASE_URL")
+        pytest.skip("PostgreSQL's statement: run with TEST_DATABASE_URL")
     load_lists(app)
     with app.app_context():
         open_lists()  # kept, as in production: a signup then reads nothing before its statement
@@ -86,7 +87,7 @@ def test_signups_arriving_together_are_written_together_each_with_one_mail(app, 
     assert answers == {"first@example.com": 202}
     assert more_answers == dict.fromkeys(together, 202)
     assert batches[0] == ["first@example.com"]
-    assert sorted(batches[1]) == sorted(together)  # one pipeline for the three
+    assert sorted(batches[1]) == sorted(together)  # one statement for the three
     # The first went alone; the address found known in the batch went straight on to its
     # transaction, without trying it as a new one again.
     assert alone == ["first@example.com"]
@@ -166,6 +167,10 @@ signups = st.lists(
             "lists": st.permutations(range(len(DEMO_LISTS))).flatmap(
                 lambda order: st.integers(1, len(order)).map(lambda size: order[:size])
             ),
+            # Slugs and names go through array literals and JSON: any text but NUL.
+            "names": st.lists(_text, min_size=len(DEMO_LISTS), max_size=len(DEMO_LISTS)),
+            "slugs": st.lists(_text, min_size=len(DEMO_LISTS), max_size=len(DEMO_LISTS)),
+            "seconds_later": st.integers(0, 10**6),
             "language": st.sampled_from([None, "en", "uk"]),
             "mail_language": st.sampled_from(["en", "uk"]),
             "consent": st.fixed_dictionaries(
@@ -187,32 +192,68 @@ signups = st.lists(
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(signups=signups)
-def test_a_batch_writes_what_each_signup_alone_writes(app, signups):
-    """Every value of every row, for lists of any number and order, any language, any text."""
+@given(signups=signups, known_at=st.none() | st.integers(0, 5))
+def test_a_batch_writes_what_each_signup_alone_writes(app, signups, known_at):
+    """Every value of every row, for lists of any number, order and text, any language, any
+    consent text; a known address among them gets nothing written and no id."""
     with app.app_context():
         lists = {item.slug: item for item in open_lists()}
         ordered = [lists[slug] for slug, *_ in DEMO_LISTS]
-        now, batch, alone = utcnow(), [], []
+        batch, alone = [], []
         for signup in signups:
+            asked = [
+                OpenList(
+                    id=ordered[index].id, slug=signup["slugs"][index],
+                    name=signup["names"][index], description="", is_default=False,
+                )
+                for index in signup["lists"]
+            ]  # fmt: skip
             parameters = signup_statement.signup_parameters(
-                "x", [ordered[index] for index in signup["lists"]], signup["consent"], now=now,
+                "x", asked, signup["consent"],
+                now=utcnow() + timedelta(seconds=signup["seconds_later"]),
                 language=signup["language"], mail_language=signup["mail_language"],
             )  # fmt: skip
             local = uuid.uuid4().hex
             for kind, written in (("Batch", batch), ("Alone", alone)):
                 email = f"{kind}-{local}@Example.com"
                 written.append(parameters | {"email": email, "email_key": email.lower()})
+        if known_at is not None:  # an address already signed up, among the new ones
+            known = batch[0] | {"email": f"Known-{uuid.uuid4().hex}@Example.com"}
+            known["email_key"] = known["email"].lower()
+            batch.insert(min(known_at, len(batch)), known)
         pooled = db.engine.raw_connection()
         try:
             driver = pooled.driver_connection
+            if known_at is not None:
+                signup_statement.in_a_transaction_of_its_own(
+                    driver, signup_statement.SIGNUP_NEW_ALONE, known
+                )
+                before = written_for(known["email"])
+                db.session.rollback()
             ids = signup_statement.new_addresses_in_one_statement(driver, batch)
             for parameters in alone:
                 statement = signup_statement.SIGNUP_NEW_ALONE
                 signup_statement.in_a_transaction_of_its_own(driver, statement, parameters)
         finally:
             pooled.close()
-        assert None not in ids
-        for together, by_itself in zip(batch, alone, strict=True):
+        if known_at is not None:
+            assert ids.pop(batch.index(known)) is None
+            assert written_for(known["email"]) == before  # nothing more for it
+            batch.remove(known)
+        for together, by_itself, subscriber_id in zip(batch, alone, ids, strict=True):
             assert written_for(together["email"]) == written_for(by_itself["email"])
+            reader = db.session.scalars(select(Subscriber).filter_by(email=together["email"]))
+            assert reader.one().id == subscriber_id
         db.session.rollback()
+
+
+def test_a_batch_with_an_address_twice_is_refused_before_anything_is_sent(app):
+    with app.app_context():
+        (kept,) = [item for item in open_lists() if item.slug == "explaining-ukraine"]
+        consent = {"source": "api", "source_url": None, "ip": None, "user_agent": None}
+        parameters = signup_statement.signup_parameters(
+            "Twice@example.com", [kept], consent | {"wording": "Yes"}, now=utcnow(),
+            language=None, mail_language="en",
+        )  # fmt: skip
+        with pytest.raises(ValueError, match="twice"):
+            signup_statement.new_addresses_in_one_statement(None, [parameters, parameters])
