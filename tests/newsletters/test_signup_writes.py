@@ -99,23 +99,28 @@ def test_signups_arriving_together_are_written_together_each_with_one_mail(app, 
     assert confirmations == ["b@example.com", "c@example.com", "first@example.com"]
 
 
+def explaining_ukraine() -> OpenList:
+    (kept,) = [item for item in open_lists() if item.slug == "explaining-ukraine"]
+    return kept
+
+
+def api_signup_parameters(email: str, lists: list[OpenList]) -> dict:
+    """A signup's statement parameters, as the JSON API would make them."""
+    consent = {"source": "api", "source_url": None, "ip": "203.0.113.9"}
+    consent |= {"user_agent": None, "wording": "Yes"}
+    return signup_statement.signup_parameters(
+        email, lists, consent, now=utcnow(), language=None, mail_language="en"
+    )
+
+
 def test_a_signup_that_fails_in_a_batch_fails_alone(app):
     with app.app_context():
-        (kept,) = [item for item in open_lists() if item.slug == "explaining-ukraine"]
+        kept = explaining_ukraine()
         gone = OpenList(id=987654, slug="gone", name="Gone", description="", is_default=False)
-        now = utcnow()
-
-        def parameters(email, lists):
-            consent = {"source": "api", "source_url": None, "ip": "203.0.113.9"}
-            consent |= {"user_agent": None, "wording": "Yes"}
-            return signup_statement.signup_parameters(
-                email, lists, consent, now=now, language=None, mail_language="en"
-            )
-
         batch = [
-            parameters("one@example.com", [kept]),
-            parameters("broken@example.com", [gone]),  # no such list: its insert fails
-            parameters("two@example.com", [kept]),
+            api_signup_parameters("one@example.com", [kept]),
+            api_signup_parameters("broken@example.com", [gone]),  # no such list: it fails
+            api_signup_parameters("two@example.com", [kept]),
         ]
         outcomes = signup_writes._write_new_addresses(batch)
         db.session.rollback()
@@ -249,11 +254,6 @@ def test_a_batch_writes_what_each_signup_alone_writes(app, signups, known_at):
 
 def test_a_batch_with_an_address_twice_is_refused_before_anything_is_sent(app):
     with app.app_context():
-        (kept,) = [item for item in open_lists() if item.slug == "explaining-ukraine"]
-        consent = {"source": "api", "source_url": None, "ip": None, "user_agent": None}
-        parameters = signup_statement.signup_parameters(
-            "Twice@example.com", [kept], consent | {"wording": "Yes"}, now=utcnow(),
-            language=None, mail_language="en",
-        )  # fmt: skip
+        parameters = api_signup_parameters("Twice@example.com", [explaining_ukraine()])
         with pytest.raises(ValueError, match="twice"):
             signup_statement.new_addresses_in_one_statement(None, [parameters, parameters])
