@@ -84,16 +84,24 @@ def _on_a_pool_connection(work: Callable[[Connection], T]) -> T:
     pooled = db.engine.raw_connection()
     driver = pooled.driver_connection
     try:
-        return work(driver)
+        outcome = work(driver)
     except BaseException as error:
-        if driver.closed or driver.broken:
-            # As SQLAlchemy does for a disconnect on a session's connection: the pool's other
-            # connections are not trusted either, each replaced at its next checkout (one lost
-            # in a failover would otherwise cost a request its wait and a 503 each).
-            db.engine.pool._invalidate(pooled, error)
+        _invalidate_if_lost(pooled, error)
         raise
+    else:
+        _invalidate_if_lost(pooled, None)  # lost after some of a batch's signups were written
+        return outcome
     finally:
         pooled.close()
+
+
+def _invalidate_if_lost(pooled, error: BaseException | None) -> None:
+    driver = pooled.driver_connection
+    if driver.closed or driver.broken:
+        # As SQLAlchemy does for a disconnect on a session's connection: the pool's other
+        # connections are not trusted either, each replaced at its next checkout (one lost
+        # in a failover would otherwise cost a request its wait and a 503 each).
+        db.engine.pool._invalidate(pooled, error)
 
 
 def _write_new_addresses(batch: list[dict]) -> list:
@@ -118,7 +126,7 @@ def _new_addresses_on(driver: Connection, batch: list[dict]) -> list:
     except psycopg.Error:
         if driver.closed or driver.broken:
             raise
-        return [_alone_or_its_error(driver, parameters) for parameters in batch]
+        return _each_alone(driver, batch)
     outcomes: list = [None] * len(batch)
     for index, subscriber_id in zip(sent, rows, strict=True):
         outcomes[index] = _new_address_outcome(subscriber_id)
@@ -129,12 +137,23 @@ def _new_address_outcome(subscriber_id: int | None) -> tuple[int, bool, bool] | 
     return None if subscriber_id is None else (subscriber_id, True, False)
 
 
+def _each_alone(driver: Connection, batch: list[dict]) -> list:
+    """Each signup of a batch whose statement failed, written on its own. Should the connection
+    break on the way, the signups written before stand, committed and answered so; the one it
+    broke under and those after it fail as the connection did, each with an error of its own."""
+    outcomes = []
+    for parameters in batch:
+        if driver.closed or driver.broken:
+            outcomes.append(psycopg.OperationalError("the connection broke before this signup"))
+        else:
+            outcomes.append(_alone_or_its_error(driver, parameters))
+    return outcomes
+
+
 def _alone_or_its_error(driver: Connection, parameters: dict):
     try:
         row = statement.in_a_transaction_of_its_own(driver, statement.SIGNUP_NEW_ALONE, parameters)
     except psycopg.Error as error:
-        if driver.closed or driver.broken:
-            raise
         return error
     return _new_address_outcome(None if row is None else row[0])
 

@@ -134,6 +134,56 @@ def test_a_signup_that_fails_in_a_batch_fails_alone(app):
     ]
 
 
+def backends_of_pooled_connections(count: int) -> set[int]:
+    """The server processes behind `count` connections taken from the pool at once."""
+    taken = [db.engine.raw_connection() for _ in range(count)]
+    try:
+        return {connection.driver_connection.info.backend_pid for connection in taken}
+    finally:
+        for connection in taken:
+            connection.close()
+
+
+def test_signups_written_before_the_connection_broke_stand(app, monkeypatch):
+    """A failed batch's signups are written one by one; should the connection break on the way,
+    those already committed are answered as written, not as failures."""
+    by_itself = signup_statement.in_a_transaction_of_its_own
+
+    def breaking_at_two(driver, sql, parameters):
+        if parameters["email"] == "two@example.com":
+            driver.pgconn.finish()  # as a failover or a killed backend leaves it
+        return by_itself(driver, sql, parameters)
+
+    monkeypatch.setattr(signup_statement, "in_a_transaction_of_its_own", breaking_at_two)
+    with app.app_context():
+        pooled_before = backends_of_pooled_connections(2)
+        kept = explaining_ukraine()
+        gone = OpenList(id=987654, slug="gone", name="Gone", description="", is_default=False)
+        emails = ["one@example.com", "broken@example.com", "two@example.com", "three@example.com"]
+        batch = [
+            api_signup_parameters(email, [gone if "broken" in email else kept]) for email in emails
+        ]
+        outcomes = signup_writes._write_new_addresses(batch)
+        # As after a failover: the pool's other connections are not trusted either.
+        assert not pooled_before & backends_of_pooled_connections(2)
+        monkeypatch.setattr(signup_statement, "in_a_transaction_of_its_own", by_itself)
+        (after,) = signup_writes._write_new_addresses(
+            [api_signup_parameters("four@example.com", [kept])]
+        )
+        db.session.rollback()
+        keys = db.session.scalars(select(Subscriber.email_key).order_by(Subscriber.email_key))
+        assert list(keys) == ["four@example.com", "one@example.com"]
+    assert outcomes[0][1:] == (True, False)
+    assert isinstance(outcomes[1], psycopg.errors.ForeignKeyViolation)
+    assert all(isinstance(outcome, psycopg.OperationalError) for outcome in outcomes[2:])
+    assert outcomes[2] is not outcomes[3]  # each raised in its own thread
+    assert after[1:] == (True, False)
+    assert sorted(message.to_addr for message in outbox(app, "confirm")) == [
+        "four@example.com",
+        "one@example.com",
+    ]
+
+
 # --- the batch's statement writes what the lone one writes --------------------------------
 
 _text = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)))
