@@ -73,13 +73,15 @@ _NEW_CONTEXT = _CONFIRM_CONTEXT.format(
     newsletters="%(lists)s::json", slugs="to_json(%(slugs)s::text[])"
 )
 
+# `created`: an inserted row has no xmax; one the upsert found has this transaction's lock
+# there (created_at = now took a second signup in the same microsecond for a new one).
 _NEW_ADDRESS = f"""
 WITH me AS (
     INSERT INTO subscribers (email, email_key, language, created_at, confirmations_day,
                              confirmations_sent)
     VALUES (%(email)s::text, %(email_key)s, %(language)s, %(now)s, %(today)s, 1)
     ON CONFLICT (email_key) {{on_conflict}}
-    RETURNING id, created_at = %(now)s AS created,
+    RETURNING id, xmax = 0 AS created,
               COALESCE(language, %(mail_language)s) AS mail_language
 ),
 subscribed AS (
@@ -185,8 +187,7 @@ WITH asked AS (
         WITH ORDINALITY AS asked (newsletter_id, slug, name, position)
 ),
 me AS (
-    SELECT id, created_at = %(now)s AS created,
-           COALESCE(language, %(mail_language)s) AS mail_language
+    SELECT id, COALESCE(language, %(mail_language)s) AS mail_language
     FROM subscribers WHERE email_key = %(email_key)s
 ),
 subscribed AS (
@@ -216,7 +217,7 @@ claimed AS (
                                   THEN confirmations_sent + 1 ELSE 1 END,
         confirmations_day = %(today)s
     FROM me, opt_in
-    WHERE subscribers.id = me.id AND NOT me.created AND opt_in.slugs IS NOT NULL
+    WHERE subscribers.id = me.id AND opt_in.slugs IS NOT NULL
       AND (subscribers.confirmations_day IS NULL OR subscribers.confirmations_day <> %(today)s
            OR subscribers.confirmations_sent < %(per_day)s)
       AND NOT EXISTS (
@@ -239,7 +240,7 @@ consent AS (
     SELECT me.id, opt_in.slugs, %(source)s, %(source_url)s, %(ip)s, %(user_agent)s,
            {_KNOWN_WORDING}, %(now)s
     FROM me, opt_in
-    WHERE opt_in.slugs IS NOT NULL AND (me.created OR EXISTS (SELECT 1 FROM claimed))
+    WHERE opt_in.slugs IS NOT NULL AND EXISTS (SELECT 1 FROM claimed)
     RETURNING id, subscriber_id
 ),
 mail AS (

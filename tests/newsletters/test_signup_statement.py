@@ -8,8 +8,9 @@ from psycopg import _queries
 from psycopg.pq import Trace
 from sqlalchemy import event, func, select
 
+from database import utcnow
 from extensions import db
-from newsletters import signup_statement
+from newsletters import services, signup_statement
 from newsletters.catalogue import open_lists
 from newsletters.lists import add_list
 from newsletters.models import Consent, Subscriber
@@ -198,3 +199,19 @@ def latest_consent(app, email: str) -> Consent:
         )
         db.session.expunge(consent)
         return consent
+
+
+def test_two_signups_of_one_address_in_the_same_microsecond_are_one_reader(
+    cached_lists, monkeypatch
+):
+    # Two threads can read the same clock: the second signup is a known address's all the same.
+    now = utcnow()
+    monkeypatch.setattr(services, "utcnow", lambda: now)
+    client = cached_lists.test_client()
+    first = subscribe_api(client, "same@example.com")
+    second = subscribe_api(client, "same@example.com")
+    assert (first.status_code, second.status_code) == (202, 202)
+    assert statuses(cached_lists, "same@example.com") == {"explaining-ukraine": "pending"}
+    assert len(outbox(cached_lists, "confirm")) == 1
+    with cached_lists.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Consent)) == 1
