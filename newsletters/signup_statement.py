@@ -31,8 +31,8 @@ The mail row holds the template's values and the ids its links are signed from
 from _CONFIRM_CONTEXT.
 
 Which connection each statement runs on is newsletters/signup_writes.py's; so is the choice of
-the signups whose new addresses are written together, by _NEW_ADDRESSES: _NEW_ADDRESS's rules
-for several signups in one statement, each signup a row of one JSON parameter.
+the signups whose new addresses are written together, by signup_batch.py's statement:
+_NEW_ADDRESS's rules for several signups in one statement.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from flask import current_app
@@ -64,12 +64,12 @@ _CONFIRM_CONTEXT = """json_build_object(
     'signed_at', %(signed_at)s::bigint)"""
 # The consent's lists as consent.slugs_key stores them (sorted, space-separated), aggregated
 # over rows with a `slug`; its wording ends with the lists' {names}, in the order asked.
-_CONSENT_SLUGS = "string_agg(slug, ' ' ORDER BY slug)"
+CONSENT_SLUGS = "string_agg(slug, ' ' ORDER BY slug)"
 _CONSENT_WORDING = "%(wording)s || ' (' || {names} || ')'"
 
 # A new reader waits for every list asked: the consent and the mail name them all.
-_NEW_WORDING = _CONSENT_WORDING.format(names="array_to_string(%(names)s::text[], '; ')")
-_NEW_CONTEXT = _CONFIRM_CONTEXT.format(
+NEW_WORDING = _CONSENT_WORDING.format(names="array_to_string(%(names)s::text[], '; ')")
+NEW_CONTEXT = _CONFIRM_CONTEXT.format(
     newsletters="%(lists)s::json", slugs="to_json(%(slugs)s::text[])"
 )
 
@@ -93,15 +93,15 @@ subscribed AS (
 consent AS (
     INSERT INTO consents (subscriber_id, newsletter_slugs, source, source_url, ip, user_agent,
                           wording, signed_up_at)
-    SELECT me.id, (SELECT {_CONSENT_SLUGS} FROM unnest(%(slugs)s::text[]) AS slug),
-           %(source)s, %(source_url)s, %(ip)s, %(user_agent)s, {_NEW_WORDING}, %(now)s
+    SELECT me.id, (SELECT {CONSENT_SLUGS} FROM unnest(%(slugs)s::text[]) AS slug),
+           %(source)s, %(source_url)s, %(ip)s, %(user_agent)s, {NEW_WORDING}, %(now)s
     FROM me WHERE me.created
     RETURNING id, subscriber_id
 ),
 mail AS (
     INSERT INTO outbox (kind, to_addr, context, language, status, attempts, next_attempt_at,
                         created_at)
-    SELECT 'confirm', %(email)s::text, {_NEW_CONTEXT},
+    SELECT 'confirm', %(email)s::text, {NEW_CONTEXT},
            me.mail_language, '{QUEUED}', 0, %(now)s, %(now)s
     FROM consent, me
 )
@@ -119,58 +119,6 @@ _SIGNUP_NEW = _NEW_ADDRESS.replace(
 # the one statement, or for a known address nothing at all (no row back), so that its signup
 # starts again in a transaction with _SIGNUP_NEW's lock.
 SIGNUP_NEW_ALONE = _NEW_ADDRESS.replace("{on_conflict}", "DO NOTHING")
-
-# New addresses from several signups, one row of `batch` each (new_addresses_in_one_statement):
-# _NEW_ADDRESS's rules, the parameters it names read from the signup's row (`signup`).
-_BATCH_VALUES = {
-    "email": "text", "email_key": "text", "language": "text", "mail_language": "text",
-    "now": "timestamptz", "today": "date", "lists": "text", "ids": "int[]", "slugs": "text[]",
-    "names": "text[]", "ttl_hours": "int", "signed_at": "bigint", "source": "text",
-    "source_url": "text", "ip": "text", "user_agent": "text", "wording": "text",
-}  # fmt: skip
-
-
-def _from_the_row(fragment: str) -> str:
-    return re.sub(r"%\((\w+)\)s", r"signup.\1", fragment)
-
-
-_NEW_ADDRESSES = f"""
-WITH batch AS (
-    SELECT * FROM json_to_recordset(%(batch)s::json)
-        AS batch ({", ".join(f"{name} {kind}" for name, kind in _BATCH_VALUES.items())})
-),
-me AS (
-    INSERT INTO subscribers (email, email_key, language, created_at, confirmations_day,
-                             confirmations_sent)
-    SELECT email, email_key, language, now, today, 1 FROM batch ORDER BY email_key
-    ON CONFLICT (email_key) DO NOTHING
-    RETURNING id, email_key
-),
-signup AS (SELECT me.id AS subscriber_id, batch.* FROM me JOIN batch USING (email_key)),
-subscribed AS (
-    INSERT INTO subscriptions (subscriber_id, newsletter_id, status, created_at, updated_at)
-    SELECT signup.subscriber_id, asked.newsletter_id, '{PENDING}', signup.now, signup.now
-    FROM signup, unnest(signup.ids) WITH ORDINALITY AS asked (newsletter_id, position)
-    ORDER BY signup.email_key, asked.position
-),
-consent AS (
-    INSERT INTO consents (subscriber_id, newsletter_slugs, source, source_url, ip, user_agent,
-                          wording, signed_up_at)
-    SELECT signup.subscriber_id, (SELECT {_CONSENT_SLUGS} FROM unnest(signup.slugs) AS slug),
-           signup.source, signup.source_url, signup.ip, signup.user_agent,
-           {_from_the_row(_NEW_WORDING)}, signup.now
-    FROM signup ORDER BY signup.email_key
-    RETURNING id, subscriber_id
-),
-mail AS (
-    INSERT INTO outbox (kind, to_addr, context, language, status, attempts, next_attempt_at,
-                        created_at)
-    SELECT 'confirm', signup.email, {_from_the_row(_NEW_CONTEXT)},
-           COALESCE(signup.language, signup.mail_language), '{QUEUED}', 0, signup.now, signup.now
-    FROM consent JOIN signup USING (subscriber_id) ORDER BY signup.email_key
-)
-SELECT email_key, id FROM me
-"""
 
 # A known reader waits for the lists the subscriptions' upsert left pending (`waiting`).
 _KNOWN_WORDING = _CONSENT_WORDING.format(names="opt_in.names")
@@ -206,7 +154,7 @@ waiting AS (
     WHERE subscribed.status = '{PENDING}'
 ),
 opt_in AS (
-    SELECT {_CONSENT_SLUGS} AS slugs,
+    SELECT {CONSENT_SLUGS} AS slugs,
            string_agg(name, '; ' ORDER BY position) AS names,
            json_agg(position ORDER BY position) AS positions
     FROM waiting
@@ -263,7 +211,7 @@ FROM me
 """
 
 
-def _one_line(statement: str) -> str:
+def one_line(statement: str) -> str:
     """The statement with each line break and its indentation made one space (no literal in it
     spans lines). psycopg keeps its parsing of a statement's placeholders only for statements
     up to 4,096 bytes (psycopg._queries.MAX_CACHED_STATEMENT_LENGTH): indented, _SIGNUP is
@@ -271,10 +219,9 @@ def _one_line(statement: str) -> str:
     return re.sub(r"\s*\n\s*", " ", statement).strip()
 
 
-_SIGNUP_NEW = _one_line(_SIGNUP_NEW)
-SIGNUP_NEW_ALONE = _one_line(SIGNUP_NEW_ALONE)
-_NEW_ADDRESSES = _one_line(_NEW_ADDRESSES)
-_SIGNUP = _one_line(_SIGNUP)
+_SIGNUP_NEW = one_line(_SIGNUP_NEW)
+SIGNUP_NEW_ALONE = one_line(SIGNUP_NEW_ALONE)
+_SIGNUP = one_line(_SIGNUP)
 
 
 @lru_cache(maxsize=256)
@@ -354,32 +301,6 @@ def write_signup(driver: Connection, parameters: dict, *, alone: bool) -> tuple[
     return subscriber_id, confirmation_queued, already_subscribed
 
 
-def new_addresses_in_one_statement(driver: Connection, batch: list[dict]) -> list:
-    """Each signup's subscriber id, or None where its address was known. One autocommit
-    statement: one transaction, every signup's rows or none; the addresses locked in their
-    order, so that two batches never wait on each other in a circle.
-
-    The batch's addresses must be distinct: the statement would give a second signup of one
-    address the first one's reader, with a consent and a mail of its own."""
-    if len({parameters["email_key"] for parameters in batch}) != len(batch):
-        raise ValueError("an address twice in one batch")
-    rows = json.dumps(
-        [{name: parameters[name] for name in _BATCH_VALUES} for parameters in batch],
-        default=_iso_format,
-    )
-    with _autocommit(driver), driver.cursor() as cursor:
-        cursor.execute(_NEW_ADDRESSES, {"batch": rows})
-        subscriber_ids = dict(cursor.fetchall())
-    return [subscriber_ids.get(parameters["email_key"]) for parameters in batch]
-
-
-def _iso_format(value: object) -> str:
-    """json.dumps' default: a signup's dates and times as PostgreSQL reads them."""
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not a date or time")
-
-
 def in_a_transaction_of_its_own(driver: Connection, statement: str, parameters: dict):
     """The statement's one row (or None), the statement run in autocommit mode: PostgreSQL
     makes it a transaction of its own, every CTE's write or none, with no BEGIN and no COMMIT
@@ -388,13 +309,13 @@ def in_a_transaction_of_its_own(driver: Connection, statement: str, parameters: 
     Only while the session's transaction has sent nothing (psycopg would refuse otherwise), as
     SQLAlchemy's own pre-ping does it.
     """
-    with _autocommit(driver), driver.cursor() as cursor:
+    with autocommit(driver), driver.cursor() as cursor:
         cursor.execute(statement, parameters)
         return cursor.fetchone()
 
 
 @contextmanager
-def _autocommit(driver: Connection) -> Iterator[None]:
+def autocommit(driver: Connection) -> Iterator[None]:
     """Autocommit mode for the block. The mode goes back unless the connection was lost
     meanwhile (no longer idle): the error goes on as an outage, and the pool drops it."""
     driver.autocommit = True

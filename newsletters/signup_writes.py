@@ -22,6 +22,7 @@ from psycopg import Connection
 
 from database import session_in_transaction
 from extensions import db
+from newsletters import signup_batch
 from newsletters import signup_statement as statement
 from newsletters.group_write import GroupWriter
 
@@ -122,7 +123,7 @@ def _new_addresses_on(driver: Connection, batch: list[dict]) -> list:
         first_signups.setdefault(parameters["email_key"], index)
     sent = list(first_signups.values())
     try:
-        rows = statement.new_addresses_in_one_statement(driver, [batch[index] for index in sent])
+        rows = signup_batch.new_addresses_in_one_statement(driver, [batch[index] for index in sent])
     except psycopg.Error:
         if driver.closed or driver.broken:
             raise

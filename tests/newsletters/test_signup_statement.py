@@ -10,7 +10,7 @@ from sqlalchemy import event, func, select
 
 from database import utcnow
 from extensions import db
-from newsletters import services, signup_statement
+from newsletters import services, signup_batch, signup_statement
 from newsletters.catalogue import open_lists
 from newsletters.lists import add_list
 from newsletters.models import Consent, Subscriber
@@ -24,18 +24,18 @@ def test_signup_statements_fit_psycopgs_parsed_query_cache():
     assert len(signup_statement._SIGNUP.encode()) <= limit
     assert len(signup_statement._SIGNUP_NEW.encode()) <= limit
     assert len(signup_statement.SIGNUP_NEW_ALONE.encode()) <= limit
-    assert len(signup_statement._NEW_ADDRESSES.encode()) <= limit
+    assert len(signup_batch._NEW_ADDRESSES.encode()) <= limit
 
 
 def test_a_batchs_rows_carry_every_value_the_lone_statement_names():
     # A value the new-address statement gains must be read from the batch's rows too.
     named = set(re.findall(r"%\((\w+)\)s", signup_statement.SIGNUP_NEW_ALONE))
-    assert named == set(signup_statement._BATCH_VALUES)
+    assert named == set(signup_batch._BATCH_VALUES)
 
 
 def test_one_line_keeps_literals_and_words_apart():
     statement = "SELECT 'a  b',\n    x\nFROM t\n  WHERE y = ' '\n"
-    assert signup_statement._one_line(statement) == "SELECT 'a  b', x FROM t WHERE y = ' '"
+    assert signup_statement.one_line(statement) == "SELECT 'a  b', x FROM t WHERE y = ' '"
 
 
 def test_a_new_and_a_known_reader_get_the_same_consent_and_confirmation(lists, client):

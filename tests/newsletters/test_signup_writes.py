@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from database import utcnow
 from extensions import db
 from mailer.models import OutboxMessage
-from newsletters import signup_statement, signup_writes
+from newsletters import signup_batch, signup_statement, signup_writes
 from newsletters.catalogue import OpenList, open_lists
 from newsletters.lists import DEMO_LISTS
 from newsletters.models import Consent, Subscriber, Subscription
@@ -285,7 +285,7 @@ def test_a_batch_writes_what_each_signup_alone_writes(app, signups, known_at):
                 )
                 before = written_for(known["email"])
                 db.session.rollback()
-            ids = signup_statement.new_addresses_in_one_statement(driver, batch)
+            ids = signup_batch.new_addresses_in_one_statement(driver, batch)
             for parameters in alone:
                 statement = signup_statement.SIGNUP_NEW_ALONE
                 signup_statement.in_a_transaction_of_its_own(driver, statement, parameters)
@@ -306,4 +306,4 @@ def test_a_batch_with_an_address_twice_is_refused_before_anything_is_sent(app):
     with app.app_context():
         parameters = api_signup_parameters("Twice@example.com", [explaining_ukraine()])
         with pytest.raises(ValueError, match="twice"):
-            signup_statement.new_addresses_in_one_statement(None, [parameters, parameters])
+            signup_batch.new_addresses_in_one_statement(None, [parameters, parameters])
