@@ -153,6 +153,16 @@ def warn_if_reloads_reset_connections(server, setting: Path = _MIGRATE_REQUESTS)
         )
 
 
+def when_ready(server):
+    """With a socket in each worker the master opens none, and gunicorn's own line says
+    "Listening at:  (pid)" with no address: say where the workers listen."""
+    if server.LISTENERS:
+        return
+    for host, port in server.cfg.address:
+        shown = f"[{host}]" if ":" in host else host
+        server.log.info("Listening at: http://%s:%s (a socket in each worker)", shown, port)
+
+
 def child_exit(server, worker):
     """A worker that exits stops counting in the live gauges; its counters stay in the sum."""
     from prometheus_client import multiprocess

@@ -145,6 +145,19 @@ def test_each_worker_listens_on_its_own_socket_and_both_hold_keep_alive_connecti
         _stop(server)
 
 
+def test_the_log_says_where_the_workers_listen(tmp_path):
+    port = free_port()
+    log = tmp_path / "gunicorn.log"
+    with log.open("w") as stderr:
+        server = _start(f"127.0.0.1:{port}", tmp_path, stderr)
+    try:
+        _wait_for_workers(server.pid, 2, lambda: _healthz(port))
+        said = log.read_text()
+    finally:
+        _stop(server)
+    assert f"Listening at: http://127.0.0.1:{port} (a socket in each worker)" in said
+
+
 def test_a_second_server_on_a_port_in_use_refuses_to_start(tmp_path):
     port = free_port()
     first = _start(f"127.0.0.1:{port}", tmp_path)
