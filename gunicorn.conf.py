@@ -91,10 +91,8 @@ def on_starting(server):
     are kept, or their deliveries would vanish from /metrics. Bound to a Unix socket (or a
     file descriptor), the workers share one listener as gunicorn does by default.
     """
-    # Each worker binding a Unix socket's path would remove the file of the one before; each
-    # binding port 0 would get a port of its own.
-    if any(not isinstance(address, tuple) or address[1] == 0 for address in server.cfg.address):
-        server.cfg.set("reuse_port", False)
+    share_one_listener_where_each_worker_cannot_bind(server)
+    take_over_from_a_master_without_listeners(server)
     refuse_a_port_already_served(server)
     warn_if_reloads_reset_connections(server)
     directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
@@ -106,6 +104,27 @@ def on_starting(server):
             # removed it first.
             with contextlib.suppress(FileNotFoundError):
                 os.remove(path)
+
+
+def on_reload(server):
+    """A reload (HUP) reads this file again, reuse_port with it, before the new workers start."""
+    share_one_listener_where_each_worker_cannot_bind(server)
+
+
+def share_one_listener_where_each_worker_cannot_bind(server) -> None:
+    """Each worker binding a Unix socket's path would remove the file of the one before; each
+    binding port 0 would get a port of its own: there the workers share the master's one."""
+    if any(not isinstance(address, tuple) or address[1] == 0 for address in server.cfg.address):
+        server.cfg.set("reuse_port", False)
+
+
+def take_over_from_a_master_without_listeners(server) -> None:
+    """USR2 starts a new master beside the old one and hands it the old one's listeners in
+    GUNICORN_FD. With a socket in each worker the old master holds none, and gunicorn would
+    stop on the empty list ("invalid literal for int()"); the new master's workers bind sockets
+    of their own anyway, so the list is read and then not used."""
+    if server.master_pid and server.cfg.reuse_port and os.environ.get("GUNICORN_FD") == "":
+        os.environ["GUNICORN_FD"] = "-1"
 
 
 def refuse_a_port_already_served(server) -> None:
@@ -158,9 +177,10 @@ def when_ready(server):
     "Listening at:  (pid)" with no address: say where the workers listen."""
     if server.LISTENERS:
         return
+    scheme = "https" if server.cfg.is_ssl else "http"
     for host, port in server.cfg.address:
         shown = f"[{host}]" if ":" in host else host
-        server.log.info("Listening at: http://%s:%s (a socket in each worker)", shown, port)
+        server.log.info("Listening at: %s://%s:%s (a socket in each worker)", scheme, shown, port)
 
 
 def child_exit(server, worker):

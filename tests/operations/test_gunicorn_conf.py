@@ -1,6 +1,7 @@
 """gunicorn.conf.py as an operator runs it: two workers that both take connections, on a TCP
-port, port 0 or a Unix socket; no second server on a port in use; a warning when reloads would
-reset connections; and no access line's work done when the line is not written."""
+port, port 0 or a Unix socket, after a reload and across an upgrade (USR2) too; no second
+server on a port in use; a warning when reloads would reset connections; and no access line's
+work done when the line is not written."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import logging
 import os
 import re
 import runpy
+import signal
 import socket
 import subprocess
 import sys
@@ -201,26 +203,93 @@ def test_on_port_0_both_workers_share_the_one_port_picked(tmp_path):
         _stop(server)
 
 
+def _answered_on(path: Path) -> bool:
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.settimeout(2)
+            client.connect(str(path))
+            client.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            return client.recv(64).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+
+
+def _listening_unix_sockets(path: Path) -> int:
+    """Unix sockets bound at `path` that listen (/proc/net/unix: flags __SO_ACCEPTCON), those
+    whose file a later bind replaced included."""
+    rows = (line.split() for line in Path("/proc/net/unix").read_text().splitlines()[1:])
+    return sum(1 for row in rows if len(row) == 8 and row[7] == str(path) and row[3] == "00010000")
+
+
 def test_bound_to_a_unix_socket_both_workers_share_it(tmp_path):
     path = tmp_path / "web.sock"
     server = _start(f"unix:{path}", tmp_path)
-
-    def answered() -> bool:
-        try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
-                client.settimeout(2)
-                client.connect(str(path))
-                client.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                return client.recv(64).startswith(b"HTTP/1.1 200")
-        except OSError:
-            return False
-
     try:
-        _wait_for_workers(server.pid, 2, answered)
+        _wait_for_workers(server.pid, 2, lambda: _answered_on(path))
         time.sleep(0.5)  # had each worker bound the path, the last would have replaced the file
-        assert all(answered() for _ in range(20))
+        assert all(_answered_on(path) for _ in range(20))
     finally:
         _stop(server)
+
+
+@pytest.mark.skipif(not Path("/proc/net/unix").exists(), reason="reads Linux's /proc")
+def test_after_a_reload_the_new_workers_still_share_the_unix_socket(tmp_path):
+    # A reload (systemctl reload: HUP) reads gunicorn.conf.py again, reuse_port with it.
+    path = tmp_path / "web.sock"
+    server = _start(f"unix:{path}", tmp_path)
+    try:
+        before = _wait_for_workers(server.pid, 2, lambda: _answered_on(path))
+        os.kill(server.pid, signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while set(_workers(server.pid)) & set(before) or len(_workers(server.pid)) != 2:
+            assert time.monotonic() < deadline, "no new workers after the reload"
+            time.sleep(0.2)
+        _wait_for_workers(server.pid, 2, lambda: _answered_on(path))
+        time.sleep(0.5)
+        assert _listening_unix_sockets(path) == 1  # the master's, not one a worker
+        assert all(_answered_on(path) for _ in range(20))
+    finally:
+        _stop(server)
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc")
+def test_an_upgrade_by_usr2_starts_a_new_master_that_serves_once_the_old_one_stops(tmp_path):
+    port = free_port()
+    log = tmp_path / "gunicorn.log"
+    with log.open("w") as stderr:
+        old = _start(f"127.0.0.1:{port}", tmp_path, stderr)
+    new_master = None
+    try:
+        old_workers = _wait_for_workers(old.pid, 2, lambda: _healthz(port))
+        os.kill(old.pid, signal.SIGUSR2)
+        deadline = time.monotonic() + 30
+        while new_master is None:
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.2)
+            started = [pid for pid in _workers(old.pid) if pid not in old_workers]
+            if started and len(_workers(started[0])) == 2:
+                new_master = started[0]
+        _stop(old)  # as an operator ends an upgrade: the old master and its workers go
+        assert _wait_for_workers(new_master, 2, lambda: _healthz(port))
+        assert "Traceback" not in log.read_text()
+    finally:
+        _stop(old)
+        if new_master is not None:
+            _stop_pid(new_master)
+
+
+def _stop_pid(pid: int) -> None:
+    """Stops a master this test did not start (nothing here reaps it: gone or a zombie)."""
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return
+        if stat[stat.rindex(")") + 2] == "Z":
+            return
+        time.sleep(0.1)
 
 
 @pytest.fixture
