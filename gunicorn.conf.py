@@ -178,7 +178,10 @@ def when_ready(server):
     if server.LISTENERS:
         return
     scheme = "https" if server.cfg.is_ssl else "http"
-    for host, port in server.cfg.address:
+    for address in server.cfg.address:
+        if not isinstance(address, tuple):
+            continue  # a Unix socket or a descriptor: shared from the master, said by gunicorn
+        host, port = address
         shown = f"[{host}]" if ":" in host else host
         server.log.info("Listening at: %s://%s:%s (a socket in each worker)", scheme, shown, port)
 
