@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, func, select, update
 
@@ -73,6 +73,7 @@ class OutboxQueue:
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        self.last_claim_until: datetime | None = None
 
     def has_due(self) -> bool:
         due = select(_outbox.c.id).where(
@@ -81,8 +82,14 @@ class OutboxQueue:
         return self.connection.execute(due.limit(1)).first() is not None
 
     def claim_due(self, batch_size: int, *, lease: timedelta = LEASE) -> list[QueuedMail]:
-        """Take up to batch_size due rows, oldest first, by moving them a lease ahead."""
+        """Take up to batch_size due rows, oldest first, by moving them a lease ahead.
+
+        The lease's end is this claim's own to the microsecond (a random part under a second):
+        should the answer be lost after the database ran the claim (the connection cut), the
+        worker hands the rows back by it (hand_back_claimed_until) instead of leaving them
+        unsent for the whole lease."""
         now = utcnow()
+        self.last_claim_until = now + lease + timedelta(microseconds=random.randrange(1_000_000))
         # In a WITH of its own, materialised: as an IN (subquery), PostgreSQL may run the
         # subquery again for each row it compares, and SKIP LOCKED then finds the next rows
         # each time: one claim of 200 took all 1,600 due rows, out of the other workers' reach.
@@ -98,11 +105,20 @@ class OutboxQueue:
         claim = (
             update(_outbox)
             .where(_outbox.c.id.in_(select(due.c.id)), _outbox.c.status == QUEUED)
-            .values(next_attempt_at=now + lease)
+            .values(next_attempt_at=self.last_claim_until)
             .returning(*_ROW_COLUMNS, *(_outbox.c[name] for name in _STORED_COLUMNS))
         )
         rows = self.connection.execute(claim).all()
         return sorted((queued_mail(row) for row in rows), key=lambda mail: mail.id)
+
+    def hand_back_claimed_until(self, until: datetime) -> int:
+        """Rows a claim whose answer was lost still holds, due again now (none if it never ran)."""
+        hand_back = (
+            update(_outbox)
+            .where(_outbox.c.status == QUEUED, _outbox.c.next_attempt_at == until)
+            .values(next_attempt_at=utcnow())
+        )
+        return self.connection.execute(hand_back).rowcount
 
 
 # The operator's view (`outbox status`, `outbox requeue`), through db.session.

@@ -20,7 +20,8 @@ Back-off, as operators see it:
 - A database that cannot be reached: the worker logs one line per failed attempt, keeps what
   it knows (messages accepted but not yet recorded, rows claimed but not tried) in memory,
   and tries again after 1 s, 2 s, 4 s, … up to 30 s. Once the database answers it writes those
-  first, then goes on; no restart is needed.
+  first, hands back the rows of a claim whose answer was lost with the connection, then goes
+  on; no restart is needed.
 The one duplicate an outbox cannot rule out: a worker killed (kill -9, power) between the
 server's "250 accepted" and the commit saying so. That message goes again after the lease
 (OUTBOX_LEASE_SECONDS, 60 s) under the same Message-ID; at most one per open connection.
@@ -33,7 +34,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
@@ -121,6 +122,7 @@ class OutboxWorker:
         self.first_retry_seconds = first_retry_seconds
         self.should_stop = should_stop
         self._recorder: OutcomeRecorder | None = None
+        self._unanswered_claims: list[datetime] = []  # their leases' ends (claim_due)
 
     def run_pass(self) -> PassResult:
         """Drain what is due; DatabaseUnavailable or SQLAlchemyError when the database fails.
@@ -139,11 +141,19 @@ class OutboxWorker:
             recorder.flush()
             run_pass_hooks()  # scheduled campaigns queue their readers before the claim
             with open_outbox_queue() as queue:
+                self._hand_back_unanswered_claims(queue)
                 result = self._drain(queue, recorder)
         finally:
             recorder.stop()
         recorder.flush()
         return result
+
+    def _hand_back_unanswered_claims(self, queue: OutboxQueue) -> None:
+        """A claim that failed may still have run: its answer lost with the connection. Its rows
+        would wait out the lease unsent; they are handed back before anything else is claimed."""
+        while self._unanswered_claims:
+            queue.hand_back_claimed_until(self._unanswered_claims[0])
+            del self._unanswered_claims[0]
 
     def retry_outcome(self, mail: Mail | QueuedMail, reason: str) -> Outcome:
         """One attempt spent: due again after the back-off, or failed after the last one."""
@@ -174,7 +184,11 @@ class OutboxWorker:
                 pool.wait_for_room(self.batch_size)
                 if pool.halted or self.should_stop():
                     break
-                in_hand = queue.claim_due(self.batch_size, lease=self.lease)
+                try:
+                    in_hand = queue.claim_due(self.batch_size, lease=self.lease)
+                except SQLAlchemyError:
+                    self._unanswered_claims.append(queue.last_claim_until)
+                    raise
                 if not in_hand:
                     break
                 recorder.hold(row.id for row in in_hand)

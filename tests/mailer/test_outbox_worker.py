@@ -1,14 +1,16 @@
 """Delivery guarantees: nothing lost, nothing accepted sent twice, retries that back off."""
 
 import threading
+from datetime import timedelta
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from database import utcnow
 from extensions import db
 from mailer import worker as outbox_worker
 from mailer.models import FAILED, QUEUED, SENT, OutboxMessage
-from mailer.outbox_queue import open_outbox_queue
+from mailer.outbox_queue import OutboxQueue, open_outbox_queue
 from mailer.services import from_identity
 from mailer.transports import make_transport
 from tests.conftest import free_port
@@ -231,6 +233,39 @@ def test_a_worker_told_to_stop_hands_back_what_it_has_not_sent(
     assert result.sent == 1
     with open_outbox_queue() as queue:
         assert len(queue.claim_due(10)) == len(ids) - 1  # due again at once, untried
+
+
+def test_rows_of_a_claim_whose_answer_was_lost_are_sent_at_the_next_pass(
+    app_ctx, queue_message, memory_outbox, monkeypatch
+):
+    # The connection cut after the database ran the claim: the rows are leased, and the
+    # worker never saw them. They must not wait out the lease (here ten minutes) unsent.
+    ids = [queue_message(to_addr=f"reader{n}@example.com") for n in range(3)]
+    claim = OutboxQueue.claim_due
+    lost = []
+
+    def answer_lost(queue, *args, **kwargs):
+        rows = claim(queue, *args, **kwargs)
+        if not lost:
+            lost.append(rows)
+            raise OperationalError("UPDATE outbox", {}, Exception("server closed the connection"))
+        return rows
+
+    monkeypatch.setattr(OutboxQueue, "claim_due", answer_lost)
+    sender = from_identity()
+    worker = outbox_worker.OutboxWorker(
+        lambda: make_transport("memory", sender), lease=timedelta(minutes=10)
+    )
+    with pytest.raises(OperationalError):
+        worker.run_pass()
+    assert len(lost[0]) == len(ids) and memory_outbox == []
+
+    assert worker.run_pass().sent == len(ids)
+    assert sorted(delivery.envelope_to for delivery in memory_outbox) == [
+        "reader0@example.com",
+        "reader1@example.com",
+        "reader2@example.com",
+    ]
 
 
 @pytest.mark.postgresql
