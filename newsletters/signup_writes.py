@@ -84,25 +84,20 @@ def _on_a_pool_connection(work: Callable[[Connection], T]) -> T:
     """
     pooled = db.engine.raw_connection()
     driver = pooled.driver_connection
+    failure: BaseException | None = None
     try:
-        outcome = work(driver)
+        return work(driver)
     except BaseException as error:
-        _invalidate_if_lost(pooled, error)
+        failure = error
         raise
-    else:
-        _invalidate_if_lost(pooled, None)  # lost after some of a batch's signups were written
-        return outcome
     finally:
+        # Lost on the way, also where work() answered (a batch's signups written before the
+        # break). As SQLAlchemy does for a disconnect on a session's connection: the pool's
+        # other connections are not trusted either, each replaced at its next checkout (one
+        # lost in a failover would otherwise cost a request its wait and a 503 each).
+        if driver.closed or driver.broken:
+            db.engine.pool._invalidate(pooled, failure)
         pooled.close()
-
-
-def _invalidate_if_lost(pooled, error: BaseException | None) -> None:
-    driver = pooled.driver_connection
-    if driver.closed or driver.broken:
-        # As SQLAlchemy does for a disconnect on a session's connection: the pool's other
-        # connections are not trusted either, each replaced at its next checkout (one lost
-        # in a failover would otherwise cost a request its wait and a 503 each).
-        db.engine.pool._invalidate(pooled, error)
 
 
 def _write_new_addresses(batch: list[dict]) -> list:

@@ -104,6 +104,11 @@ def explaining_ukraine() -> OpenList:
     return kept
 
 
+def a_list_since_deleted() -> OpenList:
+    """A list as a signup may still name it: no row, so its subscription's insert fails."""
+    return OpenList(id=987654, slug="gone", name="Gone", description="", is_default=False)
+
+
 def api_signup_parameters(email: str, lists: list[OpenList]) -> dict:
     """A signup's statement parameters, as the JSON API would make them."""
     consent = {"source": "api", "source_url": None, "ip": "203.0.113.9"}
@@ -116,7 +121,7 @@ def api_signup_parameters(email: str, lists: list[OpenList]) -> dict:
 def test_a_signup_that_fails_in_a_batch_fails_alone(app):
     with app.app_context():
         kept = explaining_ukraine()
-        gone = OpenList(id=987654, slug="gone", name="Gone", description="", is_default=False)
+        gone = a_list_since_deleted()
         batch = [
             api_signup_parameters("one@example.com", [kept]),
             api_signup_parameters("broken@example.com", [gone]),  # no such list: it fails
@@ -158,7 +163,7 @@ def test_signups_written_before_the_connection_broke_stand(app, monkeypatch):
     with app.app_context():
         pooled_before = backends_of_pooled_connections(2)
         kept = explaining_ukraine()
-        gone = OpenList(id=987654, slug="gone", name="Gone", description="", is_default=False)
+        gone = a_list_since_deleted()
         emails = [
             "one@example.com",
             "broken@example.com",
