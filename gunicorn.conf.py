@@ -50,6 +50,18 @@ class AccessSilentLogger(Logger):
             super().access(resp, req, environ, request_time)
 
 
+class WithoutAnEmptyListeningLine(logging.Filter):
+    """With a socket in each worker the master holds none, and gunicorn's start-up line reads
+    "Listening at:  (pid)"; when_ready says where the workers listen instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.msg == "Listening at: %s (%s)"
+            and isinstance(record.args, tuple)
+            and record.args[:1] == ("",)
+        )
+
+
 logger_class = AccessSilentLogger
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
@@ -58,9 +70,15 @@ logconfig_dict = {
     "disable_existing_loggers": False,
     # The app's own handler (logs.json_handler): JSON, request ids, secrets scrubbed.
     "handlers": {"json": {"()": "logs.json_handler"}},
+    "filters": {"without_an_empty_listening_line": {"()": WithoutAnEmptyListeningLine}},
     "root": {"level": loglevel.upper(), "handlers": ["json"]},
     "loggers": {
-        "gunicorn.error": {"level": loglevel.upper(), "handlers": [], "propagate": True},
+        "gunicorn.error": {
+            "level": loglevel.upper(),
+            "handlers": [],
+            "propagate": True,
+            "filters": ["without_an_empty_listening_line"],
+        },
         "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
     },
 }
@@ -109,6 +127,7 @@ def on_starting(server):
 def on_reload(server):
     """A reload (HUP) reads this file again, reuse_port with it, before the new workers start."""
     share_one_listener_where_each_worker_cannot_bind(server)
+    leave_listening_to_the_workers(server)
 
 
 def share_one_listener_where_each_worker_cannot_bind(server) -> None:
@@ -116,6 +135,17 @@ def share_one_listener_where_each_worker_cannot_bind(server) -> None:
     binding port 0 would get a port of its own: there the workers share the master's one."""
     if any(not isinstance(address, tuple) or address[1] == 0 for address in server.cfg.address):
         server.cfg.set("reuse_port", False)
+
+
+def leave_listening_to_the_workers(server) -> None:
+    """A reload that moves the bind has gunicorn (27.0.1, Arbiter.reload) open the new address
+    in the master too, whatever reuse_port says. Beside the workers' own sockets, the kernel
+    would then hand the master's a share of new connections, which nobody accepts: closed."""
+    if not (server.cfg.reuse_port and hasattr(socket, "SO_REUSEPORT")):
+        return
+    for listener in server.LISTENERS:
+        listener.close()
+    server.LISTENERS = []
 
 
 def take_over_from_a_master_without_listeners(server) -> None:

@@ -1,7 +1,7 @@
 """gunicorn.conf.py as an operator runs it: two workers that both take connections, on a TCP
-port, port 0 or a Unix socket, after a reload and across an upgrade (USR2) too; no second
-server on a port in use; a warning when reloads would reset connections; and no access line's
-work done when the line is not written."""
+port, port 0 or a Unix socket, after a reload (one that moves the port too) and across an
+upgrade (USR2); no second server on a port in use; a warning when reloads would reset
+connections; and no access line's work done when the line is not written."""
 
 from __future__ import annotations
 
@@ -158,6 +158,7 @@ def test_the_log_says_where_the_workers_listen(tmp_path):
     finally:
         _stop(server)
     assert f"Listening at: http://127.0.0.1:{port} (a socket in each worker)" in said
+    assert not re.search(r"Listening at: +\(\d+\)", said)  # gunicorn's own, with no address
 
 
 def test_a_second_server_on_a_port_in_use_refuses_to_start(tmp_path):
@@ -239,15 +240,66 @@ def test_after_a_reload_the_new_workers_still_share_the_unix_socket(tmp_path):
     server = _start(f"unix:{path}", tmp_path)
     try:
         before = _wait_for_workers(server.pid, 2, lambda: _answered_on(path))
-        os.kill(server.pid, signal.SIGHUP)
-        deadline = time.monotonic() + 30
-        while set(_workers(server.pid)) & set(before) or len(_workers(server.pid)) != 2:
-            assert time.monotonic() < deadline, "no new workers after the reload"
-            time.sleep(0.2)
+        _reload(server, before)
         _wait_for_workers(server.pid, 2, lambda: _answered_on(path))
         time.sleep(0.5)
         assert _listening_unix_sockets(path) == 1  # the master's, not one a worker
         assert all(_answered_on(path) for _ in range(20))
+    finally:
+        _stop(server)
+
+
+def _reload(server: subprocess.Popen, workers_before: list[int]) -> None:
+    """HUP, as `systemctl reload` sends it; back once the old workers are replaced."""
+    os.kill(server.pid, signal.SIGHUP)
+    deadline = time.monotonic() + 30
+    while set(_workers(server.pid)) & set(workers_before) or len(_workers(server.pid)) != 2:
+        assert time.monotonic() < deadline, "no new workers after the reload"
+        time.sleep(0.2)
+
+
+# gunicorn.conf.py as it is, but for the address, read from a file at each (re)load.
+_MOVABLE_CONF = """
+import runpy
+globals().update(
+    (name, value) for name, value in runpy.run_path({conf!r}).items() if not name.startswith("__")
+)
+with open({bind_file!r}) as bound:
+    bind = bound.read().strip()
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc")
+def test_a_reload_that_moves_the_port_leaves_the_new_port_to_the_workers(tmp_path):
+    first = free_port()
+    second = free_port()
+    while second == first:
+        second = free_port()
+    bind_file = tmp_path / "bind"
+    bind_file.write_text(f"127.0.0.1:{first}")
+    conf = tmp_path / "movable.conf.py"
+    conf.write_text(
+        _MOVABLE_CONF.format(conf=str(ROOT / "gunicorn.conf.py"), bind_file=str(bind_file))
+    )
+    server = subprocess.Popen(
+        [str(BIN / "gunicorn"), "-c", str(conf), "--no-control-socket"],
+        cwd=ROOT,
+        env=_environment(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        before = _wait_for_workers(server.pid, 2, lambda: _healthz(first))
+        bind_file.write_text(f"127.0.0.1:{second}")
+        _reload(server, before)
+        workers = _wait_for_workers(server.pid, 2, lambda: _healthz(second))
+        listeners = _tcp_sockets(second, LISTEN)
+        # A listener in the master, where nobody accepts, would keep a share of the connections
+        # waiting until they time out.
+        assert not listeners & _socket_inodes(server.pid)
+        assert listeners <= _socket_inodes(workers[0]) | _socket_inodes(workers[1])
+        assert len(listeners) == 2
+        assert all(_healthz(second) for _ in range(30))
     finally:
         _stop(server)
 
