@@ -186,6 +186,25 @@ def test_a_filter_on_the_logger_still_decides(root_with_only):
     assert ours.getvalue() == ""
 
 
+def test_a_logger_of_a_class_of_its_own_still_handles_its_record(root_with_only):
+    handled = []
+
+    class Counting(logging.Logger):  # as a library counting log lines by level might
+        def handle(self, record):
+            handled.append(record.levelname)
+            super().handle(record)
+
+    ours = io.StringIO()
+    root_with_only(json_handler(ours))
+    logger = Counting("tests-line-counting")
+    logger.parent = logging.getLogger()
+
+    write_prescrubbed_line(logger, logging.INFO, "GET / 200", {"request_id": "r"})
+
+    assert handled == ["INFO"]
+    assert '"message": "GET / 200"' in ours.getvalue()
+
+
 def test_a_stream_that_fails_is_reported_as_logging_reports_it(root_with_only, capsys):
     class Broken(io.StringIO):
         def write(self, text):
