@@ -14,6 +14,7 @@ waits on one that failed.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -27,6 +28,18 @@ class _Waiting:
         self.woken = threading.Event()
         self.leads = False
         self.outcome: Any = None
+
+
+def _own_copy(error: Exception) -> Exception:
+    """The batch's error for another thread to raise. One exception object raised in several
+    threads gathers all their frames in its traceback, so a log would show each thread's error
+    with the others' frames. The copy is chained to the error where the batch failed."""
+    try:
+        duplicate = copy.copy(error)
+    except Exception:  # noqa: BLE001 (an exception that cannot be copied is raised as it is)
+        return error
+    duplicate.__cause__ = error
+    return duplicate
 
 
 class GroupWriter:
@@ -60,9 +73,9 @@ class GroupWriter:
             if len(outcomes) != len(batch):
                 raise RuntimeError(f"{len(outcomes)} outcomes for {len(batch)} writes")
         except Exception as error:  # every item's, raised in its own thread
-            outcomes = [error] * len(batch)
+            outcomes = [error if waiting is me else _own_copy(error) for waiting in batch]
         except BaseException:  # the leading thread is stopped: the others must not hang
-            outcomes = [RuntimeError("the thread writing this batch was stopped")] * len(batch)
+            outcomes = [RuntimeError("the thread writing this batch was stopped") for _ in batch]
             raise
         finally:
             for waiting, outcome in zip(batch, outcomes, strict=True):

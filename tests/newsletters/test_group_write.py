@@ -1,6 +1,8 @@
 """Writes from several threads written together: who waits, who writes, who gets what."""
 
 import threading
+import traceback
+from pathlib import Path
 
 import pytest
 
@@ -10,14 +12,20 @@ from tests.newsletters.helpers import wait_until_queued
 
 class HeldWrites:
     """A write_batch that records each batch and holds the first until released; the first
-    then raises `first_raises` if given."""
+    then raises `first_raises` if given, and those after it `then_raises`."""
 
-    def __init__(self, outcome=str.upper, first_raises: BaseException | None = None):
+    def __init__(
+        self,
+        outcome=str.upper,
+        first_raises: BaseException | None = None,
+        then_raises: BaseException | None = None,
+    ):
         self.batches: list[list] = []
         self.first_started = threading.Event()
         self.release_first = threading.Event()
         self.outcome = outcome
         self.first_raises = first_raises
+        self.then_raises = then_raises
 
     def __call__(self, batch):
         self.batches.append(list(batch))
@@ -26,7 +34,12 @@ class HeldWrites:
             assert self.release_first.wait(5)
             if self.first_raises is not None:
                 raise self.first_raises
+        elif self.then_raises is not None:
+            raise self.then_raises
         return [self.outcome(item) for item in batch]
+
+
+WRITE_FRAME = ("write", "group_write.py")  # GroupWriter.write, as a traceback names it
 
 
 def in_threads(writer, items):
@@ -92,6 +105,20 @@ def test_a_batch_that_fails_fails_each_of_its_writes_and_the_next_batch_still_go
     got = first_alone_then_together(GroupWriter(writes), writes, ["b", "c"])
     assert isinstance(got.pop("a"), ConnectionError)
     assert got == {"b": "B", "c": "C"}  # led by the first of them once the failed one ended
+
+
+def test_each_write_of_a_failed_batch_gets_an_error_of_its_own_with_its_own_frames():
+    writes = HeldWrites(then_raises=ConnectionError("server closed the connection"))
+    got = first_alone_then_together(GroupWriter(writes), writes, ["b", "c", "d"])
+
+    errors = [got[item] for item in "bcd"]
+    assert all(isinstance(error, ConnectionError) for error in errors)
+    assert {str(error) for error in errors} == {"server closed the connection"}
+    assert len({id(error) for error in errors}) == 3
+    for error in errors:  # one thread's frames: one GroupWriter.write in its traceback
+        frames = traceback.extract_tb(error.__traceback__)
+        writes_in_it = [f for f in frames if (f.name, Path(f.filename).name) == WRITE_FRAME]
+        assert len(writes_in_it) == 1
 
 
 def test_a_leading_thread_stopped_mid_batch_leaves_no_write_waiting_for_ever():
