@@ -37,8 +37,9 @@ reuse_port = True
 accesslog = None
 
 
-class AccessSilentLogger(Logger):
-    """gunicorn's logger, minus the access line's fields when nobody would see the line.
+class ServerLogger(Logger):
+    """gunicorn's logger, minus the access line's fields when nobody would see the line, and
+    minus the start-up line that names no address.
 
     A logging configuration (logconfig_dict below) makes gunicorn format every request's access
     fields (a date, a dozen headers), ~3 % of a worker's CPU, only for "gunicorn.access" to drop
@@ -49,20 +50,13 @@ class AccessSilentLogger(Logger):
         if self.access_log.isEnabledFor(logging.INFO):
             super().access(resp, req, environ, request_time)
 
-
-class WithoutAnEmptyListeningLine(logging.Filter):
-    """With a socket in each worker the master holds none, and gunicorn's start-up line reads
-    "Listening at:  (pid)"; when_ready says where the workers listen instead."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (
-            record.msg == "Listening at: %s (%s)"
-            and isinstance(record.args, tuple)
-            and record.args[:1] == ("",)
-        )
+    def info(self, msg, *args, **kwargs):
+        if msg == "Listening at: %s (%s)" and args[:1] == ("",):
+            return  # a socket in each worker, none in the master: when_ready says where
+        super().info(msg, *args, **kwargs)
 
 
-logger_class = AccessSilentLogger
+logger_class = ServerLogger
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 logconfig_dict = {
@@ -70,15 +64,9 @@ logconfig_dict = {
     "disable_existing_loggers": False,
     # The app's own handler (logs.json_handler): JSON, request ids, secrets scrubbed.
     "handlers": {"json": {"()": "logs.json_handler"}},
-    "filters": {"without_an_empty_listening_line": {"()": WithoutAnEmptyListeningLine}},
     "root": {"level": loglevel.upper(), "handlers": ["json"]},
     "loggers": {
-        "gunicorn.error": {
-            "level": loglevel.upper(),
-            "handlers": [],
-            "propagate": True,
-            "filters": ["without_an_empty_listening_line"],
-        },
+        "gunicorn.error": {"level": loglevel.upper(), "handlers": [], "propagate": True},
         "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
     },
 }

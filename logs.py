@@ -165,8 +165,8 @@ def write_prescrubbed_line(
 def _sole_json_handler(logger: logging.Logger, level: int, fields: dict) -> Any:
     """json_handler()'s, unchanged, when it alone would write the record and its filters would
     leave it as it is (it names its request id; it is no development server's line). A logger
-    of a class of its own (logging.setLoggerClass) may handle its records its own way: it gets
-    one."""
+    of a class of its own (logging.setLoggerClass) may handle its records its own way: it gets a
+    record, through logger.handle()."""
     if type(logger) is not logging.Logger:
         return None
     if logger.filters or logger.handlers or not logger.propagate or logger.disabled:

@@ -30,16 +30,35 @@ class _Waiting:
         self.outcome: Any = None
 
 
-def _own_copy(error: Exception) -> Exception:
-    """The batch's error for another thread to raise. One exception object raised in several
-    threads gathers all their frames in its traceback, so a log would show each thread's error
-    with the others' frames. The copy is chained to the error where the batch failed."""
+def _errors_of_their_own(error: Exception, batch: list[_Waiting], me: _Waiting) -> list:
+    """The batch's error for each of its writes: the leading thread's is the error itself, the
+    others' are copies. One exception object raised in several threads gathers all their frames
+    in its traceback, and a log would show each thread's error with the others' frames. Each
+    copy is chained to a snapshot of the error as the batch failed, whose frames the leading
+    thread's raising no longer changes. An error that cannot be copied is shared, as before."""
+    cause = _copy_of(error) if len(batch) > 1 else None
+    if cause is None:
+        return [error] * len(batch)
+    cause.with_traceback(error.__traceback__)
+    cause.__cause__, cause.__context__ = error.__cause__, error.__context__
+    cause.__suppress_context__ = error.__suppress_context__
+    outcomes = []
+    for waiting in batch:
+        duplicate = error if waiting is me else _copy_of(error)
+        if duplicate is None:
+            duplicate = error
+        elif duplicate is not error:
+            duplicate.__cause__ = cause
+        outcomes.append(duplicate)
+    return outcomes
+
+
+def _copy_of(error: Exception) -> Exception | None:
     try:
         duplicate = copy.copy(error)
-    except Exception:  # noqa: BLE001 (an exception that cannot be copied is raised as it is)
-        return error
-    duplicate.__cause__ = error
-    return duplicate
+    except Exception:  # noqa: BLE001 (then the error is shared)
+        return None
+    return None if duplicate is error or not isinstance(duplicate, Exception) else duplicate
 
 
 class GroupWriter:
@@ -73,7 +92,8 @@ class GroupWriter:
             if len(outcomes) != len(batch):
                 raise RuntimeError(f"{len(outcomes)} outcomes for {len(batch)} writes")
         except Exception as error:  # every item's, raised in its own thread
-            outcomes = [error if waiting is me else _own_copy(error) for waiting in batch]
+            outcomes = [error] * len(batch)  # should copying it fail, the threads share it
+            outcomes = _errors_of_their_own(error, batch, me)
         except BaseException:  # the leading thread is stopped: the others must not hang
             outcomes = [RuntimeError("the thread writing this batch was stopped") for _ in batch]
             raise

@@ -377,6 +377,20 @@ def test_the_access_line_is_written_once_its_logger_is_turned_up(access_logger):
     assert len(built) == 1 and len(written) == 1
 
 
+def test_the_start_up_line_is_left_out_only_where_it_names_no_address(access_logger):
+    logger, _, _ = access_logger
+    said = []
+    handler = logging.Handler()
+    handler.emit = said.append
+    logger.error_log.addHandler(handler)
+    try:
+        logger.info("Listening at: %s (%s)", "", 4242)  # no socket in the master
+        logger.info("Listening at: %s (%s)", "unix:/run/web.sock", 4242)
+    finally:
+        logger.error_log.removeHandler(handler)
+    assert [record.getMessage() for record in said] == ["Listening at: unix:/run/web.sock (4242)"]
+
+
 class _Server:
     def __init__(self, reuse_port: bool, bind: str = "127.0.0.1:8000", master_pid: int = 0):
         self.cfg = Config()
