@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from tests.links import tampered
 from tests.newsletters import helpers
 from tests.newsletters.helpers import (
     confirm_path,
@@ -73,7 +74,7 @@ def test_pending_lists_stay_pending_when_saved_again(lists, client):
 
 def test_tampered_preferences_link_is_a_400_page(lists, client):
     subscribe_and_confirm(lists, client, "reader@example.com")
-    path = preferences_path(lists)[:-2] + "zz"
+    path = tampered(preferences_path(lists))
     assert client.get(path).status_code == 400
     assert client.post(path, data={"action": "leave-all"}).status_code == 400
     assert statuses(lists, "reader@example.com") == {"explaining-ukraine": "confirmed"}
