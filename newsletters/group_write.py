@@ -44,12 +44,10 @@ def _errors_of_their_own(error: Exception, batch: list[_Waiting], me: _Waiting) 
     cause.__suppress_context__ = error.__suppress_context__
     outcomes = []
     for waiting in batch:
-        duplicate = error if waiting is me else _copy_of(error)
-        if duplicate is None:
-            duplicate = error
-        elif duplicate is not error:
+        duplicate = None if waiting is me else _copy_of(error)
+        if duplicate is not None:
             duplicate.__cause__ = cause
-        outcomes.append(duplicate)
+        outcomes.append(error if duplicate is None else duplicate)
     return outcomes
 
 
