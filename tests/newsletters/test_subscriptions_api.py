@@ -71,8 +71,9 @@ def test_answer_is_identical_for_new_pending_and_confirmed_addresses(lists, clie
     pending = subscribe_api(client, "reader@example.com")
     client.post(confirm_path(lists))
     confirmed = subscribe_api(client, "reader@example.com")
-    answers = [(r.status_code, r.get_data()) for r in (new, pending, confirmed)]
-    assert answers[0] == answers[1] == answers[2] == (202, b'{"status":"pending"}\n')
+    answers = [(r.status_code, r.content_type, r.get_data()) for r in (new, pending, confirmed)]
+    expected = (202, "application/json", b'{"status":"pending"}\n')
+    assert answers[0] == answers[1] == answers[2] == expected
 
 
 @pytest.mark.parametrize("email", ["not-an-address", "", "   ", "a@b", "Joe <joe@example.com>"])
