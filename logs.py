@@ -126,6 +126,11 @@ def prescrubbed_record(
     # makeRecord, not logger.log(): no walk up the stack for a file and line no JSON line shows.
     record = logger.makeRecord(logger.name, level, "(unknown file)", 0, message, None, None)
     attributes = record.__dict__
+    if not _plain_records():
+        # A record factory of someone's own (logging.setLogRecordFactory) may add fields the
+        # line must show and that nobody scrubbed: the record goes the general way, whole.
+        attributes.update(fields)
+        return record
     size = len(attributes)
     attributes.update(fields)
     if len(attributes) != size + len(fields) or "message" in fields or "asctime" in fields:
@@ -162,12 +167,17 @@ def write_prescrubbed_line(
             handler.handleError(prescrubbed_record(logger, level, message, fields))
 
 
+def _plain_records() -> bool:
+    """Whether logging makes its records as it does by default (no record factory of its own)."""
+    return logging.getLogRecordFactory() is logging.LogRecord
+
+
 def _sole_json_handler(logger: logging.Logger, level: int, fields: dict) -> Any:
     """json_handler()'s, unchanged, when it alone would write the record and its filters would
     leave it as it is (it names its request id; it is no development server's line). A logger
-    of a class of its own (logging.setLoggerClass) may handle its records its own way: it gets a
-    record, through logger.handle()."""
-    if type(logger) is not logging.Logger:
+    of a class of its own (logging.setLoggerClass) may handle its records its own way, and a
+    record factory of its own may add to them: either gets a record, through logger.handle()."""
+    if type(logger) is not logging.Logger or not _plain_records():
         return None
     if logger.filters or logger.handlers or not logger.propagate or logger.disabled:
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 from datetime import UTC, datetime
 from unittest import mock
@@ -203,6 +204,31 @@ def test_a_logger_of_a_class_of_its_own_still_handles_its_record(root_with_only)
 
     assert handled == ["INFO"]
     assert '"message": "GET / 200"' in ours.getvalue()
+
+
+def test_a_record_factory_of_its_own_adds_its_fields_and_they_are_scrubbed(root_with_only):
+    made = logging.getLogRecordFactory()
+
+    def with_release(*args, **kwargs):  # as a deployment tagging every line might
+        record = made(*args, **kwargs)
+        record.release = "r42"
+        record.noted_by = "reader@example.com"
+        return record
+
+    ours = io.StringIO()
+    root_with_only(json_handler(ours))
+    logging.setLogRecordFactory(with_release)
+    try:
+        write_prescrubbed_line(
+            logging.getLogger("tests-line-factory"), logging.INFO, "GET / 200", {"request_id": "r"}
+        )
+    finally:
+        logging.setLogRecordFactory(made)
+
+    line = json.loads(ours.getvalue())
+    assert line["message"] == "GET / 200" and line["request_id"] == "r"
+    assert line["release"] == "r42"
+    assert "reader@example.com" not in ours.getvalue()
 
 
 def test_a_stream_that_fails_is_reported_as_logging_reports_it(root_with_only, capsys):
