@@ -7,6 +7,7 @@ dashboard all call goal_progress(); nothing else counts members.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -200,12 +201,16 @@ def _store_exact_count(connection, only_if_missing: bool) -> int:
     return counted
 
 
-def adjust_member_counter(delta: int, along_with: tuple[Insert, dict] | None = None) -> bool:
+def adjust_member_counter(delta: int, along_with: Sequence[tuple[Insert, dict]] = ()) -> bool:
     """Called by fulfilment, inside its transaction, whenever the number of members changes.
 
-    `along_with`, an INSERT and its parameters that the caller runs next anyway (fulfilment's
-    history row), may be run in the same statement as the counter's change: True when it was
-    (on PostgreSQL, as a data-modifying WITH; one round trip of the few a new member costs)."""
+    `along_with`, INSERTs and their parameters that the caller runs next anyway (fulfilment's
+    history row, then a welcome mail), may be run in the same statement as the counter's change:
+    True when they were (on PostgreSQL, as a data-modifying WITH; one round trip of the few a
+    new member costs). The first is the statement, given every column it writes: SQLAlchemy
+    leaves a column's Python default out of an INSERT whose WITH holds another (NULL, then). The
+    others join its WITH and name their columns (INSERT … SELECT): an INSERT … VALUES there
+    would take more columns from the names of the statement's parameters."""
     if not delta:
         return False
     _cache.clear_after_commit()  # this process shows the new count as soon as it is committed
@@ -228,21 +233,34 @@ def adjust_member_counter(delta: int, along_with: tuple[Insert, dict] | None = N
     number = db.session.info.setdefault(_SHARD_OF_SESSION, random.randrange(COUNTER_SHARDS))
     shard = f"{_SHARD_PREFIX}{number}"
     parameters = {"key": COUNTER_SETTING, "shard": shard, "delta": delta, "now": utcnow()}
-    if along_with is None:
+    together = _one_value_a_name(parameters, *(its for _, its in along_with))
+    if together is None:
         db.session.execute(_ADD_TO_A_SHARD, parameters)
         return False
-    statement, its_parameters = along_with
-    # The shard's names (key, shard, delta, now) are none of the INSERT's column names.
-    db.session.execute(_with_shard_added(statement), {**its_parameters, **parameters})
+    db.session.execute(_with_shard_added(*(statement for statement, _ in along_with)), together)
     return True
 
 
+def _one_value_a_name(*parameters: dict) -> dict | None:
+    """The parameters of statements run as one, or None when there are none, or when a name is
+    given two values (one name, one value in one statement)."""
+    if len(parameters) < 2:
+        return None
+    together = {}
+    for some in parameters:
+        for name, value in some.items():
+            if together.setdefault(name, value) != value:
+                return None
+    return together
+
+
 @cache
-def _with_shard_added(statement: Insert) -> Insert:
-    """`statement` with the shard's upsert in its WITH, built once per statement. The two write
-    different tables and see the same snapshot, taken once the counter's lock is held, as the
-    shard's own statement would."""
-    return statement.add_cte(_ADD_TO_A_SHARD.columns().cte("shard_added"))
+def _with_shard_added(statement: Insert, *others: Insert) -> Insert:
+    """`statement` with the shard's upsert and `others` in its WITH, built once per statements.
+    They write different tables and see the same snapshot, taken once the counter's lock is
+    held, as the shard's own statement would."""
+    carried = [other.cte(f"written_along_{number}") for number, other in enumerate(others, 1)]
+    return statement.add_cte(_ADD_TO_A_SHARD.columns().cte("shard_added"), *carried)
 
 
 # Under the writers' shared lock (see _COUNTER_LOCK); nothing is added while the counter is
