@@ -26,7 +26,7 @@ from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.dml import Insert
 
 from addresses import email_key
-from database import held_in_transaction, is_postgresql, upsert, utcnow
+from database import held_in_transaction, is_postgresql, upsert, utcnow, written_together
 from extensions import db
 from membership.goal import (
     COUNTS_AS_MEMBER,
@@ -190,7 +190,9 @@ _INSERT_HISTORY = insert(MemberEvent.__table__)
 
 
 def apply_subscription_state(
-    state: SubscriptionState, along_with: tuple[Insert, dict] | None = None
+    state: SubscriptionState,
+    along_with: tuple[Insert, dict] | None = None,
+    then: tuple[Insert, dict] | None = None,
 ) -> Outcome:
     """Record `state` unless something newer is already known; history and mail follow the count.
 
@@ -199,6 +201,10 @@ def apply_subscription_state(
     `along_with`: an INSERT and its parameters the caller would run just before, under the
     customer's lock, writing none of the tables read here (payments' remembering of the
     customer); run in the round trip of the first read where the database allows.
+    `then`: one the caller would run just after, writing none of the tables written or read
+    here (payments' remembering again, which asks of the subscriptions as written); run last,
+    in the round trip of what follows the row's write where there is one and the database
+    allows (an INSERT … SELECT: see database.written_together).
     """
     lock_customer(state.customer_id)
     known = _read_before_write(state, along_with)
@@ -207,6 +213,8 @@ def apply_subscription_state(
     if exists_already and (known.deleted or older):
         if known.email is None and state.email and known.email_erased_at is None:
             _learn_email(known, state)  # an email is news even when the status is not
+        if then is not None:
+            db.session.execute(*then)
         return Outcome(False, known.status, known.status, 0)
 
     values = _written_values(state, known if exists_already else None)
@@ -234,17 +242,22 @@ def apply_subscription_state(
             "recorded_at": utcnow(),  # not left to its default: see adjust_member_counter
         }
     # Welcome a customer the first time they count, or once their email arrives if it came late.
+    welcome = delta > 0 and not known.was_ever_member
     email = values.get("email", known.email)
-    along_with = [(_INSERT_HISTORY, history)] if history is not None else []
-    if delta > 0 and not known.was_ever_member and email:
-        along_with.append(member_welcome(email, state.tier))
-    # The counter's change, the history row and the welcome, in one statement where it can.
-    if not adjust_member_counter(delta, along_with):
-        for statement, parameters in along_with:
-            db.session.execute(statement, parameters)
     if not delta and known.email is None and email and is_member:
-        if welcome_owed(state.customer_id, state.subscription_id):
-            queue_member_welcome(email, state.tier)
+        # Asked before the history row is written: with no change in the count, it adds no join.
+        welcome = welcome_owed(state.customer_id, state.subscription_id)
+    # The counter's change, the history row, the welcome and `then`: what follows the row's
+    # write, in one statement where the database allows.
+    writes = [(_INSERT_HISTORY, history)] if history is not None else []
+    if welcome and email:
+        writes.append(member_welcome(email, state.tier))
+    if then is not None:
+        writes.append(then)
+    if not adjust_member_counter(delta, writes):
+        together = written_together(writes)
+        for statement, parameters in writes if together is None else [together]:
+            db.session.execute(statement, parameters)
     return Outcome(True, previous_status, state.status, delta)
 
 

@@ -10,7 +10,6 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 
 from flask import current_app
 from sqlalchemy import (
@@ -32,7 +31,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql.dml import Insert
 
 from caching import TTLCache
-from database import held_in_transaction, is_postgresql, upsert, utcnow
+from database import held_in_transaction, is_postgresql, upsert, utcnow, written_together
 from extensions import db
 from membership.models import COUNTING_STATUSES, AppSetting, MemberSubscription
 
@@ -205,12 +204,10 @@ def adjust_member_counter(delta: int, along_with: Sequence[tuple[Insert, dict]] 
     """Called by fulfilment, inside its transaction, whenever the number of members changes.
 
     `along_with`, INSERTs and their parameters that the caller runs next anyway (fulfilment's
-    history row, then a welcome mail), may be run in the same statement as the counter's change:
-    True when they were (on PostgreSQL, as a data-modifying WITH; one round trip of the few a
-    new member costs). The first is the statement, given every column it writes: SQLAlchemy
-    leaves a column's Python default out of an INSERT whose WITH holds another (NULL, then). The
-    others join its WITH and name their columns (INSERT … SELECT): an INSERT … VALUES there
-    would take more columns from the names of the statement's parameters."""
+    history row, then what follows it), may be run in the same statement as the counter's
+    change (database.written_together): True when they were (on PostgreSQL; one round trip of
+    the few a new member costs). They see the snapshot the shard's own statement would, taken
+    once the counter's lock is held."""
     if not delta:
         return False
     _cache.clear_after_commit()  # this process shows the new count as soon as it is committed
@@ -233,34 +230,12 @@ def adjust_member_counter(delta: int, along_with: Sequence[tuple[Insert, dict]] 
     number = db.session.info.setdefault(_SHARD_OF_SESSION, random.randrange(COUNTER_SHARDS))
     shard = f"{_SHARD_PREFIX}{number}"
     parameters = {"key": COUNTER_SETTING, "shard": shard, "delta": delta, "now": utcnow()}
-    together = _one_value_a_name(parameters, *(its for _, its in along_with))
+    together = written_together([*along_with[:1], (_ADD_TO_A_SHARD, parameters), *along_with[1:]])
     if together is None:
         db.session.execute(_ADD_TO_A_SHARD, parameters)
         return False
-    db.session.execute(_with_shard_added(*(statement for statement, _ in along_with)), together)
+    db.session.execute(*together)
     return True
-
-
-def _one_value_a_name(*parameters: dict) -> dict | None:
-    """The parameters of statements run as one, or None when there are none, or when a name is
-    given two values (one name, one value in one statement)."""
-    if len(parameters) < 2:
-        return None
-    together = {}
-    for some in parameters:
-        for name, value in some.items():
-            if together.setdefault(name, value) != value:
-                return None
-    return together
-
-
-@cache
-def _with_shard_added(statement: Insert, *others: Insert) -> Insert:
-    """`statement` with the shard's upsert and `others` in its WITH, built once per statements.
-    They write different tables and see the same snapshot, taken once the counter's lock is
-    held, as the shard's own statement would."""
-    carried = [other.cte(f"written_along_{number}") for number, other in enumerate(others, 1)]
-    return statement.add_cte(_ADD_TO_A_SHARD.columns().cte("shard_added"), *carried)
 
 
 # Under the writers' shared lock (see _COUNTER_LOCK); nothing is added while the counter is
