@@ -239,7 +239,7 @@ def apply_subscription_state(
             "status": state.status,
             "member_delta": delta,
             "occurred_at": timestamp(state.as_of),
-            "recorded_at": utcnow(),  # not left to its default: see adjust_member_counter
+            "recorded_at": utcnow(),  # given, not left to its default: database.written_together
         }
     # Welcome a customer the first time they count, or once their email arrives if it came late.
     welcome = delta > 0 and not known.was_ever_member

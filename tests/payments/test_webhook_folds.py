@@ -155,3 +155,18 @@ def test_a_subscription_event_of_a_reader_never_erased_remembers_them(client, ti
     moved = subscription(status="past_due", email="New@Example.com")
     handled(client, "customer.subscription.updated", moved, 1_800_000_010)
     assert remembered(client.application) == [("cus_1", "new@example.com")]
+
+
+def test_a_welcome_owed_to_an_address_that_came_late_is_queued_once_with_the_customer(
+    client, tiers, member_count
+):
+    """No history row for an event that only brings the address: the welcome and the customer
+    go in one statement of their own (the welcome's, on PostgreSQL)."""
+    handled(client, "customer.subscription.created", subscription(), 1_800_000_000)
+    assert outbox(client.application, "member_welcome") == []
+    handled(client, "customer.subscription.updated", subscription(email=READER), 1_800_000_010)
+    handled(client, "customer.subscription.updated", subscription(email=READER), 1_800_000_020)
+    welcomes = outbox(client.application, "member_welcome")
+    assert [(mail.to_addr, mail.language) for mail in welcomes] == [(READER, "en")]
+    assert remembered(client.application) == [("cus_1", READER)]
+    assert member_count() == 1
