@@ -5,7 +5,9 @@ from __future__ import annotations
 import select
 import sqlite3
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import cache
 
 import psycopg
 from flask import g, has_request_context
@@ -15,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.pool import Pool
+from sqlalchemy.sql import Executable, TextClause
 from sqlalchemy.types import TypeDecorator
 
 from config import COMMAND_TIMEOUT_ARG, PING_AFTER_IDLE_ARG, REQUEST_TIMEOUT_ARG
@@ -98,6 +101,38 @@ def held_in_transaction(name: str) -> set:
         held = (transaction, set())
         db.session.info[name] = held
     return held[1]
+
+
+def written_together(writes: Sequence[tuple[Executable, dict]]) -> tuple[Executable, dict] | None:
+    """These writes (INSERTs, or an INSERT as text) and their parameters as one statement: the
+    first, with the others in its WITH (PostgreSQL runs a data-modifying WITH whether or not
+    the statement refers to it). None where they cannot be: on SQLite, for fewer than two, or
+    when a name is given two values (one name, one value in one statement).
+
+    They see one snapshot, taken as the statement starts, so none may write a table another
+    reads. The first is given every column it writes: SQLAlchemy leaves a column's Python
+    default out of an INSERT whose WITH holds another (NULL, then). The others name their
+    columns (INSERT … SELECT): an INSERT … VALUES in a WITH takes more columns from the names
+    of the statement's parameters; and theirs are named after none of the first's columns,
+    which SQLAlchemy keeps for the first."""
+    if len(writes) < 2 or not is_postgresql():
+        return None
+    parameters: dict = {}
+    for _, its in writes:
+        for name, value in its.items():
+            if parameters.setdefault(name, value) != value:
+                return None
+    return _written_together(*(statement for statement, _ in writes)), parameters
+
+
+@cache
+def _written_together(first: Executable, *others: Executable) -> Executable:
+    """Built once per statements."""
+    carried = []
+    for number, other in enumerate(others, 1):
+        writes = other.columns() if isinstance(other, TextClause) else other
+        carried.append(writes.cte(f"written_along_{number}"))
+    return first.add_cte(*carried)
 
 
 @event.listens_for(Engine, "connect")

@@ -10,7 +10,8 @@ from functools import cache
 from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context
-from sqlalchemy import String, bindparam, func, insert, inspect
+from sqlalchemy import bindparam, func, insert, inspect, select
+from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.expression import ScalarSelect
 
 from database import utcnow
@@ -38,7 +39,23 @@ def list_id_header(name: str, slug: str) -> str:
     return f'"{phrase}" <{slug}.{host}>'
 
 
-_INSERT_MESSAGE = insert(OutboxMessage.__table__)  # one compiled form, parameters per call
+_outbox = OutboxMessage.__table__
+_QUEUED_COLUMNS = (
+    "kind",
+    "to_addr",
+    "context",
+    "language",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+)
+
+
+def _queued_value(column: str):
+    """A queued column's value as a parameter named after no table's column (mail_…), so that
+    another statement may carry the INSERT in its WITH beside INSERTs of its own."""
+    return bindparam(f"mail_{column}", type_=_outbox.c[column].type)
 
 
 @dataclass(frozen=True)
@@ -52,10 +69,14 @@ class StoredLanguage:
 
 
 @cache
-def _insert_message_reading(query: ScalarSelect):
-    """The INSERT with its language read by `query` (built once per query)."""
-    language = func.coalesce(query, bindparam("language_otherwise", type_=String()))
-    return _INSERT_MESSAGE.values(language=language)
+def _insert_message(language_query: ScalarSelect | None = None) -> Insert:
+    """The outbox INSERT, with its language read by `language_query` if any (built once per
+    query). INSERT … SELECT, its columns named: carried in another INSERT's WITH, an INSERT …
+    VALUES would take more columns from the names of that statement's parameters."""
+    values = {column: _queued_value(column) for column in _QUEUED_COLUMNS}
+    if language_query is not None:
+        values["language"] = func.coalesce(language_query, values["language"])
+    return insert(_outbox).from_select(list(values), select(*values.values()))
 
 
 def queue_mail(
@@ -78,6 +99,30 @@ def queue_mail(
     the language of the request being answered, so a signup from a Ukrainian page is confirmed
     in Ukrainian. A StoredLanguage is read by the INSERT itself, this default where it finds none.
     """
+    db.session.execute(
+        *mail_queueing(
+            to=to,
+            template=template,
+            context=context,
+            list_id=list_id,
+            unsubscribe_url=unsubscribe_url,
+            language=language,
+        )
+    )
+
+
+def mail_queueing(
+    *,
+    to: str,
+    template: str,
+    context: dict | None = None,
+    list_id: str | None = None,
+    unsubscribe_url: str | None = None,
+    language: str | StoredLanguage | None = None,
+) -> tuple[Insert, dict]:
+    """queue_mail()'s statement and its parameters, for a caller that runs them in a statement
+    of its own round trip (membership.goal.adjust_member_counter's `along_with`). Their names
+    are mail_… and a StoredLanguage's own: none is a column's."""
     stored = language if isinstance(language, StoredLanguage) else None
     if stored is not None:
         language = None
@@ -93,21 +138,19 @@ def queue_mail(
     now = utcnow()
     # A Core INSERT, not an ORM object: it joins the caller's transaction just the same, and
     # skips the unit-of-work bookkeeping on the signup path's hottest line.
-    row = dict(
-        kind=template,
-        to_addr=to,
-        context=values,
-        language=language,
-        status=QUEUED,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
-    statement = _INSERT_MESSAGE
-    if stored is not None:
-        statement = _insert_message_reading(stored.query)
-        row.update(stored.parameters, language_otherwise=row.pop("language"))
-    db.session.execute(statement, row)
+    parameters = {
+        "mail_kind": template,
+        "mail_to_addr": to,
+        "mail_context": values,
+        "mail_language": language,
+        "mail_status": QUEUED,
+        "mail_attempts": 0,
+        "mail_next_attempt_at": now,
+        "mail_created_at": now,
+    }
+    if stored is None:
+        return _insert_message(), parameters
+    return _insert_message(stored.query), {**parameters, **stored.parameters}
 
 
 _JSON_SCALARS = (str, int, float, bool, type(None))

@@ -26,9 +26,8 @@ from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.dml import Insert
 
 from addresses import email_key
-from database import held_in_transaction, is_postgresql, upsert
+from database import held_in_transaction, is_postgresql, upsert, utcnow, written_together
 from extensions import db
-from mailer.services import queue_mail
 from membership.goal import (
     COUNTS_AS_MEMBER,
     adjust_member_counter,
@@ -36,8 +35,7 @@ from membership.goal import (
     counter_locked,
 )
 from membership.models import Contribution, MemberEvent, MemberSubscription, Tier
-from newsletters import reader_data as newsletter_data
-from signing import external_url
+from membership.welcome import member_welcome, queue_member_welcome, welcome_owed
 
 
 @dataclass(frozen=True)
@@ -192,7 +190,9 @@ _INSERT_HISTORY = insert(MemberEvent.__table__)
 
 
 def apply_subscription_state(
-    state: SubscriptionState, along_with: tuple[Insert, dict] | None = None
+    state: SubscriptionState,
+    along_with: tuple[Insert, dict] | None = None,
+    then: tuple[Insert, dict] | None = None,
 ) -> Outcome:
     """Record `state` unless something newer is already known; history and mail follow the count.
 
@@ -201,6 +201,10 @@ def apply_subscription_state(
     `along_with`: an INSERT and its parameters the caller would run just before, under the
     customer's lock, writing none of the tables read here (payments' remembering of the
     customer); run in the round trip of the first read where the database allows.
+    `then`: one the caller would run just after, writing none of the tables written or read
+    here (payments' remembering again, which asks of the subscriptions as written); run last,
+    in the round trip of what follows the row's write where there is one and the database
+    allows (an INSERT … SELECT: see database.written_together).
     """
     lock_customer(state.customer_id)
     known = _read_before_write(state, along_with)
@@ -209,6 +213,8 @@ def apply_subscription_state(
     if exists_already and (known.deleted or older):
         if known.email is None and state.email and known.email_erased_at is None:
             _learn_email(known, state)  # an email is news even when the status is not
+        if then is not None:
+            db.session.execute(*then)
         return Outcome(False, known.status, known.status, 0)
 
     values = _written_values(state, known if exists_already else None)
@@ -233,19 +239,25 @@ def apply_subscription_state(
             "status": state.status,
             "member_delta": delta,
             "occurred_at": timestamp(state.as_of),
+            "recorded_at": utcnow(),  # given, not left to its default: database.written_together
         }
-    # The counter's change and the history row, in one statement where the counter can.
-    along_with = (_INSERT_HISTORY, history) if history is not None else None
-    if not adjust_member_counter(delta, along_with) and history is not None:
-        db.session.execute(_INSERT_HISTORY, history)
-
     # Welcome a customer the first time they count, or once their email arrives if it came late.
     welcome = delta > 0 and not known.was_ever_member
     email = values.get("email", known.email)
     if not delta and known.email is None and email and is_member:
-        welcome = _welcome_owed(state.customer_id, state.subscription_id)
+        # Asked before the history row is written: with no change in the count, it adds no join.
+        welcome = welcome_owed(state.customer_id, state.subscription_id)
+    # The counter's change, the history row, the welcome and `then`: what follows the row's
+    # write, in one statement where the database allows.
+    writes = [(_INSERT_HISTORY, history)] if history is not None else []
     if welcome and email:
-        _queue_member_welcome(email, state.tier)
+        writes.append(member_welcome(email, state.tier))
+    if then is not None:
+        writes.append(then)
+    if not adjust_member_counter(delta, writes):
+        together = written_together(writes)
+        for statement, parameters in writes if together is None else [together]:
+            db.session.execute(statement, parameters)
     return Outcome(True, previous_status, state.status, delta)
 
 
@@ -283,27 +295,11 @@ def _learn_email(known, state: SubscriptionState) -> None:
         update(_subscriptions).where(_subscriptions.c.id == known.id).values(email=email)
     )
     _forget_loaded_row(known.id)
-    if customer_is_member(known.customer_id) and _welcome_owed(
+    if customer_is_member(known.customer_id) and welcome_owed(
         known.customer_id, state.subscription_id
     ):
         tier = db.session.get(Tier, known.tier_id) if known.tier_id is not None else None
-        _queue_member_welcome(email, tier or state.tier)
-
-
-def _welcome_owed(customer_id: str, subscription_id: str) -> bool:
-    """The customer first became a member through this subscription, before we knew its email
-    (so no welcome could be sent then)."""
-    own_subscriptions = select(MemberSubscription.stripe_subscription_id).where(
-        MemberSubscription.customer_id == customer_id
-    )
-    first_join = db.session.execute(
-        select(MemberEvent.stripe_subscription_id)
-        .where(MemberEvent.stripe_subscription_id.in_(own_subscriptions))
-        .where(MemberEvent.member_delta > 0)
-        .order_by(MemberEvent.occurred_at, MemberEvent.id)
-        .limit(1)
-    ).scalar_one_or_none()
-    return first_join == subscription_id
+        queue_member_welcome(email, tier or state.tier)
 
 
 def _written_values(state: SubscriptionState, known) -> dict:
@@ -325,20 +321,6 @@ def _written_values(state: SubscriptionState, known) -> dict:
         if value is not None or state.whole_subscription:
             values[column] = timestamp(value)
     return values
-
-
-def _queue_member_welcome(email: str, tier: Tier) -> None:
-    # Stripe's webhook shows no reader's language: a subscriber's kept one is the best we know.
-    queue_mail(
-        language=newsletter_data.language_of(email_key(email)),
-        to=email,
-        template="member_welcome",
-        context={
-            "tier_name": tier.name,
-            "manage_url": external_url("/membership/manage"),
-            "membership_url": external_url("/membership"),
-        },
-    )
 
 
 def record_contribution(

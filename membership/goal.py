@@ -7,9 +7,9 @@ dashboard all call goal_progress(); nothing else counts members.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 
 from flask import current_app
 from sqlalchemy import (
@@ -31,7 +31,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql.dml import Insert
 
 from caching import TTLCache
-from database import held_in_transaction, is_postgresql, upsert, utcnow
+from database import held_in_transaction, is_postgresql, upsert, utcnow, written_together
 from extensions import db
 from membership.models import COUNTING_STATUSES, AppSetting, MemberSubscription
 
@@ -200,12 +200,14 @@ def _store_exact_count(connection, only_if_missing: bool) -> int:
     return counted
 
 
-def adjust_member_counter(delta: int, along_with: tuple[Insert, dict] | None = None) -> bool:
+def adjust_member_counter(delta: int, along_with: Sequence[tuple[Insert, dict]] = ()) -> bool:
     """Called by fulfilment, inside its transaction, whenever the number of members changes.
 
-    `along_with`, an INSERT and its parameters that the caller runs next anyway (fulfilment's
-    history row), may be run in the same statement as the counter's change: True when it was
-    (on PostgreSQL, as a data-modifying WITH; one round trip of the few a new member costs)."""
+    `along_with`, INSERTs and their parameters that the caller runs next anyway (fulfilment's
+    history row, then what follows it), may be run in the same statement as the counter's
+    change (database.written_together): True when they were (on PostgreSQL; one round trip of
+    the few a new member costs). They see the snapshot the shard's own statement would, taken
+    once the counter's lock is held."""
     if not delta:
         return False
     _cache.clear_after_commit()  # this process shows the new count as soon as it is committed
@@ -228,21 +230,12 @@ def adjust_member_counter(delta: int, along_with: tuple[Insert, dict] | None = N
     number = db.session.info.setdefault(_SHARD_OF_SESSION, random.randrange(COUNTER_SHARDS))
     shard = f"{_SHARD_PREFIX}{number}"
     parameters = {"key": COUNTER_SETTING, "shard": shard, "delta": delta, "now": utcnow()}
-    if along_with is None:
+    together = written_together([*along_with[:1], (_ADD_TO_A_SHARD, parameters), *along_with[1:]])
+    if together is None:
         db.session.execute(_ADD_TO_A_SHARD, parameters)
         return False
-    statement, its_parameters = along_with
-    # The shard's names (key, shard, delta, now) are none of the INSERT's column names.
-    db.session.execute(_with_shard_added(statement), {**its_parameters, **parameters})
+    db.session.execute(*together)
     return True
-
-
-@cache
-def _with_shard_added(statement: Insert) -> Insert:
-    """`statement` with the shard's upsert in its WITH, built once per statement. The two write
-    different tables and see the same snapshot, taken once the counter's lock is held, as the
-    shard's own statement would."""
-    return statement.add_cte(_ADD_TO_A_SHARD.columns().cte("shard_added"))
 
 
 # Under the writers' shared lock (see _COUNTER_LOCK); nothing is added while the counter is

@@ -41,7 +41,7 @@ def remember_customer(customer_id: str | None, email: str | None) -> None:
 def customer_remembering(customer_id: str | None, email: str | None) -> tuple[Insert, dict] | None:
     """remember_customer()'s statement and its parameters, or None when it would remember
     nothing: for a caller that hands them to a statement that runs them in its own round trip
-    (fulfilment's first read, membership.fulfilment.apply_subscription_state's `along_with`)."""
+    (membership.fulfilment.apply_subscription_state's `along_with` or `then`)."""
     if not isinstance(customer_id, str) or not isinstance(email, str):
         return None
     key = email_key(email)
@@ -50,7 +50,11 @@ def customer_remembering(customer_id: str | None, email: str | None) -> tuple[In
     if "@" not in key or len(key) > MAX_EMAIL_LENGTH or "\x00" in key + customer_id:
         return None
     # The reader erased their data: Stripe still knows the address, we do not learn it again.
-    parameters = {"customer_id": customer_id, "email_key": key, "learned_at": utcnow()}
+    parameters = {
+        "remembered_customer": customer_id,
+        "remembered_key": key,
+        "remembered_at": utcnow(),
+    }
     return _remember_statement(dialect_name()), parameters
 
 
@@ -61,9 +65,10 @@ def _remember_statement(dialect: str):
     Built once per dialect; a customer whose address changed in Stripe is found under the new
     one from now on."""
     customers = StripeCustomer.__table__
-    customer = bindparam("customer_id", type_=customers.c.customer_id.type)
-    email = bindparam("email_key", type_=customers.c.email_key.type)
-    learned_at = bindparam("learned_at", type_=customers.c.learned_at.type)
+    # Named after no column: the statement that carries it may be an INSERT writing those.
+    customer = bindparam("remembered_customer", type_=customers.c.customer_id.type)
+    email = bindparam("remembered_key", type_=customers.c.email_key.type)
+    learned_at = bindparam("remembered_at", type_=customers.c.learned_at.type)
     unless_erased = select(customer, email, learned_at).where(~erased_customer_condition(customer))
     statement = upsert_for(dialect, customers).from_select(
         ["customer_id", "email_key", "learned_at"], unless_erased

@@ -108,8 +108,9 @@ def handle_subscription_event(event: Mapping) -> str:
         event_id=event["id"],
         final=event["type"] == "customer.subscription.deleted",
     )
-    apply_subscription_state(state)
-    remember_customer(state.customer_id, state.email)
+    # Remembered after fulfilment wrote the row (whether the customer's address was erased is
+    # asked of the rows as written), in the round trip of what follows the write where it can.
+    apply_subscription_state(state, then=customer_remembering(state.customer_id, state.email))
     return HANDLED
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from extensions import db
 from membership.models import MemberEvent, Tier
 from payments.models import StripeCustomer
+from tests.newsletters.helpers import outbox
 from tests.stripe_helpers import (
     FOREIGN_PRICE,
     checkout_session,
@@ -112,10 +113,15 @@ def test_a_new_members_checkout_remembers_the_customer_and_counts_them_in_shared
     with statements_run() as statements:
         answer = post_event(client, event)
     assert answer.get_json()["outcome"] == "handled"
-    # The customer remembered in the round trip of fulfilment's read, the counter's shard in the
-    # history row's: neither in a statement of its own.
+    # The customer remembered in the round trip of fulfilment's read, the counter's shard and
+    # the welcome mail in the history row's: none in a statement of its own.
     assert own_statements_writing("stripe_customers", statements) == []
     assert own_statements_writing("app_settings", statements) == []
+    assert own_statements_writing("outbox", statements) == []
+    assert len(statements) == 4  # the claim, the read, the row, the history with the rest
+    assert [mail.to_addr for mail in outbox(client.application, "member_welcome")] == [
+        "nine@example.com"
+    ]
     assert member_count() == 1
     with client.application.app_context():
         remembered = db.session.execute(
@@ -140,3 +146,44 @@ def test_a_cancellation_takes_the_member_off_the_count_with_its_history_row(
             select(MemberEvent.member_delta).order_by(MemberEvent.id)
         ).scalars()
         assert list(deltas) == [1, -1]
+
+
+SUBSCRIPTION_CHANGES = {
+    # (the event's type, its status, how the statement after its claim, read and row begins)
+    "no change": ("customer.subscription.created", "active", "INSERT INTO stripe_customers "),
+    "a new status": ("customer.subscription.updated", "past_due", "WITH "),
+    "a member less": ("customer.subscription.deleted", "canceled", "WITH "),
+}
+
+
+@pytest.mark.parametrize("change", SUBSCRIPTION_CHANGES)
+def test_a_subscription_event_remembers_its_customer_with_its_history_row_if_any(
+    client, tiers, member_count, database_url, change
+):
+    """The customer is remembered after the row is written (asked of the rows as written
+    whether their address was erased): in the statement of the history row and the count's
+    change where the event writes one, else in a statement of its own, as before."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite takes no data-modifying WITH: its statements stay apart")
+    joined = checkout_session(customer="cus_9", subscription_id="sub_9", email="nine@example.com")
+    post_event(client, make_event("checkout.session.completed", joined, created=1_800_000_000))
+    event_type, status, last_statement = SUBSCRIPTION_CHANGES[change]
+    changed = subscription("sub_9", "cus_9", status=status, email="Nine@Example.com")
+    with statements_run() as statements:
+        answer = post_event(client, make_event(event_type, changed, created=1_800_000_010))
+    assert answer.get_json()["outcome"] == "handled"
+    assert len(statements) == 4  # the claim, the read, the row, then one statement more
+    assert statements[-1].startswith(last_statement)
+    assert "INSERT INTO stripe_customers " in statements[-1]
+    assert member_count() == (0 if status == "canceled" else 1)
+    with client.application.app_context():
+        remembered = db.session.execute(
+            select(StripeCustomer.customer_id, StripeCustomer.email_key)
+        ).all()
+        history = db.session.execute(
+            select(MemberEvent.status, MemberEvent.recorded_at).order_by(MemberEvent.id)
+        ).all()
+    assert [tuple(row) for row in remembered] == [("cus_9", "nine@example.com")]
+    expected = ["active"] if change == "no change" else ["active", status]
+    assert [row.status for row in history] == expected
+    assert all(row.recorded_at is not None for row in history)
