@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields, is_dataclass
 from datetime import date, datetime
 from email.utils import parseaddr
 from functools import cache
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context
@@ -79,36 +80,10 @@ def _insert_message(language_query: ScalarSelect | None = None) -> Insert:
     return insert(_outbox).from_select(list(values), select(*values.values()))
 
 
-def queue_mail(
-    *,
-    to: str,
-    template: str,
-    context: dict | None = None,
-    list_id: str | None = None,
-    unsubscribe_url: str | None = None,
-    language: str | StoredLanguage | None = None,
-) -> None:
+def queue_mail(**message: Any) -> None:
     """Add a message to the outbox; the caller's commit makes it real, its rollback drops it.
-
-        `template` names templates/email/<template>.subject.txt, .txt and .html, rendered by the
-        worker when it sends, with `context` as stored now (plus base_url). Context values must be
-        JSON: strings, numbers, lists and dicts; an ORM row or a dataclass is stored as a dict of
-        its columns or fields, which templates read the same way (`newsletter.name`).
-        List mail passes `list_id` (see list_id_header) and `unsubscribe_url` (an absolute
-        /unsubscribe/<token> link). `language` is the reader's mail language (en, uk); by default
-    the language of the request being answered, so a signup from a Ukrainian page is confirmed
-    in Ukrainian. A StoredLanguage is read by the INSERT itself, this default where it finds none.
-    """
-    db.session.execute(
-        *mail_queueing(
-            to=to,
-            template=template,
-            context=context,
-            list_id=list_id,
-            unsubscribe_url=unsubscribe_url,
-            language=language,
-        )
-    )
+    The message is described by mail_queueing()'s arguments (keywords only)."""
+    db.session.execute(*mail_queueing(**message))
 
 
 def mail_queueing(
@@ -122,7 +97,17 @@ def mail_queueing(
 ) -> tuple[Insert, dict]:
     """queue_mail()'s statement and its parameters, for a caller that runs them in a statement
     of its own round trip (membership.goal.adjust_member_counter's `along_with`). Their names
-    are mail_… and a StoredLanguage's own: none is a column's."""
+    are mail_… and a StoredLanguage's own: none is a column's.
+
+    `template` names templates/email/<template>.subject.txt, .txt and .html, rendered by the
+    worker when it sends, with `context` as stored now (plus base_url). Context values must be
+    JSON: strings, numbers, lists and dicts; an ORM row or a dataclass is stored as a dict of its
+    columns or fields, which templates read the same way (`newsletter.name`). List mail passes
+    `list_id` (see list_id_header) and `unsubscribe_url` (an absolute /unsubscribe/<token>
+    link). `language` is the reader's mail language (en, uk); by default the language of the
+    request being answered, so a signup from a Ukrainian page is confirmed in Ukrainian. A
+    StoredLanguage is read by the INSERT itself, this default where it finds none.
+    """
     stored = language if isinstance(language, StoredLanguage) else None
     if stored is not None:
         language = None
