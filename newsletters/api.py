@@ -51,7 +51,7 @@ def _accepted() -> Response:
     body = app.extensions.get(_ACCEPTED_BODY)
     if body is None:
         body = app.extensions[_ACCEPTED_BODY] = jsonify(SignupAccepted().model_dump()).get_data()
-    return app.response_class(body, status=202, mimetype="application/json")
+    return app.response_class(body, status=202, mimetype=app.json.mimetype)
 
 
 _ACCEPTED_BODY = "newsletters_api.signup_accepted_body"
