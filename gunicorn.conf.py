@@ -20,8 +20,15 @@ from gunicorn.glogging import Logger
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "gthread"
+# gthread by default; the production configuration (README "Production") is gevent: a request
+# waiting on PostgreSQL or Redis yields to the worker's other requests in the same thread, with
+# no thread switch and no GIL hand-over, and the new addresses of many requests at once are
+# written in one statement (newsletters/signup_writes.py). gevent patches the standard library
+# in each worker before the app is imported; psycopg (3.1.14 and later) then waits through it.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# gevent: connections a worker serves at once, each a greenlet (gthread: threads above).
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "64"))
 wsgi_app = "app:create_app()"
 # A request a worker has not answered in this long is killed with it; /readyz answers in 3 s.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))

@@ -99,7 +99,10 @@ class FallbackRedisStorage(Storage, MovingWindowSupport, SlidingWindowCounterSup
         self._lock = threading.Lock()
         self._redis_down_since: float | None = None
         self._next_probe = 0.0
-        self._own = threading.local()  # each thread's connection for incr_in_order
+        # incr_in_order's connections not in use now, the one given back last on top; made in
+        # this process (pid), since a connection made before a fork is the parent's.
+        self._idle: list[Connection] = []
+        self._idle_pid = os.getpid()
 
     @property
     def base_exceptions(self) -> tuple[type[Exception], ...]:
@@ -176,12 +179,12 @@ class FallbackRedisStorage(Storage, MovingWindowSupport, SlidingWindowCounterSup
         return _incr_one_by_one(self.memory, hits)
 
     def _run_incr_in_order(self, keys: list[str], arguments: list[int]) -> list:
-        """The script on this thread's own connection: a signup's one Redis command without
-        the pool's checkout and return around it (~40 µs of its CPU, bench/results.md). After
-        any error the connection is closed, so that a reply half read or late is never read
-        as the next request's; NOSCRIPT (Redis restarted, or its scripts flushed) sends the
-        script's text, which Redis keeps again."""
-        connection = self._thread_connection()
+        """The script on a connection of this storage's own: a signup's one Redis command
+        without the client pool's checkout and return around it (~40 µs of its CPU,
+        bench/results.md). After any error the connection is closed, so that a reply half read
+        or late is never read as the next request's; NOSCRIPT (Redis restarted, or its scripts
+        flushed) sends the script's text, which Redis keeps again."""
+        connection = self._take_connection()
         try:
             try:
                 connection.send_command("EVALSHA", _INCR_IN_ORDER_SHA, len(keys), *keys, *arguments)
@@ -192,20 +195,24 @@ class FallbackRedisStorage(Storage, MovingWindowSupport, SlidingWindowCounterSup
         except BaseException:
             connection.disconnect()
             raise
+        finally:
+            self._give_back(connection)
 
-    def _thread_connection(self) -> Connection:
-        """This thread's connection, with the client pool's settings (its URL, database,
-        timeouts, TLS); one made before a fork is left to the parent. Checked as the pool
-        checks one it hands out: one that Redis closed since (CLIENT KILL, a restart, its idle
-        timeout) is made again before use."""
-        own = self._own
-        if getattr(own, "pid", None) != os.getpid():
+    def _take_connection(self) -> Connection:
+        """An idle connection, or a new one with the client pool's settings (its URL, database,
+        timeouts, TLS). Not one a thread keeps: under gevent a "thread" is a greenlet, one a
+        client connection, and each would open a Redis connection of its own and drop it with
+        the client. Checked as the pool checks one it hands out: one that Redis closed since
+        (CLIENT KILL, a restart, its idle timeout) is made again before use."""
+        if self._idle_pid != os.getpid():
+            self._idle, self._idle_pid = [], os.getpid()
+        try:
+            connection = self._idle.pop()  # atomic: no lock, no wait
+        except IndexError:
             # Made as the pool makes one, but not counted against its max_connections: the
-            # pool never gets it back, and a thread per request would use the count up.
+            # pool never gets it back, and the requests at the script at once could use it up.
             pool = self.redis.get_connection().connection_pool
-            own.connection = pool.connection_class(**pool.connection_kwargs)
-            own.pid = os.getpid()
-        connection = own.connection
+            connection = pool.connection_class(**pool.connection_kwargs)
         connection.connect()
         try:
             stale = connection.can_read()
@@ -215,6 +222,10 @@ class FallbackRedisStorage(Storage, MovingWindowSupport, SlidingWindowCounterSup
             connection.disconnect()
             connection.connect()
         return connection
+
+    def _give_back(self, connection: Connection) -> None:
+        if self._idle_pid == os.getpid():  # else a fork came between: the parent's list
+            self._idle.append(connection)
 
     # limits' Storage interface, each call through _call.
 

@@ -43,11 +43,13 @@ def _command(bind: str) -> list[str]:
     return [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--no-control-socket", "-b", bind]
 
 
-def _start(bind: str, tmp_path: Path, stderr=subprocess.DEVNULL) -> subprocess.Popen:
+def _start(
+    bind: str, tmp_path: Path, stderr=subprocess.DEVNULL, **settings: str
+) -> subprocess.Popen:
     return subprocess.Popen(
         _command(bind),
         cwd=ROOT,
-        env=_environment(tmp_path),
+        env={**_environment(tmp_path), **settings},
         stdout=subprocess.DEVNULL,
         stderr=stderr,
     )
@@ -118,9 +120,14 @@ def _healthz(port: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc")
-def test_each_worker_listens_on_its_own_socket_and_both_hold_keep_alive_connections(tmp_path):
+@pytest.mark.parametrize("worker_class", ["gthread", "gevent"])  # the default, production's
+def test_each_worker_listens_on_its_own_socket_and_both_hold_keep_alive_connections(
+    tmp_path, worker_class
+):
     port = free_port()
-    server = _start(f"127.0.0.1:{port}", tmp_path)
+    log = tmp_path / "gunicorn.log"
+    with log.open("wb") as stderr:
+        server = _start(f"127.0.0.1:{port}", tmp_path, stderr, GUNICORN_WORKER_CLASS=worker_class)
     try:
         workers = _wait_for_workers(server.pid, 2, lambda: _healthz(port))
         listeners = _tcp_sockets(port, LISTEN)
@@ -145,6 +152,7 @@ def test_each_worker_listens_on_its_own_socket_and_both_hold_keep_alive_connecti
             connection.close()
     finally:
         _stop(server)
+    assert f"Using worker: {worker_class}" in log.read_text()
 
 
 def test_the_log_says_where_the_workers_listen(tmp_path):
