@@ -8,7 +8,8 @@ own CPU is not counted (it has exited by the second reading). Usage:
   .venv/bin/python bench/cpu_per_process.py [--rounds 3] [--seconds 8] [--production]
       [--quiet-log] [--against DIR]
 
---production adds both apps in the README's production configuration (2 × 16, pool 16);
+--production adds both apps in the README's production configuration (2 gevent workers × 64
+connections, pool 16);
 --quiet-log adds the service with LOG_LEVEL=warning (no request log line), to price the line;
 --against DIR adds the service as another checkout has it (`git worktree add DIR COMMIT`, with
 a .venv there), 2 × 8, to measure a change beside what it changes in the same rounds.
@@ -30,6 +31,7 @@ from run import (  # noqa: E402 (bench/ added above)
     ROOT,
     app_environment,
     prepare_database,
+    production_label,
     start_server,
     stop_server,
     worker_settings,
@@ -37,7 +39,8 @@ from run import (  # noqa: E402 (bench/ added above)
 )
 
 TICKS = os.sysconf("SC_CLK_TCK")
-PRODUCTION = worker_settings(2, 16)
+PRODUCTION_SETTINGS = (2, 64, 16)
+PRODUCTION = worker_settings(*PRODUCTION_SETTINGS)
 
 
 def cpu_seconds_by_process() -> dict[int, tuple[str, float]]:
@@ -99,8 +102,9 @@ def main() -> None:
         apps.append((f"{args.against.name} 2 × 8", "app:create_app()", 8207, {}))
         roots[8207] = args.against.resolve()
     if args.production:
-        apps.append(("raw 2 × 16", "bench.raw_signup_app:app", 8205, PRODUCTION))
-        apps.append(("ours 2 × 16", "app:create_app()", 8204, PRODUCTION))
+        label = production_label(*PRODUCTION_SETTINGS)
+        apps.append((f"raw, {label}", "bench.raw_signup_app:app", 8205, PRODUCTION))
+        apps.append((f"ours, {label}", "app:create_app()", 8204, PRODUCTION))
     if args.quiet_log:
         quiet = {"LOG_LEVEL": "warning"}
         apps.append(("ours 2 × 8, no request log line", "app:create_app()", 8206, quiet))

@@ -103,19 +103,30 @@ def app_environment(database_url: str) -> dict[str, str]:
         "APP_ENV": "production",
         "EMAIL_CHECK_DELIVERABILITY": "false",
         "STRIPE_WEBHOOK_SECRET": "whsec_test_secret",  # tests/stripe_helpers.py signs with it
+        # gunicorn.conf.py's default, 2 gthread workers × 8 threads: the raw write's
+        # configuration, whatever the environment this runs in says.
+        "GUNICORN_WORKER_CLASS": "gthread",
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_THREADS": "8",
         # The limits guard against abuse; here one client is the whole load, so lift them.
         "RATELIMIT_SIGNUP": "10000000/minute",
         "RATELIMIT_SIGNUP_EMAIL": "10000000/minute",
     }
 
 
-def worker_settings(workers: int, threads: int) -> dict[str, str]:
-    """gunicorn.conf.py's workers and threads, with a database connection a thread."""
+def worker_settings(workers: int, connections: int, pool: int) -> dict[str, str]:
+    """README's production configuration: gevent workers, each serving `connections` client
+    connections at once on `pool` database connections."""
     return {
+        "GUNICORN_WORKER_CLASS": "gevent",
         "WEB_CONCURRENCY": str(workers),
-        "GUNICORN_THREADS": str(threads),
-        "DB_POOL_SIZE": str(threads),
+        "GUNICORN_WORKER_CONNECTIONS": str(connections),
+        "DB_POOL_SIZE": str(pool),
     }
+
+
+def production_label(workers: int, connections: int, pool: int) -> str:
+    return f"{workers} gevent workers × {connections} connections, pool {pool}"
 
 
 def prepare_database(env: dict[str, str]) -> None:
@@ -141,18 +152,17 @@ def main() -> None:
     parser.add_argument("--webhook-readers", type=int, default=2000)
     # The production configuration README.md documents, measured beside gunicorn.conf.py's.
     parser.add_argument("--prod-workers", type=int, default=2)
-    parser.add_argument("--prod-threads", type=int, default=16)
+    parser.add_argument("--prod-connections", type=int, default=64)
+    parser.add_argument("--prod-pool", type=int, default=16)
     args = parser.parse_args()
 
     database = f"bench_{os.getpid()}"
     database_url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
     subprocess.run(PSQL + ["-c", f"CREATE DATABASE {database}"], check=True)
     env = app_environment(database_url)
-    production = {**env, **worker_settings(args.prod_workers, args.prod_threads)}
-    production_config = (
-        f"production config ({args.prod_workers} gthread workers × {args.prod_threads} threads, "
-        f"pool {args.prod_threads})"
-    )
+    production_settings = (args.prod_workers, args.prod_connections, args.prod_pool)
+    production = {**env, **worker_settings(*production_settings)}
+    production_config = f"production config ({production_label(*production_settings)})"
     prod_name = f"POST /api/subscriptions, {production_config}"
     raw_prod_name = f"{RAW}, {production_config}"
     servers = []
