@@ -72,8 +72,10 @@ class ProdCheck:
             "EMAIL_CHECK_DELIVERABILITY": "false",
             "PROMETHEUS_MULTIPROC_DIR": str(self.work / "prometheus"),
             "BIND": f"127.0.0.1:{self.port}",
+            # README's production configuration, smaller: gevent workers.
+            "GUNICORN_WORKER_CLASS": "gevent",
             "WEB_CONCURRENCY": "2",
-            "GUNICORN_THREADS": "4",
+            "GUNICORN_WORKER_CONNECTIONS": "16",
             "PYTHONUNBUFFERED": "1",
         }
 
@@ -275,6 +277,9 @@ class ProdCheck:
         not_json = [line for line in web.splitlines() if line.strip() and not line.startswith("{")]
         if not_json:
             raise CheckFailed(f"gunicorn wrote lines that are not JSON: {not_json[:3]}")
+        worker_class = self.env["GUNICORN_WORKER_CLASS"]
+        if not any(line.get("message") == f"Using worker: {worker_class}" for line in lines):
+            raise CheckFailed(f"gunicorn did not say it runs {worker_class} workers")
         requests = [line for line in lines if line.get("logger") == "request"]
         signup = [line for line in requests if line.get("request_id") == "prod-check-signup"]
         if not signup or signup[0]["path"] != "/api/subscriptions":
@@ -288,7 +293,10 @@ class ProdCheck:
         if leaked:
             raise CheckFailed(f"{len(leaked)} address(es) or token(s) in the logs")
         self.request_line = json.dumps(signup[0], ensure_ascii=False)
-        say(f"{len(requests)} JSON request lines; no address, token or secret in any log")
+        say(
+            f"{worker_class} workers; {len(requests)} JSON request lines; no address, token or "
+            "secret in any log"
+        )
 
     def run(self) -> None:
         started = time.monotonic()
