@@ -35,12 +35,17 @@ import io
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from typing import BinaryIO
 
 from newsletters.import_rows import ImportFileError, ImportRow, row_reader
 
 CHUNK = 1 << 20
+# Lines read between two pauses of no length: an upload is read in its request, and a gevent
+# worker (README "Production") runs its other requests only when this one waits.
+LINES_BETWEEN_PAUSES = 2000
+PAUSE_SECONDS = 0.0001  # not 0: gevent's sleep(0) runs no timers and polls no sockets
 SEPARATORS = (",", ";", "\t")
 # Fed to the CSV reader after the last line: read back inside a field, a quote was left open.
 # Lines holding NUL are refused, so no file can contain it.
@@ -148,6 +153,8 @@ class ImportFile:
             nonlocal lines_read
             for line in text:
                 lines_read += 1
+                if lines_read % LINES_BETWEEN_PAUSES == 0:
+                    time.sleep(PAUSE_SECONDS)  # gevent's sleep there: its other requests go on
                 if "\x00" in line:
                     raise ImportFileError(
                         f"Line {lines_read} holds a NUL character: this is not a text CSV file "
