@@ -218,12 +218,32 @@ def child_exit(server, worker):
     multiprocess.mark_process_dead(worker.pid)
 
 
+_WORKER_BOOT_ERROR = 3  # gunicorn's Arbiter.WORKER_BOOT_ERROR: the master stops, not retries
+
+
+def refuse_blocking_database_waits(worker) -> None:
+    """psycopg chooses how it waits when first imported. Imported before gevent patched the
+    worker (preload_app, or an import in this file), it would wait on PostgreSQL holding up
+    every request of the worker, unseen until the first slow query: then the server stops."""
+    if not type(worker).__module__.endswith("ggevent"):
+        return
+    from psycopg import waiting
+
+    if waiting.wait is getattr(waiting, "wait_c", None):
+        worker.log.error(
+            "psycopg was imported before gevent patched this worker (preload_app?): each wait "
+            "on PostgreSQL would hold up every request of the worker; not serving"
+        )
+        sys.exit(_WORKER_BOOT_ERROR)
+
+
 def post_worker_init(worker):
     """Once the worker has built the app, its ~160,000 objects (modules, the app, SQLAlchemy's
     and Flask's tables) live as long as the process: gc.freeze() takes them out of the cyclic
     collector's full collections, which otherwise walk them all with every thread of the
     worker stopped (~60 ms each on the bench machine, ~2 ms frozen; bench/results.md, branch
     p10-checkout). Collected first, so that start-up's own garbage is not kept for good."""
+    refuse_blocking_database_waits(worker)
     import gc
 
     gc.collect()

@@ -169,6 +169,26 @@ def test_the_log_says_where_the_workers_listen(tmp_path):
     assert not re.search(r"Listening at: +\(\d+\)", said)  # gunicorn's own, with no address
 
 
+def test_gevent_workers_whose_database_waits_would_block_refuse_to_serve(tmp_path):
+    # --preload loads the app, psycopg with it, in the master before gevent patches a worker.
+    port = free_port()
+    environment = _environment(tmp_path) | {
+        "GUNICORN_WORKER_CLASS": "gevent",
+        "GUNICORN_CMD_ARGS": "--preload",
+    }
+    stopped = subprocess.run(
+        _command(f"127.0.0.1:{port}"),
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert stopped.returncode != 0
+    assert "psycopg was imported before gevent patched this worker" in stopped.stderr
+    assert not _healthz(port)
+
+
 def test_a_second_server_on_a_port_in_use_refuses_to_start(tmp_path):
     port = free_port()
     first = _start(f"127.0.0.1:{port}", tmp_path)
