@@ -1,6 +1,7 @@
 """Production web server: `gunicorn -c gunicorn.conf.py` (README "Production", docs/deploy.md).
 
-Threaded workers, since a request mostly waits on the database. No access log: the app writes
+gevent workers, since a request mostly waits on the database (GUNICORN_WORKER_CLASS=gthread
+serves the same app with threads). No access log: the app writes
 one JSON line per request itself (operations/requests.py), with the path as its route names it,
 so no token reaches the log; gunicorn's own messages are JSON lines through the same filter.
 Each worker counts its metrics in PROMETHEUS_MULTIPROC_DIR, which GET /metrics adds up.
@@ -20,12 +21,13 @@ from gunicorn.glogging import Logger
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-# gthread by default; the production configuration (README "Production") is gevent: a request
-# waiting on PostgreSQL or Redis yields to the worker's other requests in the same thread, with
-# no thread switch and no GIL hand-over, and the new addresses of many requests at once are
-# written in one statement (newsletters/signup_writes.py). gevent patches the standard library
-# in each worker before the app is imported; psycopg (3.1.14 and later) then waits through it.
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+# gevent, the production configuration (README "Production"): a request waiting on PostgreSQL
+# or Redis yields to the worker's other requests in the same thread, with no thread switch and
+# no GIL hand-over, and the new addresses of many requests at once are written in one statement
+# (newsletters/signup_writes.py). gevent patches the standard library in each worker before the
+# app is imported; psycopg (3.1.14 and later) then waits through it. 1.6 times the signups of
+# 2 gthread workers × 8 threads in make bench (bench/results.md).
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 # gevent: connections a worker serves at once, each a greenlet (gthread: threads above).
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "64"))

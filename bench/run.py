@@ -103,8 +103,8 @@ def app_environment(database_url: str) -> dict[str, str]:
         "APP_ENV": "production",
         "EMAIL_CHECK_DELIVERABILITY": "false",
         "STRIPE_WEBHOOK_SECRET": "whsec_test_secret",  # tests/stripe_helpers.py signs with it
-        # gunicorn.conf.py's default, 2 gthread workers × 8 threads: the raw write's
-        # configuration, whatever the environment this runs in says.
+        # 2 gthread workers × 8 threads: the raw write's configuration, whatever the
+        # environment this runs in says (gunicorn.conf.py's default is gevent's).
         "GUNICORN_WORKER_CLASS": "gthread",
         "WEB_CONCURRENCY": "2",
         "GUNICORN_THREADS": "8",
@@ -150,7 +150,7 @@ def main() -> None:
     # Five: on a shared machine one round in three can swing by a quarter (bench/results.md).
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--webhook-readers", type=int, default=2000)
-    # The production configuration README.md documents, measured beside gunicorn.conf.py's.
+    # The production configuration README.md documents, measured beside gthread 2 × 8.
     parser.add_argument("--prod-workers", type=int, default=2)
     parser.add_argument("--prod-connections", type=int, default=64)
     parser.add_argument("--prod-pool", type=int, default=16)
@@ -203,7 +203,7 @@ def main() -> None:
 
         # Both configurations, each with readers of its own; the production one first, since
         # the machine's own figures drift down over a run (bench/results.md).
-        for label, port in (("production config", 8104), ("gunicorn.conf.py's 2 × 8", 8102)):
+        for label, port in (("production config", 8104), ("gthread 2 × 8", 8102)):
             webhooks[label] = run_webhook(
                 f"http://127.0.0.1:{port}",
                 database_url,
@@ -241,7 +241,7 @@ def main() -> None:
     lines.append(f"Signups reach {medians[SIGNUP][0] / raw_rate:.2f}× the raw signup write.")
     lines.append(
         f"In the production configuration: {medians[prod_name][0] / raw_rate:.2f}× the raw "
-        f"write in gunicorn.conf.py's, {medians[prod_name][0] / medians[raw_prod_name][0]:.2f}× "
+        f"write in gthread 2 × 8, {medians[prod_name][0] / medians[raw_prod_name][0]:.2f}× "
         "the raw write in the production configuration."
     )
     goal_rate = medians[f"GET /api/goal ({args.members:,} member rows)"][0]
@@ -259,7 +259,7 @@ def main() -> None:
     load = os.getloadavg()[0]
     header = (
         f"# Benchmark results\n\nRun {stamp}: wrk -t2 -c32 -d{args.seconds}s, gunicorn "
-        f"gthread (gunicorn.conf.py: 2 workers × 8 threads) unless named, PostgreSQL, Redis "
+        f"gthread, 2 workers × 8 threads, unless named; PostgreSQL, Redis "
         f"rate limits; medians of {args.rounds} interleaved rounds. Load average at the end "
         f"{load:.1f} (2 cores).\n\n"
     )

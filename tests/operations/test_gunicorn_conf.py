@@ -120,7 +120,7 @@ def _healthz(port: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc")
-@pytest.mark.parametrize("worker_class", ["gthread", "gevent"])  # the default, production's
+@pytest.mark.parametrize("worker_class", ["gthread", "gevent"])  # threads; the default
 def test_each_worker_listens_on_its_own_socket_and_both_hold_keep_alive_connections(
     tmp_path, worker_class
 ):
