@@ -165,6 +165,9 @@ def main() -> None:
     production_config = f"production config ({production_label(*production_settings)})"
     prod_name = f"POST /api/subscriptions, {production_config}"
     raw_prod_name = f"{RAW}, {production_config}"
+    goal_name = f"GET /api/goal ({args.members:,} member rows)"
+    bare_prod_name = f"{BARE}, {production_config}"
+    goal_prod_name = f"{goal_name}, {production_config}"
     servers = []
     webhooks: dict[str, dict] = {}
     try:
@@ -177,17 +180,17 @@ def main() -> None:
         # The raw write in the production configuration too: point 1 compares the two in the
         # same configuration, whichever it is.
         raw_production = start_server("bench.raw_signup_app:app", 8105, production)
-        servers = [bare, raw, ours, ours_production, raw_production]
+        bare_production = start_server("bench.bare_app:app", 8106, production)
+        servers = [bare, raw, ours, ours_production, raw_production, bare_production]
         scenarios = {
             BARE: ("http://127.0.0.1:8101/", None),
             RAW: ("http://127.0.0.1:8103/", "signup.lua"),
             SIGNUP: ("http://127.0.0.1:8102/", "signup.lua"),
             raw_prod_name: ("http://127.0.0.1:8105/", "signup.lua"),
             prod_name: ("http://127.0.0.1:8104/", "signup.lua"),
-            f"GET /api/goal ({args.members:,} member rows)": (
-                "http://127.0.0.1:8102/api/goal",
-                None,
-            ),
+            goal_name: ("http://127.0.0.1:8102/api/goal", None),
+            bare_prod_name: ("http://127.0.0.1:8106/", None),
+            goal_prod_name: ("http://127.0.0.1:8104/api/goal", None),
         }
         results: dict[str, list[tuple[float, float]]] = {name: [] for name in scenarios}
         for round_number in range(args.rounds):
@@ -239,13 +242,19 @@ def main() -> None:
         )
     lines.append("")
     lines.append(f"Signups reach {medians[SIGNUP][0] / raw_rate:.2f}× the raw signup write.")
+    production_rate = medians[prod_name][0]
     lines.append(
-        f"In the production configuration: {medians[prod_name][0] / raw_rate:.2f}× the raw "
-        f"write in gthread 2 × 8, {medians[prod_name][0] / medians[raw_prod_name][0]:.2f}× "
-        "the raw write in the production configuration."
+        f"In the production configuration: {production_rate / raw_rate:.2f}× the raw write in "
+        f"gthread 2 × 8, {production_rate / medians[raw_prod_name][0]:.2f}× the raw write in the "
+        f"production configuration, {production_rate / medians[SIGNUP][0]:.2f}× the signups of "
+        "gthread 2 × 8."
     )
-    goal_rate = medians[f"GET /api/goal ({args.members:,} member rows)"][0]
-    lines.append(f"GET /api/goal reaches {goal_rate / baseline:.2f}× the bare endpoint.")
+    goal_rate = medians[goal_name][0]
+    lines.append(
+        f"GET /api/goal reaches {goal_rate / baseline:.2f}× the bare endpoint; in the production "
+        f"configuration {medians[goal_prod_name][0] / medians[bare_prod_name][0]:.2f}× the bare "
+        "endpoint in the production configuration."
+    )
     for label, webhook in webhooks.items():
         verdict = "right" if webhook["right"] else "WRONG"
         lines.append(
