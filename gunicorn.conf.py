@@ -239,6 +239,18 @@ def refuse_blocking_database_waits(worker) -> None:
         sys.exit(_WORKER_BOOT_ERROR)
 
 
+def post_request(worker, req, environ, resp):
+    """In a gevent worker, after each answer the worker's other connections go first. A
+    keep-alive connection whose next request has already come would otherwise be served again
+    at once, and under load a few connections hold the worker while the others wait: in make
+    bench, GET /api/goal's 99th percentile was 214 ms; the bare endpoint's fell from 86-121 ms
+    to 8 ms with this, for an eighth fewer answers a second (signups: a tenth more)."""
+    if type(worker).__module__.endswith("ggevent"):
+        import gevent
+
+        gevent.idle()
+
+
 def post_worker_init(worker):
     """Once the worker has built the app, its ~160,000 objects (modules, the app, SQLAlchemy's
     and Flask's tables) live as long as the process: gc.freeze() takes them out of the cyclic

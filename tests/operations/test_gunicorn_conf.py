@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -187,6 +188,42 @@ def test_gevent_workers_whose_database_waits_would_block_refuse_to_serve(tmp_pat
     assert stopped.returncode != 0
     assert "psycopg was imported before gevent patched this worker" in stopped.stderr
     assert not _healthz(port)
+
+
+def _read_answers(connection: socket.socket, count: int, done: threading.Event) -> None:
+    seen, tail = 0, b""
+    while seen < count:
+        data = connection.recv(65536)
+        if not data:
+            break
+        tail += data
+        seen += tail.count(b"HTTP/1.1 200")
+        tail = tail[tail.rfind(b"HTTP/1.1 200") + 1 :] if b"HTTP/1.1 200" in tail else tail[-16:]
+    done.set()
+
+
+def test_a_gevent_worker_answers_others_between_the_requests_of_a_busy_connection(tmp_path):
+    # A connection whose next request has already come (here: 2,000 sent at once) would be
+    # served to its end before anyone else, as a busy keep-alive client's are under load.
+    port = free_port()
+    settings = {"WEB_CONCURRENCY": "1", "GUNICORN_WORKER_CLASS": "gevent"}
+    server = _start(f"127.0.0.1:{port}", tmp_path, **settings)
+    try:
+        _wait_for_workers(server.pid, 1, lambda: _healthz(port))
+        busy = socket.create_connection(("127.0.0.1", port))
+        all_answered = threading.Event()
+        reader = threading.Thread(target=_read_answers, args=(busy, 2000, all_answered))
+        reader.start()
+        busy.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n" * 2000)
+        time.sleep(0.02)  # the worker is into the busy connection's requests
+        assert _healthz(port)
+        answered_meanwhile = not all_answered.is_set()
+        reader.join(timeout=30)
+        busy.close()
+    finally:
+        _stop(server)
+    assert all_answered.is_set()
+    assert answered_meanwhile
 
 
 def test_a_second_server_on_a_port_in_use_refuses_to_start(tmp_path):
