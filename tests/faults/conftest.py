@@ -8,38 +8,12 @@ import time
 from pathlib import Path
 
 import pytest
-import redis
 
 from config import postgresql_engine_options
-from tests.faults.tcp_proxy import TcpProxy
 from tests.newsletters.helpers import add_default_list
 
 # Small waits keep the tests fast; one test checks the production defaults themselves.
 FAST_LIMITS = {"request_timeout": 0.5, "connect_timeout": 2, "pool_timeout": 1, "pool_size": 4}
-
-
-@pytest.fixture
-def postgres_proxy(database_url):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("database outages are PostgreSQL's: run with TEST_DATABASE_URL")
-    proxy = TcpProxy.in_front_of(database_url)
-    yield proxy
-    proxy.stop()
-
-
-@pytest.fixture
-def redis_url(redis_database):
-    """This test's own Redis database, emptied before and after."""
-    redis.Redis.from_url(redis_database).flushdb()
-    yield redis_database
-    redis.Redis.from_url(redis_database).flushdb()
-
-
-@pytest.fixture
-def redis_proxy(redis_url):
-    proxy = TcpProxy.in_front_of(redis_url)
-    yield proxy
-    proxy.stop()
 
 
 @pytest.fixture

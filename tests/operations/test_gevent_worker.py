@@ -29,7 +29,6 @@ from sqlalchemy import select
 from extensions import db
 from newsletters.models import Subscriber
 from tests.conftest import free_port
-from tests.faults.tcp_proxy import TcpProxy
 from tests.newsletters.helpers import add_default_list, outbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -134,14 +133,6 @@ class GeventServer:
 
 
 @pytest.fixture
-def redis_url(redis_database):
-    """This test's Redis database (the rate limits' storage), emptied before and after."""
-    redis.Redis.from_url(redis_database).flushdb()
-    yield redis_database
-    redis.Redis.from_url(redis_database).flushdb()
-
-
-@pytest.fixture
 def start_server(app, database_url, redis_url, tmp_path):
     """start_server(**environment) -> a serving GeventServer on the suite's database, whose
     schema and one default list the test's `app` has made; stopped after the test."""
@@ -175,22 +166,6 @@ def start_server(app, database_url, redis_url, tmp_path):
     yield start
     for server in started:
         server.stop()
-
-
-@pytest.fixture
-def postgres_proxy(database_url):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("database outages are PostgreSQL's: run with TEST_DATABASE_URL")
-    proxy = TcpProxy.in_front_of(database_url)
-    yield proxy
-    proxy.stop()
-
-
-@pytest.fixture
-def redis_proxy(redis_url):
-    proxy = TcpProxy.in_front_of(redis_url)
-    yield proxy
-    proxy.stop()
 
 
 def sign_up_at_once(server: GeventServer, addresses: list[str]) -> list[Answer]:
