@@ -51,13 +51,25 @@ def off_the_event_loop(work: Callable[..., T], *args) -> T:
     """work(*args), which spends its time in C with the GIL released (Argon2: ~0.1 s a
     password). Beside threads that costs the others nothing; in a gevent worker (README
     "Production") it would hold up every request of the worker, so there it runs on one of
-    gevent's real threads while the worker's other requests go on."""
+    gevent's real threads while the worker's other requests go on. Its error is raised here:
+    raised on gevent's thread, gevent would also print it there (a wrong password's traceback
+    on standard error at every failed sign-in)."""
     monkey = sys.modules.get("gevent.monkey")
-    if monkey is not None and monkey.is_module_patched("threading"):
-        from gevent import get_hub
+    if monkey is None or not monkey.is_module_patched("threading"):
+        return work(*args)
+    from gevent import get_hub
 
-        return get_hub().threadpool.apply(work, args)
-    return work(*args)
+    result, error = get_hub().threadpool.apply(_result_or_error, (work, args))
+    if error is not None:
+        raise error
+    return result
+
+
+def _result_or_error(work: Callable[..., T], args: tuple) -> tuple[T | None, Exception | None]:
+    try:
+        return work(*args), None
+    except Exception as error:  # noqa: BLE001 (handed back to be raised where it was asked)
+        return None, error
 
 
 def hash_password(password: str) -> str:

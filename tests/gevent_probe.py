@@ -50,7 +50,8 @@ json.dump(result, sys.stdout)
 def run_beside_a_ticker(work: str, setup: str = "") -> dict:
     """`work`, Python source run once gevent has patched the process and `setup` has run in the
     same namespace (before the ticker starts), fills the dict `result`; returned with `took`
-    (the work's seconds) and `longest_wait` (the ticker's longest, seconds)."""
+    (the work's seconds), `longest_wait` (the ticker's longest, seconds) and `stderr` (what the
+    process wrote there)."""
     finished = subprocess.run(
         [sys.executable, "-c", _BESIDE_A_TICKER, setup, work],
         cwd=ROOT,
@@ -60,4 +61,4 @@ def run_beside_a_ticker(work: str, setup: str = "") -> dict:
         timeout=120,
         check=True,
     )
-    return json.loads(finished.stdout)
+    return json.loads(finished.stdout) | {"stderr": finished.stderr}

@@ -407,4 +407,4 @@ with ImportFile(io.BytesIO(data), name="big.csv") as upload:
 """,
     )
     assert read["rows"] == 300_000
-    assert read["longest_wait"] < 0.15, read
+    assert read["longest_wait"] < read["took"] / 6, read  # relative: a busy machine slows both
