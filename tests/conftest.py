@@ -220,7 +220,8 @@ def smtp_server():
         controller.stop()
 
 
-# Stripe's stand-in, signed events and tiers, for every feature's tests.
 # PostgreSQL and Redis behind a proxy: the fault tests' and the gevent worker's.
 from tests.proxies import postgres_proxy, redis_proxy, redis_url  # noqa: E402, F401
+
+# Stripe's stand-in, signed events and tiers, for every feature's tests.
 from tests.stripe_helpers import member_count, stripe_api, stripe_app, tiers  # noqa: E402, F401
